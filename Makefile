@@ -1,0 +1,47 @@
+# rlgodot developer commands. `make train` and `make test` set everything up first (idempotent).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+RLGODOT := $(VENV)/bin/rlgodot
+PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+PYTEST_ARGS ?=
+
+.PHONY: setup install godot train test lint bench clean
+
+## setup: venv, CPU torch, rlgodot + bundled plugins, and Godot (found, else provisioned)
+setup: $(VENV)/.deps install godot
+
+$(VENV)/.deps: pyproject.toml constraints.txt $(addsuffix pyproject.toml,$(PLUGINS))
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install torch==2.13.0
+	$(PIP) install setuptools wheel ruff
+	$(PIP) install -c constraints.txt . $(PLUGINS)
+	touch $@
+
+## install: reinstall rlgodot and the plugins from this tree (fast, no dependency changes)
+install: $(VENV)/.deps
+	$(PIP) install --no-deps --no-build-isolation --force-reinstall . $(PLUGINS)
+	rm -rf build rlgodot.egg-info $(addsuffix build,$(PLUGINS)) $(addsuffix *.egg-info,$(PLUGINS))
+
+## godot: make sure a Godot >= 4.3 runs headless (provisions one into ~/.cache/rlgodot if none)
+godot: install
+	$(RLGODOT) doctor --provision
+
+## train: PPO on the example env, then evaluate the model it produced
+train: setup
+	$(RLGODOT) train --env ball --seed 0 --output-dir runs
+	$(RLGODOT) eval --env ball --episodes 50 --model "$$(ls -td runs/ball-v0-ppo-*/ | head -n 1)model.zip"
+
+## lint: ruff on Python, Godot's parser on every GDScript file
+lint: install
+	$(VENV)/bin/ruff check .
+	$(PY) -m rlgodot.core.gdlint .
+
+## test: lint, then the whole test suite against real headless Godot
+test: setup lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The ``rlgodot`` command line: thin click commands over :mod:`rlgodot.core`."""

@@ -1,0 +1,275 @@
+"""``rlgodot`` commands. Each parses, calls one function of :mod:`rlgodot.core`, and prints."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from rlgodot.core.config import TrainConfig, field_help
+from rlgodot.core.errors import RLGodotError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, Any]:
+    """``("a=1", "b=x")`` -> ``{"a": 1, "b": "x"}``; values are JSON when they parse as JSON."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint=what)
+        try:
+            parsed[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed[name] = raw
+    return parsed
+
+
+def _friendly_errors(func: F) -> F:
+    """Turn rlgodot errors into one clear line and Ctrl-C into exit code 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RLGodotError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("interrupted; Godot processes were ended", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+env_option = click.option("--env", "env", required=True, help=field_help(TrainConfig, "env"))
+options_option = click.option(
+    "--option", "-o", "options", multiple=True, metavar="NAME=VALUE",
+    help="Env option (repeatable); see 'rlgodot list-envs --env NAME'.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object last.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rlgodot")
+def main() -> None:
+    """Reinforcement learning in Python driving Godot 4 simulations.
+
+    Start with 'rlgodot doctor', then 'rlgodot list-envs' and 'rlgodot train --env ball'.
+    """
+
+
+@main.command("list-envs")
+@click.option("--env", "env", default=None, help="Show one env in detail (options, defaults).")
+@json_option
+@_friendly_errors
+def list_envs_command(env: str | None, as_json: bool) -> None:
+    """List installed envs: name, description, spaces."""
+    from rlgodot.core.registry import get_registry
+
+    registry = get_registry()
+    specs = [registry.get(env)] if env else list(registry.specs().values())
+    if as_json:
+        click.echo(json.dumps([_spec_summary(s) for s in specs], indent=2))
+        return
+    for spec in specs:
+        click.echo(f"{spec.id:<24} {spec.description}")
+        click.echo(f"{'':<24} observation {spec.observation_space}  action {spec.action_space}")
+        if env:
+            click.echo(f"{'':<24} plugin {registry.owner(spec.id)}, scene {spec.scene_res_path}")
+            click.echo(
+                f"{'':<24} max_episode_steps {spec.max_episode_steps}, action_repeat "
+                f"{spec.action_repeat}, physics {spec.physics_hz} Hz"
+            )
+            for name, opt in spec.options.items():
+                click.echo(f"{'':<24} option {name}={opt.default!r} ({opt.target}): {opt.help}")
+            if spec.model:
+                click.echo(f"{'':<24} shipped model {spec.model}")
+    for plugin, error in registry.errors.items():
+        click.echo(f"warning: plugin {plugin} failed to load: {error}", err=True)
+
+
+def _spec_summary(spec: Any) -> dict[str, Any]:
+    return {
+        "id": spec.id,
+        "description": spec.description,
+        "observation_space": str(spec.observation_space),
+        "action_space": str(spec.action_space),
+        "max_episode_steps": spec.max_episode_steps,
+        "action_repeat": spec.action_repeat,
+        "options": {n: {"default": o.default, "help": o.help} for n, o in spec.options.items()},
+        "model": str(spec.model) if spec.model else None,
+    }
+
+
+@main.command("run")
+@env_option
+@click.option("--steps", default=10_000, show_default=True, help="Env steps in total.")
+@click.option("--n-envs", default=1, show_default=True, help="Instances stepped together.")
+@click.option("--n-procs", default=1, show_default=True, help="Godot processes.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the first reset.")
+@click.option("--pin-cpus", is_flag=True, help="Pin each Godot process to a core.")
+@click.option("--human", is_flag=True, help="Play it yourself in a window instead (= 'play').")
+@options_option
+@json_option
+@_friendly_errors
+def run_command(
+    env: str, steps: int, n_envs: int, n_procs: int, seed: int, pin_cpus: bool, human: bool,
+    options: tuple[str, ...], as_json: bool,
+) -> None:
+    """Step an env with random actions and print steps/s."""
+    from rlgodot.core.runner import play, run_random
+
+    if human:
+        sys.exit(play(env))
+    result = run_random(
+        env, steps=steps, n_envs=n_envs, n_procs=n_procs, seed=seed,
+        options=_parse_pairs(options, "--option"), pin_cpus=pin_cpus,
+    )
+    click.echo(
+        f"{result.env_id}: {result.steps} steps with {result.n_envs} instances in "
+        f"{result.n_procs} process(es): {result.steps_per_s:,.0f} steps/s; "
+        f"{result.episodes} episodes ended; first observation {result.launch_s:.2f} s after launch"
+    )
+    if as_json:
+        click.echo(json.dumps(result.summary()))
+
+
+@main.command("play")
+@env_option
+@click.option("--seconds", type=float, default=None, help="Quit after this many seconds.")
+@_friendly_errors
+def play_command(env: str, seconds: float | None) -> None:
+    """Play an env with the keyboard in a Godot window (needs a display)."""
+    from rlgodot.core.runner import play
+
+    sys.exit(play(env, seconds=seconds))
+
+
+@main.command("train")
+@env_option
+@click.option("--algo", type=click.Choice(["ppo", "dqn"]), default="ppo", show_default=True,
+              help=field_help(TrainConfig, "algo"))
+@click.option("--timesteps", type=int, default=None, help=field_help(TrainConfig, "timesteps"))
+@click.option("--n-envs", type=int, default=None, help=field_help(TrainConfig, "n_envs"))
+@click.option("--n-procs", type=int, default=None, help=field_help(TrainConfig, "n_procs"))
+@click.option("--seed", type=int, default=None, help=field_help(TrainConfig, "seed"))
+@click.option("--hp", "hyperparameters", multiple=True, metavar="NAME=VALUE",
+              help=field_help(TrainConfig, "hyperparameters") + " Repeatable.")
+@click.option("--output-dir", type=click.Path(path_type=Path), default=Path("runs"),
+              show_default=True, help=field_help(TrainConfig, "output_dir"))
+@click.option("--checkpoint-every", type=int, default=50_000, show_default=True,
+              help=field_help(TrainConfig, "checkpoint_every"))
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--pin-cpus", is_flag=True, help=field_help(TrainConfig, "pin_cpus"))
+@click.option("--verbose", "-v", count=True, help=field_help(TrainConfig, "verbose"))
+@options_option
+@_friendly_errors
+def train_command(
+    env: str, algo: str, timesteps: int | None, n_envs: int | None, n_procs: int | None,
+    seed: int | None, hyperparameters: tuple[str, ...], output_dir: Path, checkpoint_every: int,
+    no_progress: bool, pin_cpus: bool, verbose: int, options: tuple[str, ...],
+) -> None:
+    """Train PPO or DQN (SB3) with TensorBoard logs, checkpoints and a final model."""
+    from rlgodot.core.training import train
+
+    config = TrainConfig(
+        env=env, algo=algo, timesteps=timesteps, n_envs=n_envs, n_procs=n_procs, seed=seed,
+        options=_parse_pairs(options, "--option"),
+        hyperparameters=_parse_pairs(hyperparameters, "--hp"), output_dir=output_dir,
+        checkpoint_every=checkpoint_every, progress_bar=not no_progress, pin_cpus=pin_cpus,
+        verbose=verbose,
+    )
+    result = train(config)
+    click.echo(
+        f"trained {result.algo} on {result.env_id}: {result.timesteps} steps in "
+        f"{result.wall_time_s:.1f} s ({result.steps_per_s:,.0f} steps/s)"
+    )
+    click.echo(f"model: {result.model_path}")
+    click.echo(f"TensorBoard: tensorboard --logdir {result.run_dir}")
+    click.echo(f"evaluate: rlgodot eval --env {result.env_id} --model {result.model_path}")
+
+
+@main.command("eval")
+@env_option
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="Model .zip from 'rlgodot train'; default: the plugin's shipped model.")
+@click.option("--random", "random_policy", is_flag=True, help="Random actions (the baseline).")
+@click.option("--episodes", default=10, show_default=True, help="Episodes to run.")
+@click.option("--seed", default=0, show_default=True, help="Seed of instance 0 (i gets seed+i).")
+@click.option("--n-envs", type=int, default=None, help="Instances (default min(episodes, 8)).")
+@options_option
+@json_option
+@_friendly_errors
+def eval_command(
+    env: str, model: Path | None, random_policy: bool, episodes: int, seed: int,
+    n_envs: int | None, options: tuple[str, ...], as_json: bool,
+) -> None:
+    """Evaluate a model (or random actions) over seeded episodes."""
+    from rlgodot.core.evaluation import evaluate
+
+    result = evaluate(
+        env, model=model, episodes=episodes, seed=seed, random_policy=random_policy,
+        n_envs=n_envs, options=_parse_pairs(options, "--option"),
+    )
+    success = "n/a" if result.success_rate is None else f"{result.success_rate:.0%}"
+    click.echo(
+        f"{result.env_id} [{result.policy}]: {result.episodes} episodes, success {success}, "
+        f"mean return {result.mean_return:.3f}, mean length {result.mean_length:.1f}"
+    )
+    if as_json:
+        click.echo(json.dumps(result.summary()))
+
+
+@main.command("check")
+@env_option
+@click.option("--only", multiple=True, help="Run only these checks (repeatable).")
+@click.option("--steps", default=2000, show_default=True, help="Random steps per check.")
+@json_option
+@_friendly_errors
+def check_command(env: str, only: tuple[str, ...], steps: int, as_json: bool) -> None:
+    """Run the conformance suite against an installed env (real headless Godot)."""
+    from rlgodot.core.checks import CHECKS, run_check
+
+    names = list(only) or list(CHECKS)
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown:
+        known = ", ".join(CHECKS)
+        raise click.BadParameter(f"unknown {unknown}; known: {known}", param_hint="--only")
+    results = []
+    for name in names:
+        result = run_check(env, name, steps)
+        results.append(result)
+        mark = "PASS" if result.passed else "FAIL"
+        click.echo(f"{mark} {result.name:<24} {result.seconds:6.1f} s  {result.detail}")
+    failed = [r for r in results if not r.passed]
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in results]))
+    if failed:
+        sys.exit(1)
+
+
+@main.command("doctor")
+@click.option("--provision", is_flag=True,
+              help="If no Godot >= 4.3 is found, install Debian's Godot 4 into the cache.")
+@_friendly_errors
+def doctor_command(provision: bool) -> None:
+    """Show which Godot is used, how it was found, and whether a headless run works."""
+    from rlgodot.core.doctor import doctor
+
+    report = doctor(provision=provision)
+    for key, value in report.lines:
+        click.echo(f"{key:<14} {value}")
+    for problem in report.problems:
+        click.echo(f"problem: {problem}", err=True)
+    sys.exit(0 if report.ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The rlgodot exception hierarchy.
+
+Every error raised on purpose by rlgodot derives from :class:`RLGodotError` and keeps a
+builtin base where one fits (``GodotTimeout`` is a ``TimeoutError``), so callers can catch
+either. Messages say what happened, with the values involved, and what to do next.
+"""
+
+from __future__ import annotations
+
+
+class RLGodotError(Exception):
+    """Root of every error rlgodot raises on purpose."""
+
+
+class GodotNotFound(RLGodotError, FileNotFoundError):
+    """No usable Godot 4 binary was found (GODOT_BIN, PATH, provisioned cache)."""
+
+
+class GodotVersionError(RLGodotError):
+    """A Godot binary was found but its version is unsupported (< 4.3) or unreadable."""
+
+
+class GodotLaunchError(RLGodotError, RuntimeError):
+    """Godot started but never became ready (no port announced, project failed to load)."""
+
+
+class GodotCrashed(RLGodotError, ConnectionError):
+    """The Godot process died or closed the connection during a session."""
+
+
+class GodotTimeout(RLGodotError, TimeoutError):
+    """Godot did not answer within the deadline: it is hung or far too slow."""
+
+
+class ProtocolError(RLGodotError):
+    """A frame or message broke the wire protocol (see docs/PROTOCOL.md)."""
+
+
+class LayoutMismatch(ProtocolError):
+    """The Godot scene's declared state/action layout differs from what the plugin expects."""
+
+
+class RemoteError(RLGodotError):
+    """Godot answered a request with an error reply.
+
+    Attributes:
+        code: The machine-readable error code from the reply (e.g. ``"bad_action"``).
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"Godot rejected the request ({code}): {message}")
+        self.code = code
+
+
+class PluginError(RLGodotError):
+    """An env plugin failed to load or returned an invalid spec."""
+
+
+class EnvNotFound(RLGodotError, KeyError):
+    """No installed plugin provides the requested env id."""
+
+    def __str__(self) -> str:  # KeyError would print the repr of the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidAction(RLGodotError, ValueError):
+    """An action batch has the wrong shape, dtype or values for the env's action space."""
+
+
+class InvalidOption(RLGodotError, ValueError):
+    """An env option is unknown or has a value of the wrong type."""
+
+
+class ProjectError(RLGodotError):
+    """The runnable Godot project could not be assembled or imported."""

@@ -1,0 +1,134 @@
+"""Evaluate a trained model (or a random policy) over seeded episodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rlgodot.core.errors import RLGodotError
+from rlgodot.core.models import load_model
+from rlgodot.core.policies import random_actions
+from rlgodot.core.registry import get_registry
+from rlgodot.core.runtime import LaunchSettings
+from rlgodot.core.vec_env import GodotVecEnv
+
+
+@dataclass
+class EvalResult:
+    """Per-episode results and their summary.
+
+    Attributes:
+        env_id: The env evaluated.
+        policy: ``"random"`` or the model's path.
+        episodes: Episodes run.
+        success_rate: Fraction of episodes whose final info marks success (``None`` if the env
+            has no success flag).
+        mean_return: Mean undiscounted return.
+        mean_length: Mean episode length in steps.
+        returns: Return of each episode.
+        lengths: Length of each episode.
+        successes: Success flag of each episode (empty if none).
+    """
+
+    env_id: str
+    policy: str
+    episodes: int
+    success_rate: float | None
+    mean_return: float
+    mean_length: float
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    successes: list[bool] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The machine-readable summary printed by ``rlgodot eval --json``."""
+        return {
+            "env_id": self.env_id,
+            "policy": self.policy,
+            "episodes": self.episodes,
+            "success_rate": self.success_rate,
+            "mean_return": self.mean_return,
+            "mean_length": self.mean_length,
+        }
+
+
+def evaluate(
+    env: str,
+    model: str | Path | None = None,
+    episodes: int = 10,
+    seed: int = 0,
+    random_policy: bool = False,
+    n_envs: int | None = None,
+    options: dict[str, Any] | None = None,
+    deterministic: bool = True,
+) -> EvalResult:
+    """Run ``episodes`` episodes and summarise them.
+
+    Without ``model`` the plugin's shipped model is used; ``random_policy`` uses uniformly random
+    actions instead (the baseline). Instance i starts from seed ``seed + i`` and each instance
+    runs an equal share of the episodes (as SB3's ``evaluate_policy``), so a result depends only
+    on ``seed``, ``episodes`` and ``n_envs``.
+
+    Raises:
+        RLGodotError: No model given and the plugin ships none.
+    """
+    spec = get_registry().get(env)
+    policy_name = "random"
+    agent = None
+    if not random_policy:
+        path = Path(model) if model is not None else spec.model
+        if path is None:
+            raise RLGodotError(
+                f"{spec.id} ships no trained model; pass --model PATH (from 'rlgodot train') "
+                "or --random for the random baseline"
+            )
+        agent, metadata = load_model(path)
+        trained_on = metadata.get("env_id")
+        if trained_on and trained_on != spec.id:
+            raise RLGodotError(f"model {path} was trained on {trained_on}, not {spec.id}")
+        policy_name = str(path)
+    n = n_envs or min(episodes, 8)
+    targets = np.array([(episodes + i) // n for i in range(n)])
+    rng = np.random.default_rng(seed)
+    vec = GodotVecEnv(spec, n_envs=n, options=options, seed=seed, settings=LaunchSettings())
+    returns: list[float] = []
+    lengths: list[int] = []
+    successes: list[bool] = []
+    try:
+        obs = vec.reset()
+        counts = np.zeros(n, dtype=np.int64)
+        running_return = np.zeros(n)
+        running_length = np.zeros(n, dtype=np.int64)
+        while (counts < targets).any():
+            if agent is None:
+                actions = random_actions(spec.action_space, n, rng)
+            else:
+                actions, _ = agent.predict(obs, deterministic=deterministic)
+            obs, rewards, dones, infos = vec.step(actions)
+            running_return += rewards
+            running_length += 1
+            for i in np.flatnonzero(dones):
+                if counts[i] < targets[i]:
+                    returns.append(float(running_return[i]))
+                    lengths.append(int(running_length[i]))
+                    if spec.success_key:
+                        successes.append(bool(infos[i].get(spec.success_key, False)))
+                    counts[i] += 1
+                running_return[i] = 0.0
+                running_length[i] = 0
+    finally:
+        vec.close()
+    return EvalResult(
+        env_id=spec.id,
+        policy=policy_name,
+        episodes=len(returns),
+        success_rate=float(np.mean(successes)) if successes else None,
+        mean_return=float(np.mean(returns)),
+        mean_length=float(np.mean(lengths)),
+        returns=returns,
+        lengths=lengths,
+        successes=successes,
+    )

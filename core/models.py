@@ -1,0 +1,57 @@
+"""Saving and loading trained models with the metadata needed to run them again.
+
+A model is SB3's ``.zip`` plus a ``.json`` sidecar naming the algorithm, env id and options, so
+``rlgodot eval --model PATH`` needs nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3 import DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from rlgodot.core.errors import RLGodotError
+
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "dqn": DQN}
+
+
+def sidecar_path(model_path: Path) -> Path:
+    """``model.zip`` -> ``model.json``."""
+    return Path(model_path).with_suffix(".json")
+
+
+def save_model(model: BaseAlgorithm, path: Path, metadata: dict[str, Any]) -> Path:
+    """Save ``model`` to ``path`` (.zip) and its metadata beside it; return the zip path."""
+    path = Path(path).with_suffix(".zip")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    sidecar_path(path).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The sidecar metadata of a saved model ({} if there is none)."""
+    sidecar = sidecar_path(path)
+    return json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+
+
+def load_model(path: Path, algo: str | None = None) -> tuple[BaseAlgorithm, dict[str, Any]]:
+    """Load a saved model on the CPU; ``algo`` overrides the sidecar's.
+
+    Raises:
+        RLGodotError: The file is missing or the algorithm cannot be told.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RLGodotError(f"model file {path} does not exist; train one with 'rlgodot train'")
+    metadata = read_metadata(path)
+    name = (algo or metadata.get("algo") or "").lower()
+    if name not in ALGORITHMS:
+        raise RLGodotError(
+            f"cannot tell the algorithm of {path} (no {sidecar_path(path).name} sidecar); "
+            f"pass --algo ({'|'.join(ALGORITHMS)})"
+        )
+    return ALGORITHMS[name].load(path, device="cpu"), metadata

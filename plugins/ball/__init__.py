@@ -1,0 +1,15 @@
+"""rlgodot example plugin ``ball``: the smallest complete env plugin, to copy from.
+
+It registers two envs through the ``rlgodot_env_specs`` hook (see :mod:`.env`); the Godot scene
+lives in ``godot/`` beside this file and ships as package data.
+"""
+
+from rlgodot.core.hookspecs import hookimpl
+from rlgodot.core.spec import EnvSpec
+from rlgodot.plugins.ball.env import BALL, BALL_DISCRETE
+
+
+@hookimpl
+def rlgodot_env_specs() -> list[EnvSpec]:
+    """The envs of this plugin."""
+    return [BALL, BALL_DISCRETE]

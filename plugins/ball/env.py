@@ -1,0 +1,159 @@
+"""Ball-to-target: push a ball across a walled 2D arena onto a target circle.
+
+Top-down 2D arena (Godot physics, no gravity), 10 m x 10 m, walls on all sides. The ball
+(radius 0.25 m, damped) starts at rest; the target is at least ``min_start_distance`` away.
+
+Observation (``Box(-1, 1, (6,), float32)``, clipped):
+
+| index | meaning | scale |
+|---|---|---|
+| 0, 1 | ball position x, y | / 5 m (arena half-size) |
+| 2, 3 | ball velocity x, y | / 5 m/s |
+| 4, 5 | target minus ball, x, y | / 10 m |
+
+Actions: ``ball-v0`` ``Box(-1, 1, (2,))``: force along x and y as a fraction of ``max_force``.
+``ball-discrete-v0`` ``Discrete(5)``: 0 no force, 1 +x, 2 -x, 3 +y, 4 -y (full force).
+
+Reward per step: ``progress_weight`` x (metres the ball got closer to the target), minus
+``time_penalty``, plus ``success_bonus`` when it reaches the target.
+
+Episode end: *terminated* when the ball's centre is within ``target_radius`` of the target
+(``info["is_success"]`` is true); *truncated* after 200 steps (action repeat 4 at 60 Hz: 13.3 s).
+
+Version history: v0 (initial).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlgodot.core.decoder import Decoder
+from rlgodot.core.spec import EnvSpec, Option, TrainDefaults
+
+HERE = Path(__file__).parent
+STATE_NAMES = ("ball_x", "ball_y", "ball_vx", "ball_vy", "target_x", "target_y", "reached")
+BX, BY, VX, VY, TX, TY, REACHED = range(len(STATE_NAMES))
+ARENA_HALF_SIZE = 5.0
+SPEED_SCALE = 5.0
+
+
+class BallDecoder(Decoder):
+    """Raw ball state -> normalised observation and progress reward, for the whole batch."""
+
+    def observations(self, states: np.ndarray) -> np.ndarray:
+        """Positions, velocities and the target offset, scaled to [-1, 1]."""
+        obs = np.empty((states.shape[0], 6), dtype=np.float32)
+        obs[:, 0:2] = states[:, BX:BY + 1] / ARENA_HALF_SIZE
+        obs[:, 2:4] = states[:, VX:VY + 1] / SPEED_SCALE
+        obs[:, 4:6] = (states[:, TX:TY + 1] - states[:, BX:BY + 1]) / (2 * ARENA_HALF_SIZE)
+        return np.clip(obs, -1.0, 1.0, out=obs)
+
+    def rewards(
+        self,
+        prev_states: np.ndarray,
+        states: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> np.ndarray:
+        """Progress towards the target, a small time penalty, a bonus on reaching it."""
+        progress = _distance(prev_states) - _distance(states)
+        return (
+            self.options["progress_weight"] * progress
+            - self.options["time_penalty"]
+            + self.options["success_bonus"] * states[:, REACHED]
+        ).astype(np.float32)
+
+    def final_info(self, terminal_states: np.ndarray) -> dict[str, np.ndarray]:
+        """``is_success``: the episode ended on the target."""
+        return {"is_success": terminal_states[:, REACHED] > 0.5}
+
+
+class BallDiscreteDecoder(BallDecoder):
+    """Same decoding; each of the 5 action indices maps to a force on the wire."""
+
+    action_table = np.array(
+        [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]], dtype=np.float32
+    )
+
+
+def _distance(states: np.ndarray) -> np.ndarray:
+    return np.hypot(states[:, TX] - states[:, BX], states[:, TY] - states[:, BY])
+
+
+OPTIONS = {
+    "target_radius": Option(0.5, "metres from the target centre that count as reached"),
+    "min_start_distance": Option(3.0, "minimum metres between start and target"),
+    "max_force": Option(20.0, "force (newtons) of a full action; the ball has 1 kg mass"),
+    "progress_weight": Option(1.0, "reward per metre of progress", target="reward"),
+    "time_penalty": Option(0.01, "reward subtracted every step", target="reward"),
+    "success_bonus": Option(1.0, "reward for reaching the target", target="reward"),
+}
+
+COMMON: dict[str, Any] = {
+    "godot_dir": HERE / "godot",
+    "mount": "ball",
+    "scene": "ball.tscn",
+    "state_names": STATE_NAMES,
+    "action_size": 2,
+    "observation_space": gym.spaces.Box(-1.0, 1.0, shape=(6,), dtype=np.float32),
+    "max_episode_steps": 200,
+    "action_repeat": 4,
+    "physics_hz": 60,
+    "options": OPTIONS,
+    "success_key": "is_success",
+}
+
+
+def _make_decoder(options: Mapping[str, Any]) -> Decoder:
+    return BallDecoder(options)
+
+
+def _make_discrete_decoder(options: Mapping[str, Any]) -> Decoder:
+    return BallDiscreteDecoder(options)
+
+
+def _shipped(name: str) -> Path | None:
+    path = HERE / "models" / name
+    return path if path.is_file() else None
+
+
+BALL = EnvSpec(
+    id="ball-v0",
+    description="Push a ball onto a target in a 2D arena (continuous force).",
+    action_space=gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
+    make_decoder=_make_decoder,
+    train={
+        "ppo": TrainDefaults(
+            total_timesteps=100_000,
+            n_envs=16,
+            hyperparameters={"n_steps": 256, "batch_size": 512, "n_epochs": 10,
+                             "learning_rate": 3e-4, "gamma": 0.99},
+        )
+    },
+    model=_shipped("ball-v0-ppo.zip"),
+    **COMMON,
+)
+
+BALL_DISCRETE = EnvSpec(
+    id="ball-discrete-v0",
+    description="Push a ball onto a target in a 2D arena (5 discrete pushes, for DQN).",
+    action_space=gym.spaces.Discrete(5),
+    make_decoder=_make_discrete_decoder,
+    train={
+        "dqn": TrainDefaults(
+            total_timesteps=100_000,
+            n_envs=8,
+            hyperparameters={"learning_rate": 1e-3, "buffer_size": 50_000,
+                             "learning_starts": 1_000, "train_freq": 4,
+                             "target_update_interval": 1_000, "exploration_fraction": 0.3},
+        ),
+        "ppo": TrainDefaults(total_timesteps=100_000, n_envs=16),
+    },
+    model=_shipped("ball-discrete-v0-dqn.zip"),
+    **COMMON,
+)

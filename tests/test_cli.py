@@ -1,0 +1,135 @@
+"""The command line, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import rlgodot_godot_pids
+from rlgodot.cli.main import main
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_help_of_every_command():
+    for command in ["list-envs", "run", "play", "train", "eval", "check", "doctor"]:
+        result = invoke(command, "--help")
+        assert result.exit_code == 0, command
+        assert "Usage:" in result.output
+
+
+def test_list_envs():
+    result = invoke("list-envs")
+    assert result.exit_code == 0
+    assert "ball-v0" in result.output and "Box(-1.0, 1.0, (6,), float32)" in result.output
+    detail = invoke("list-envs", "--env", "ball")
+    assert "option target_radius=0.5" in detail.output
+    listed = json.loads(invoke("list-envs", "--json").output)
+    assert {e["id"] for e in listed} >= {"ball-v0", "ball-discrete-v0"}
+
+
+def test_unknown_env_is_a_clear_error():
+    result = CliRunner().invoke(main, ["run", "--env", "nope"])
+    assert result.exit_code == 1
+    assert "no installed env plugin provides 'nope'" in result.output
+
+
+def test_bad_option_syntax_is_a_clear_error():
+    result = CliRunner().invoke(main, ["run", "--env", "ball", "-o", "target_radius"])
+    assert result.exit_code == 2
+    assert "expected NAME=VALUE" in result.output
+
+
+@pytest.mark.godot
+def test_run_json(godot_binary):
+    result = invoke("run", "--env", "ball", "--steps", "2000", "--n-envs", "8", "--json")
+    assert result.exit_code == 0
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["steps"] == 2000 and summary["n_envs"] == 8
+    assert summary["steps_per_s"] > 0
+
+
+@pytest.mark.godot
+def test_eval_random_json(godot_binary):
+    result = invoke("eval", "--env", "ball", "--random", "--episodes", "4", "--json")
+    assert result.exit_code == 0
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert set(summary) >= {"episodes", "success_rate", "mean_return", "mean_length"}
+    assert summary["episodes"] == 4
+
+
+@pytest.mark.godot
+def test_check_command(godot_binary):
+    result = invoke("check", "--env", "ball", "--only", "scene_answers", "--steps", "100")
+    assert result.exit_code == 0
+    assert "1 passed, 0 failed" in result.output
+
+
+@pytest.mark.godot
+def test_doctor(godot_binary):
+    result = invoke("doctor")
+    assert result.exit_code == 0, result.output
+    assert "godot version" in result.output and "4." in result.output
+    assert "headless run   ok" in result.output
+
+
+@pytest.mark.godot
+def test_train_then_eval_from_the_command_line(godot_binary, tmp_path):
+    result = invoke(
+        "train", "--env", "ball", "--timesteps", "512", "--n-envs", "2", "--seed", "1",
+        "--hp", "n_steps=128", "--hp", "batch_size=64", "--no-progress",
+        "--output-dir", str(tmp_path),
+    )
+    assert result.exit_code == 0, result.output
+    model = next(tmp_path.glob("ball-v0-ppo-*/model.zip"))
+    evaluation = invoke("eval", "--env", "ball", "--model", str(model), "--episodes", "2",
+                        "--json")
+    assert json.loads(evaluation.output.strip().splitlines()[-1])["episodes"] == 2
+
+
+@pytest.mark.godot
+def test_ctrl_c_leaves_no_godot(godot_binary):
+    before = set(rlgodot_godot_pids())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlgodot.cli.main", "run", "--env", "ball", "--steps",
+         "100000000", "--n-envs", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not set(rlgodot_godot_pids()) - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert set(rlgodot_godot_pids()) - before, "Godot never started"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    time.sleep(0.5)
+    assert not set(rlgodot_godot_pids()) - before
+
+
+@pytest.mark.godot
+def test_sigkill_of_python_takes_godot_along(godot_binary):
+    before = set(rlgodot_godot_pids())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlgodot.cli.main", "run", "--env", "ball", "--steps",
+         "100000000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not set(rlgodot_godot_pids()) - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while set(rlgodot_godot_pids()) - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not set(rlgodot_godot_pids()) - before, "Godot outlived its killed parent"
