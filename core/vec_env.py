@@ -44,6 +44,7 @@ class GodotVecEnv(VecEnv):
     ) -> None:
         self.spec = spec
         self._batch = EnvBatch(spec, n_envs, "same_step", options, settings)
+        self.render_mode: str | None = None  # headless; read by VecEnv.__init__
         super().__init__(n_envs, spec.observation_space, spec.action_space)
         self._rng = np.random.default_rng(seed)
         if seed is not None:

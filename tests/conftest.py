@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
 
 
+# Every process started by this test session (Godot included, through subprocesses too) inherits
+# this tag, so the leak check finds exactly ours, even orphans re-parented to init.
+TAG_NAME = "RLGODOT_TEST_SESSION"
+os.environ.setdefault(TAG_NAME, uuid.uuid4().hex)
+TAG = f"{TAG_NAME}={os.environ[TAG_NAME]}".encode()
+
+
 def rlgodot_godot_pids() -> list[int]:
-    """PIDs of live Godot processes started by rlgodot (any parent), from /proc."""
+    """PIDs of live Godot processes started by this test session, from /proc."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes()
+            if b"--rlgodot-scene" not in cmdline:
+                continue
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            environ = (entry / "environ").read_bytes()
         except OSError:
             continue
-        if b"--rlgodot-scene" in cmdline and state != "Z":
+        if state != "Z" and TAG in environ.split(b"\0"):
             pids.append(int(entry.name))
     return pids
 

@@ -15,7 +15,7 @@ func action_size() -> int:
 
 
 func reset_episode() -> void:
-	var scale: float = float(options.get("drift_scale", 0.5))
+	var scale: float = options.get("drift_scale", 0.5) as float
 	_position = rng.randf_range(-0.5, 0.5)
 	_drift = rng.randf_range(-scale, scale)
 	_push = 0.0

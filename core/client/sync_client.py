@@ -1,0 +1,201 @@
+"""A blocking facade over the asyncio client, for Gymnasium/SB3 code that is synchronous.
+
+Each facade owns a private event loop and runs one ``run_until_complete`` per call. That is
+cheap when the caller's thread has no running loop (scripts, SB3, RLlib workers). In a thread
+that already runs a loop (Jupyter), a nested ``run_until_complete`` is forbidden, so calls are
+handed to one helper thread that owns the private loop instead: slower, but it works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import numpy as np
+
+from ..protocol.messages import ServerInfo, SessionConfig, StepBatch
+from .async_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, AsyncGodotClient
+from .checks import check_actions
+from .pool import AsyncGodotPool
+
+if TYPE_CHECKING:
+    from ..launcher.process import GodotProcess
+
+T = TypeVar("T")
+Target = TypeVar("Target", AsyncGodotClient, AsyncGodotPool)
+
+
+class EventLoopRunner:
+    """Runs coroutines to completion on a private event loop, from synchronous code."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._helper: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the private loop and return its result (or raise its error)."""
+        if asyncio._get_running_loop() is None:
+            return self.loop.run_until_complete(coro)
+        if self._helper is None:
+            self._helper = concurrent.futures.ThreadPoolExecutor(1, "rlgodot-loop")
+        return self._helper.submit(self.loop.run_until_complete, coro).result()
+
+    def wait(self, future: asyncio.Future[Any]) -> None:
+        """Run the loop until ``future`` is done; its result or error is left in it."""
+        if future.done():
+            return
+        if asyncio._get_running_loop() is None:
+            try:
+                self.loop.run_until_complete(future)
+            except BaseException:
+                if not future.done():  # KeyboardInterrupt and the like: not the future's own
+                    raise
+            return
+        self.run(_wait_quietly(future))
+
+    def close(self) -> None:
+        """Close the loop (idempotent). Pending callbacks are dropped."""
+        if self._helper is not None:
+            self._helper.shutdown(wait=True)
+            self._helper = None
+        if not self.loop.is_closed():
+            self.loop.close()
+
+
+async def _wait_quietly(future: asyncio.Future[Any]) -> None:
+    with contextlib.suppress(Exception):
+        await future
+
+
+class _SyncFacade(Generic[Target]):
+    """Blocking versions of the methods shared by a client and a pool."""
+
+    def __init__(self, target: Target, runner: EventLoopRunner) -> None:
+        self.target = target
+        self._runner = runner
+
+    @property
+    def info(self) -> ServerInfo | None:
+        """The server hello (layout), None before hello."""
+        return self.target.info
+
+    @property
+    def n_envs(self) -> int:
+        """Instances behind this facade (0 before hello)."""
+        return self.target.n_envs
+
+    def hello(
+        self,
+        config: SessionConfig,
+        expect_state_names: Sequence[str] | None = None,
+        expect_action_size: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> ServerInfo:
+        """Blocking :meth:`AsyncGodotClient.hello`."""
+        return self._runner.run(
+            self.target.hello(config, expect_state_names, expect_action_size, timeout=timeout)
+        )
+
+    def reset(
+        self,
+        seeds: Sequence[int] | None = None,
+        options: Mapping[str, Any] | None = None,
+        indices: Sequence[int] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> StepBatch:
+        """Blocking :meth:`AsyncGodotClient.reset`."""
+        return self._runner.run(self.target.reset(seeds, options, indices, timeout=timeout))
+
+    def step(self, actions: np.ndarray, *, timeout: float | None = None) -> StepBatch:
+        """Blocking :meth:`AsyncGodotClient.step`.
+
+        The hot path: send, then run the loop only until the reply future is done (no task,
+        one loop wake-up), then decode outside the loop.
+        """
+        target = self.target
+        try:
+            if isinstance(target, AsyncGodotClient):
+                target.send_step(check_actions(actions, target.n_envs, target.action_size))
+                future = target.reply_future(timeout)
+                self._runner.wait(future)
+                return target.finish_step(future)
+            futures = target.send_step(actions, timeout=timeout)
+            if len(futures) == 1:
+                self._runner.wait(futures[0])
+            else:
+                self._runner.wait(asyncio.gather(*futures, return_exceptions=True))
+            return target.finish_step(futures)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            target.abort("interrupted while waiting for a step reply")
+            raise
+
+    def ping(self, *, timeout: float | None = None) -> Any:
+        """Blocking ping: the round trip time(s) in seconds."""
+        return self._runner.run(self.target.ping(timeout=timeout))
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Close the connection(s) and the private loop; idempotent, never raises."""
+        if self._runner.loop.is_closed():
+            return
+        try:
+            self._runner.run(self.target.close(timeout))
+        finally:
+            self._runner.close()
+
+    def __enter__(self) -> _SyncFacade[Target]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class GodotClient(_SyncFacade[AsyncGodotClient]):
+    """Blocking client of one Godot process; see :class:`AsyncGodotClient`."""
+
+    @classmethod
+    def connect(
+        cls,
+        port: int,
+        host: str = "127.0.0.1",
+        *,
+        timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        process: GodotProcess | None = None,
+    ) -> GodotClient:
+        """Connect to a Godot server; see :meth:`AsyncGodotClient.connect`."""
+        runner = EventLoopRunner()
+        try:
+            client = runner.run(
+                AsyncGodotClient.connect(
+                    port, host, timeout=timeout, request_timeout=request_timeout, process=process
+                )
+            )
+        except BaseException:
+            runner.close()
+            raise
+        return cls(client, runner)
+
+
+class GodotPool(_SyncFacade[AsyncGodotPool]):
+    """Blocking facade of an :class:`AsyncGodotPool`; built by :class:`GodotSession`."""
+
+    def hello(
+        self,
+        config: SessionConfig,
+        expect_state_names: Sequence[str] | None = None,
+        expect_action_size: int | None = None,
+        *,
+        counts: Sequence[int] | None = None,
+        timeout: float | None = None,
+    ) -> ServerInfo:
+        """Blocking :meth:`AsyncGodotPool.hello`."""
+        return self._runner.run(
+            self.target.hello(
+                config, expect_state_names, expect_action_size, counts=counts, timeout=timeout
+            )
+        )

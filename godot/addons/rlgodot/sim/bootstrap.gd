@@ -1,0 +1,126 @@
+extends Node
+## Main scene of an assembled project: parses the command line after `--` and starts serve mode
+## (`--rlgodot-port`) or play mode (`--rlgodot-play`). See docs/GODOT_ADDON.md.
+##
+## Exit codes: 0 the session ended, 2 bad command line or scene, 3 no client connected in time,
+## 4 the port could not be bound.
+
+const SimulationController := preload("res://addons/rlgodot/sim/simulation_controller.gd")
+const FrameServer := preload("res://addons/rlgodot/net/frame_server.gd")
+
+const EXIT_BAD_ARGS: int = 2
+const EXIT_NO_CLIENT: int = 3
+const EXIT_NO_PORT: int = 4
+const DEFAULT_PHYSICS_HZ: int = 60
+const DEFAULT_ACCEPT_TIMEOUT: float = 60.0
+const FLAG_ARGS: PackedStringArray = ["--rlgodot-play"]
+const VALUE_ARGS: PackedStringArray = [
+	"--rlgodot-scene", "--rlgodot-port", "--rlgodot-physics-hz", "--rlgodot-accept-timeout"]
+
+
+func _ready() -> void:
+	OS.low_processor_usage_mode = false
+	var args: Dictionary = {}
+	var problem: String = _parse_args(OS.get_cmdline_user_args(), args)
+	if problem != "":
+		_fail(EXIT_BAD_ARGS, problem)
+		return
+
+	var hz: int = DEFAULT_PHYSICS_HZ
+	if args.has("--rlgodot-physics-hz"):
+		var hz_text: String = args["--rlgodot-physics-hz"]
+		if not hz_text.is_valid_int() or hz_text.to_int() < 1 or hz_text.to_int() > 100000:
+			_fail(EXIT_BAD_ARGS, "--rlgodot-physics-hz must be an integer 1..100000, got '%s'" % hz_text)
+			return
+		hz = hz_text.to_int()
+	Engine.physics_ticks_per_second = hz
+
+	if not args.has("--rlgodot-scene"):
+		_fail(EXIT_BAD_ARGS, "--rlgodot-scene=res://envs/NAME/SCENE.tscn is required")
+		return
+	var scene_path: String = args["--rlgodot-scene"]
+	if not ResourceLoader.exists(scene_path, "PackedScene"):
+		_fail(EXIT_BAD_ARGS, "scene '%s' not found (plugin scenes live under res://envs/NAME/)" % scene_path)
+		return
+	var scene: PackedScene = ResourceLoader.load(scene_path, "PackedScene") as PackedScene
+	if scene == null or not scene.can_instantiate():
+		_fail(EXIT_BAD_ARGS, "'%s' is not an instantiable scene" % scene_path)
+		return
+	var probe: Node = scene.instantiate()
+	var agent: RLAgent = probe as RLAgent
+	if agent == null:
+		probe.free()
+		_fail(EXIT_BAD_ARGS, "the root node of '%s' must have a script that extends RLAgent" % scene_path)
+		return
+	var names: PackedStringArray = agent.state_names()
+	var n_actions: int = agent.action_size()
+	probe.free()
+	if names.is_empty() or n_actions < 0:
+		_fail(EXIT_BAD_ARGS, "'%s' declares %d state names and action_size %d: need >= 1 and >= 0" % [
+			scene_path, names.size(), n_actions])
+		return
+
+	var controller: SimulationController = SimulationController.new()
+	controller.name = "SimulationController"
+	controller.configure(scene, scene_path, hz, names, n_actions)
+
+	if args.has("--rlgodot-play"):
+		add_child(controller)
+		controller.start_play()
+		return
+	if not args.has("--rlgodot-port"):
+		controller.free()
+		_fail(EXIT_BAD_ARGS, "pass --rlgodot-port=P (serve mode) or --rlgodot-play (play mode)")
+		return
+	var port_text: String = args["--rlgodot-port"]
+	if not port_text.is_valid_int() or port_text.to_int() < 0 or port_text.to_int() > 65535:
+		controller.free()
+		_fail(EXIT_BAD_ARGS, "--rlgodot-port must be 0..65535, got '%s'" % port_text)
+		return
+	var timeout: float = DEFAULT_ACCEPT_TIMEOUT
+	if args.has("--rlgodot-accept-timeout"):
+		var timeout_text: String = args["--rlgodot-accept-timeout"]
+		if not timeout_text.is_valid_float() or timeout_text.to_float() <= 0.0:
+			controller.free()
+			_fail(EXIT_BAD_ARGS, "--rlgodot-accept-timeout must be > 0 seconds, got '%s'" % timeout_text)
+			return
+		timeout = timeout_text.to_float()
+
+	var server: FrameServer = FrameServer.new()
+	var err: Error = server.listen(port_text.to_int())
+	if err != OK:
+		controller.free()
+		_fail(EXIT_NO_PORT, "cannot listen on %s:%s: %s" % [FrameServer.HOST, port_text, error_string(err)])
+		return
+	print("RLGODOT_LISTENING %d" % server.get_local_port())
+	if not server.wait_for_client(timeout):
+		controller.free()
+		_fail(EXIT_NO_CLIENT, "no client connected within %s s" % str(timeout))
+		return
+	controller.start_serve(server)
+	add_child(controller)
+
+
+## Fills `out` with the --rlgodot-* arguments (flags map to ""); returns a problem or "".
+static func _parse_args(user_args: PackedStringArray, out: Dictionary) -> String:
+	for arg: String in user_args:
+		if not arg.begins_with("--rlgodot-"):
+			continue
+		var eq: int = arg.find("=")
+		var key: String = arg if eq < 0 else arg.substr(0, eq)
+		if key in FLAG_ARGS:
+			if eq >= 0:
+				return "%s takes no value" % key
+			out[key] = ""
+		elif key in VALUE_ARGS:
+			if eq < 0:
+				return "%s needs a value: %s=VALUE" % [key, key]
+			out[key] = arg.substr(eq + 1)
+		else:
+			return "unknown argument %s (known: %s)" % [key, ", ".join(FLAG_ARGS + VALUE_ARGS)]
+	return ""
+
+
+func _fail(exit_code: int, message: String) -> void:
+	printerr("rlgodot: " + message)
+	get_tree().quit(exit_code)

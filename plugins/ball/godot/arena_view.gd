@@ -1,0 +1,39 @@
+extends Node2D
+## Draws one ball arena: floor, walls, target and ball (pixels; 50 px per metre).
+##
+## Redraws every frame only while processing (play mode); headless training draws once.
+
+const FLOOR_COLOR: Color = Color(0.13, 0.15, 0.18)
+const GRID_COLOR: Color = Color(0.19, 0.21, 0.25)
+const WALL_COLOR: Color = Color(0.55, 0.58, 0.64)
+const TARGET_COLOR: Color = Color(0.25, 0.8, 0.45, 0.35)
+const TARGET_RING_COLOR: Color = Color(0.35, 0.95, 0.55)
+const BALL_COLOR: Color = Color(0.95, 0.55, 0.2)
+const HALF_SIZE_PX: float = 250.0
+const WALL_PX: float = 25.0
+const GRID_STEP_PX: float = 50.0
+const BALL_RADIUS_PX: float = 12.5
+
+var target_position: Vector2 = Vector2.ZERO
+var target_radius: float = 25.0
+
+@onready var _ball: Node2D = $Ball as Node2D
+
+
+func _process(_delta: float) -> void:
+	queue_redraw()
+
+
+func _draw() -> void:
+	var inner: Rect2 = Rect2(-HALF_SIZE_PX, -HALF_SIZE_PX, 2.0 * HALF_SIZE_PX, 2.0 * HALF_SIZE_PX)
+	draw_rect(inner.grow(WALL_PX), WALL_COLOR)
+	draw_rect(inner, FLOOR_COLOR)
+	var x: float = -HALF_SIZE_PX + GRID_STEP_PX
+	while x < HALF_SIZE_PX:
+		draw_line(Vector2(x, -HALF_SIZE_PX), Vector2(x, HALF_SIZE_PX), GRID_COLOR)
+		draw_line(Vector2(-HALF_SIZE_PX, x), Vector2(HALF_SIZE_PX, x), GRID_COLOR)
+		x += GRID_STEP_PX
+	draw_circle(target_position, target_radius, TARGET_COLOR)
+	draw_arc(target_position, target_radius, 0.0, TAU, 48, TARGET_RING_COLOR, 2.0, true)
+	draw_circle(_ball.position, BALL_RADIUS_PX, BALL_COLOR)
+	draw_circle(_ball.position + Vector2(-3.5, -3.5), BALL_RADIUS_PX * 0.35, BALL_COLOR.lightened(0.4))

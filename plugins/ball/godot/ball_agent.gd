@@ -1,0 +1,155 @@
+extends RLAgent
+## ball: push a ball across a walled top-down arena into a target circle.
+##
+## | | |
+## |---|---|
+## | action (2) | force direction x, y: each clamped to [-1, 1], the vector limited to length 1, times max_force |
+## | state (7) | ball_x, ball_y (m, from the arena centre, y grows down the screen), ball_vx, ball_vy (m/s), target_x, target_y (m), reached (0/1) |
+## | terminated | the ball centre is within target_radius of the target centre at the end of a step (checked in get_state(), every action_repeat ticks) |
+## | truncated | by the controller (max_episode_steps) |
+##
+## Square arena of half-size 5 m, no gravity. Ball: radius 0.25 m, 1 kg, linear damping 2 /s,
+## so with the default max_force of 8 N it tops out near 3.9 m/s and crosses the arena corner to
+## corner in about 3.7 s. Each episode draws the ball start (at rest) and the target from `rng`,
+## both at least 0.5 m from the walls and at least min_start_distance apart.
+##
+## Options: target_radius (m, default 0.5), min_start_distance (m, default 3.0), max_force (N,
+## default 8.0).
+##
+## Version history: v0 first version.
+
+const ArenaView := preload("res://envs/ball/arena_view.gd")
+
+const PIXELS_PER_METRE: float = 50.0
+const ARENA_HALF_SIZE: float = 5.0
+const WALL_MARGIN: float = 0.5
+const INSTANCE_SPACING: float = 12.0
+const DEFAULT_TARGET_RADIUS: float = 0.5
+const DEFAULT_MIN_START_DISTANCE: float = 3.0
+const DEFAULT_MAX_FORCE: float = 8.0
+const PLACEMENT_ATTEMPTS: int = 1000
+const STATE_NAMES: PackedStringArray = [
+	"ball_x", "ball_y", "ball_vx", "ball_vy", "target_x", "target_y", "reached"]
+
+var _target: Vector2 = Vector2.ZERO
+var _target_radius: float = DEFAULT_TARGET_RADIUS
+var _force_scale: float = DEFAULT_MAX_FORCE * PIXELS_PER_METRE
+var _state: PackedFloat32Array = PackedFloat32Array()
+
+@onready var _arena: ArenaView = $Arena as ArenaView
+@onready var _ball: RigidBody2D = $Arena/Ball as RigidBody2D
+@onready var _camera: Camera2D = $Arena/Camera as Camera2D
+
+
+func _enter_tree() -> void:
+	# Place the arena before its bodies enter the physics space: N arenas created on top of each
+	# other at the origin would make every broadphase insert (and the first step) pay O(N) pairs.
+	var columns: int = ceili(sqrt(float(n_instances)))
+	var cell: Vector2i = Vector2i(instance_index % columns, floori(float(instance_index) / columns))
+	var arena: Node2D = get_node("Arena") as Node2D
+	arena.position = Vector2(cell) * INSTANCE_SPACING * PIXELS_PER_METRE
+
+
+func _ready() -> void:
+	_state.resize(STATE_NAMES.size())
+	_camera.enabled = human_control
+	_arena.set_process(human_control)
+	if human_control:
+		_camera.make_current()
+		var view_size: Vector2 = get_viewport().get_visible_rect().size
+		var framed_px: float = (2.0 * ARENA_HALF_SIZE + 1.5) * PIXELS_PER_METRE
+		_camera.zoom = Vector2.ONE * minf(view_size.x, view_size.y) / framed_px
+
+
+func state_names() -> PackedStringArray:
+	return STATE_NAMES
+
+
+func action_size() -> int:
+	return 2
+
+
+func reset_episode() -> void:
+	_target_radius = _option("target_radius", DEFAULT_TARGET_RADIUS, 0.01)
+	var min_distance: float = _option("min_start_distance", DEFAULT_MIN_START_DISTANCE, 0.0)
+	_force_scale = _option("max_force", DEFAULT_MAX_FORCE, 0.0) * PIXELS_PER_METRE
+	var limit: float = ARENA_HALF_SIZE - WALL_MARGIN
+	var start: Vector2 = Vector2.ZERO
+	var target: Vector2 = Vector2.ZERO
+	var best: float = -1.0
+	# Rejection sampling; an unreachable min_start_distance keeps the farthest pair drawn.
+	for attempt: int in PLACEMENT_ATTEMPTS:
+		var s: Vector2 = Vector2(rng.randf_range(-limit, limit), rng.randf_range(-limit, limit))
+		var t: Vector2 = Vector2(rng.randf_range(-limit, limit), rng.randf_range(-limit, limit))
+		var d: float = s.distance_to(t)
+		if d > best:
+			best = d
+			start = s
+			target = t
+		if d >= min_distance:
+			break
+	_target = target
+	_ball.constant_force = Vector2.ZERO
+	_ball.linear_velocity = Vector2.ZERO
+	_ball.angular_velocity = 0.0
+	_ball.position = start * PIXELS_PER_METRE
+	# The node defers its transform to the physics server; set it there now as well.
+	PhysicsServer2D.body_set_state(_ball.get_rid(), PhysicsServer2D.BODY_STATE_TRANSFORM,
+			_ball.global_transform)
+	_arena.target_position = target * PIXELS_PER_METRE
+	_arena.target_radius = _target_radius * PIXELS_PER_METRE
+	_arena.queue_redraw()
+
+
+func apply_action(action: PackedFloat32Array) -> void:
+	var push: Vector2 = Vector2(action[0], action[1])
+	if not push.is_finite():
+		push = Vector2.ZERO
+	push = push.clamp(-Vector2.ONE, Vector2.ONE).limit_length(1.0)
+	_ball.constant_force = push * _force_scale
+
+
+func get_state() -> PackedFloat32Array:
+	var position_m: Vector2 = _ball.position / PIXELS_PER_METRE
+	var velocity_m: Vector2 = _ball.linear_velocity / PIXELS_PER_METRE
+	var reached: bool = position_m.distance_to(_target) <= _target_radius
+	if reached:
+		end_episode()
+	_state[0] = position_m.x
+	_state[1] = position_m.y
+	_state[2] = velocity_m.x
+	_state[3] = velocity_m.y
+	_state[4] = _target.x
+	_state[5] = _target.y
+	_state[6] = 1.0 if reached else 0.0
+	return _state
+
+
+func human_action() -> PackedFloat32Array:
+	var push: Vector2 = Vector2.ZERO
+	if Input.is_physical_key_pressed(KEY_RIGHT) or Input.is_physical_key_pressed(KEY_D):
+		push.x += 1.0
+	if Input.is_physical_key_pressed(KEY_LEFT) or Input.is_physical_key_pressed(KEY_A):
+		push.x -= 1.0
+	if Input.is_physical_key_pressed(KEY_DOWN) or Input.is_physical_key_pressed(KEY_S):
+		push.y += 1.0
+	if Input.is_physical_key_pressed(KEY_UP) or Input.is_physical_key_pressed(KEY_W):
+		push.y -= 1.0
+	return PackedFloat32Array([push.x, push.y])
+
+
+func hud_text() -> String:
+	var position_m: Vector2 = _ball.position / PIXELS_PER_METRE
+	var speed: float = _ball.linear_velocity.length() / PIXELS_PER_METRE
+	return "distance to target %.2f m   speed %.2f m/s   (arrows/WASD push)" % [
+		position_m.distance_to(_target), speed]
+
+
+## A numeric option, clamped to `minimum`; wrong types fall back to the default with a warning.
+func _option(key: String, default_value: float, minimum: float) -> float:
+	var value: Variant = options.get(key, default_value)
+	if typeof(value) != TYPE_INT and typeof(value) != TYPE_FLOAT:
+		push_warning("ball: option %s must be a number, got %s; using %s" % [key, str(value), default_value])
+		return default_value
+	var number: float = value
+	return maxf(number, minimum)
