@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-
 # Every process started by this test session (Godot included, through subprocesses too) inherits
 # this tag, so the leak check finds exactly ours, even orphans re-parented to init.
 TAG_NAME = "RLGODOT_TEST_SESSION"
