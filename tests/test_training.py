@@ -53,3 +53,19 @@ def test_random_baseline_is_reproducible(godot_binary):
 def test_eval_without_model_explains(godot_binary, tmp_path):
     with pytest.raises(RLGodotError, match="does not exist"):
         evaluate("ball", model=tmp_path / "missing.zip", episodes=1)
+
+
+def test_ppo_learns_the_example_env_with_its_defaults(godot_binary, tmp_path):
+    """The documented default `rlgodot train --env ball` really learns (about 15 s here)."""
+    result = train(TrainConfig(env="ball", seed=0, output_dir=tmp_path, progress_bar=False))
+    trained = evaluate("ball", model=result.model_path, episodes=20, seed=100)
+    baseline = evaluate("ball", random_policy=True, episodes=20, seed=100)
+    assert trained.success_rate >= 0.9, trained.summary()
+    assert trained.mean_return > baseline.mean_return + 3.0
+
+
+@pytest.mark.parametrize("env_id", ["ball", "ball-discrete"])
+def test_shipped_models_are_used_by_default_and_succeed(godot_binary, env_id):
+    result = evaluate(env_id, episodes=20, seed=7)
+    assert result.policy.endswith(".zip")
+    assert result.success_rate >= 0.9, result.summary()

@@ -20,6 +20,11 @@ Reward per step: ``progress_weight`` x (metres the ball got closer to the target
 Episode end: *terminated* when the ball's centre is within ``target_radius`` of the target
 (``info["is_success"]`` is true); *truncated* after 200 steps (action repeat 4 at 60 Hz: 13.3 s).
 
+Training (measured on 2 vCPUs, seed 0; shipped in ``models/``): ``rlgodot train --env ball``
+(PPO, 100k steps, 16 instances) takes ~13 s and reaches 100 % success over 50 seeded eval
+episodes (random: 0 %); ``rlgodot train --env ball-discrete --algo dqn`` (200k steps) ~30 s,
+100 % (random: 2 %).
+
 Version history: v0 (initial).
 """
 
@@ -146,11 +151,11 @@ BALL_DISCRETE = EnvSpec(
     make_decoder=_make_discrete_decoder,
     train={
         "dqn": TrainDefaults(
-            total_timesteps=100_000,
+            total_timesteps=200_000,
             n_envs=8,
             hyperparameters={"learning_rate": 1e-3, "buffer_size": 50_000,
-                             "learning_starts": 1_000, "train_freq": 4,
-                             "target_update_interval": 1_000, "exploration_fraction": 0.3},
+                             "learning_starts": 1_000, "train_freq": 4, "gradient_steps": 2,
+                             "target_update_interval": 1_000, "exploration_fraction": 0.2},
         ),
         "ppo": TrainDefaults(total_timesteps=100_000, n_envs=16),
     },
