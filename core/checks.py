@@ -170,32 +170,30 @@ def check_autoreset(spec: EnvSpec, steps: int) -> str:
     return f"all {n} instances ended within {limit} steps and continued"
 
 
-def check_gymnasium_env_checker(spec: EnvSpec, steps: int) -> str:
-    """``gymnasium.utils.env_checker.check_env`` passes (spaces, seeding, determinism of reset)."""
-    from gymnasium.utils.env_checker import check_env
-
+def _run_checker(spec: EnvSpec, checker: Callable[[GodotEnv], object]) -> str:
+    """Run a library's env checker on a fresh single-instance env, counting its warnings."""
     env = GodotEnv(spec)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            check_env(env, skip_render_check=True)
+            checker(env)
     finally:
         env.close()
     return f"passed ({len(caught)} warnings)"
+
+
+def check_gymnasium_env_checker(spec: EnvSpec, steps: int) -> str:
+    """``gymnasium.utils.env_checker.check_env`` passes (spaces, seeding, determinism of reset)."""
+    from gymnasium.utils.env_checker import check_env
+
+    return _run_checker(spec, lambda env: check_env(env, skip_render_check=True))
 
 
 def check_sb3_env_checker(spec: EnvSpec, steps: int) -> str:
     """Stable Baselines 3's ``check_env`` passes."""
     from stable_baselines3.common.env_checker import check_env
 
-    env = GodotEnv(spec)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            check_env(env, warn=True)
-    finally:
-        env.close()
-    return f"passed ({len(caught)} warnings)"
+    return _run_checker(spec, lambda env: check_env(env, warn=True))
 
 
 CHECKS: dict[str, Callable[[EnvSpec, int], str]] = {
