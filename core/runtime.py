@@ -78,7 +78,7 @@ def launch_session(
         max_episode_steps=spec.max_episode_steps,
         autoreset=autoreset,
         realtime_factor=settings.realtime_factor,
-        options=dict(scene_options),
+        options={**spec.default_options("scene"), **scene_options},
     )
     return GodotSession.launch(
         godot,
@@ -101,8 +101,8 @@ def split_options(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate ``options`` against the spec and split them into (scene, reward) options.
 
-    Defaults are *not* merged into the scene options (Godot keeps the session's options and the
-    scene applies its own defaults), but are merged into the reward options.
+    Only the given scene options are returned (the session sends every scene option's default
+    at hello, so a scene always sees complete options); reward options come with defaults.
 
     Raises:
         InvalidOption: Unknown name, wrong type, or a reward option where it cannot change.
