@@ -22,6 +22,7 @@ _LAZY = {
     "make_vec_env": "rlgodot.core.factory",
     "GodotEnv": "rlgodot.core.env",
     "GodotVecEnv": "rlgodot.core.vec_env",
+    "GodotVectorEnv": "rlgodot.core.vector_env",
     "TrainConfig": "rlgodot.core.config",
     "train": "rlgodot.core.training",
     "evaluate": "rlgodot.core.evaluation",

@@ -1,4 +1,9 @@
-"""Register every installed env in Gymnasium's registry under the ``rlgodot/`` namespace."""
+"""Register every installed env in Gymnasium's registry under the ``rlgodot/`` namespace.
+
+``gymnasium.make("rlgodot/<id>")`` gives a :class:`~rlgodot.core.env.GodotEnv`;
+``gymnasium.make_vec("rlgodot/<id>", num_envs=N)`` a natively batched
+:class:`~rlgodot.core.vector_env.GodotVectorEnv` (one Godot process, next-step autoreset).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,13 @@ def _make(env_id: str, **kwargs: Any) -> gym.Env[Any, Any]:
     return make_env(env_id, **kwargs)
 
 
+def _make_vec(env_id: str, num_envs: int = 1, **kwargs: Any) -> gym.vector.VectorEnv:
+    from rlgodot.core.registry import get_registry
+    from rlgodot.core.vector_env import GodotVectorEnv
+
+    return GodotVectorEnv(get_registry().get(env_id), num_envs=num_envs, **kwargs)
+
+
 def register_gymnasium_envs() -> list[str]:
     """Register ``rlgodot/<id>`` for each installed env; return the registered ids.
 
@@ -34,6 +46,11 @@ def register_gymnasium_envs() -> list[str]:
     for env_id in specs:
         full_id = f"{NAMESPACE}/{env_id}"
         if full_id not in gym.registry:
-            gym.register(id=full_id, entry_point=_make, kwargs={"env_id": env_id})
+            gym.register(
+                id=full_id,
+                entry_point=_make,
+                vector_entry_point=_make_vec,
+                kwargs={"env_id": env_id},
+            )
         registered.append(full_id)
     return registered
