@@ -17,7 +17,7 @@ $(VENV)/.deps: pyproject.toml constraints.txt $(addsuffix pyproject.toml,$(PLUGI
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install torch==2.13.0
 	$(PIP) install setuptools wheel ruff
-	$(PIP) install -c constraints.txt . $(PLUGINS)
+	$(PIP) install -c constraints.txt ".[rllib]" $(PLUGINS)
 	touch $@
 
 ## install: reinstall rlgodot and the plugins from this tree (fast, no dependency changes)

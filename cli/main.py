@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,11 +32,18 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, Any]:
     return parsed
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM unwinds like Ctrl-C, so every ``finally`` (env close, ``algo.stop()``) runs."""
+    raise SystemExit(128 + signum)
+
+
 def _friendly_errors(func: F) -> F:
-    """Turn rlgodot errors into one clear line and Ctrl-C into exit code 130."""
+    """Turn rlgodot errors into one clear line, Ctrl-C into exit code 130, SIGTERM into 143."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             return func(*args, **kwargs)
         except RLGodotError as exc:
@@ -168,14 +176,22 @@ def play_command(env: str, seconds: float | None) -> None:
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option("--pin-cpus", is_flag=True, help=field_help(TrainConfig, "pin_cpus"))
 @click.option("--verbose", "-v", count=True, help=field_help(TrainConfig, "verbose"))
+@click.option("--backend", type=click.Choice(["sb3", "rllib"]), default="sb3", show_default=True,
+              help=field_help(TrainConfig, "backend"))
+@click.option("--address", default=None, help=field_help(TrainConfig, "address"))
+@click.option("--env-runners", type=int, default=2, show_default=True,
+              help=field_help(TrainConfig, "env_runners"))
+@click.option("--envs-per-runner", type=int, default=None,
+              help=field_help(TrainConfig, "envs_per_runner"))
 @options_option
 @_friendly_errors
 def train_command(
     env: str, algo: str, timesteps: int | None, n_envs: int | None, n_procs: int | None,
     seed: int | None, hyperparameters: tuple[str, ...], output_dir: Path, checkpoint_every: int,
-    no_progress: bool, pin_cpus: bool, verbose: int, options: tuple[str, ...],
+    no_progress: bool, pin_cpus: bool, verbose: int, backend: str, address: str | None,
+    env_runners: int, envs_per_runner: int | None, options: tuple[str, ...],
 ) -> None:
-    """Train PPO or DQN (SB3) with TensorBoard logs, checkpoints and a final model."""
+    """Train PPO or DQN (SB3, or Ray RLlib with --backend rllib), with TensorBoard logs."""
     from rlgodot.core.training import train
 
     config = TrainConfig(
@@ -183,7 +199,8 @@ def train_command(
         options=_parse_pairs(options, "--option"),
         hyperparameters=_parse_pairs(hyperparameters, "--hp"), output_dir=output_dir,
         checkpoint_every=checkpoint_every, progress_bar=not no_progress, pin_cpus=pin_cpus,
-        verbose=verbose,
+        verbose=verbose, backend=backend, address=address, env_runners=env_runners,
+        envs_per_runner=envs_per_runner,
     )
     result = train(config)
     click.echo(
@@ -198,7 +215,8 @@ def train_command(
 @main.command("eval")
 @env_option
 @click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Model .zip from 'rlgodot train'; default: the plugin's shipped model.")
+              help="Model .zip from 'rlgodot train' or an RLlib checkpoint directory; "
+                   "default: the plugin's shipped model.")
 @click.option("--random", "random_policy", is_flag=True, help="Random actions (the baseline).")
 @click.option("--episodes", default=10, show_default=True, help="Episodes to run.")
 @click.option("--seed", default=0, show_default=True, help="Seed of instance 0 (i gets seed+i).")

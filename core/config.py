@@ -50,7 +50,23 @@ class TrainConfig:
     )
     progress_bar: bool = doc("Show a progress bar.", default=True)
     pin_cpus: bool = doc("Pin each Godot process to a core.", default=False)
-    verbose: int = doc("SB3 verbosity (0 quiet, 1 training summaries).", default=0)
+    verbose: int = doc("Verbosity (0 quiet, 1 training summaries).", default=0)
+    backend: str = doc(
+        "Trainer: 'sb3' (Stable Baselines 3, one machine) or 'rllib' (Ray RLlib, scale-out).",
+        default="sb3",
+    )
+    address: str | None = doc(
+        "RLlib: Ray cluster to join ('auto' or HOST:PORT); default: a private local Ray.",
+        default=None,
+    )
+    env_runners: int = doc(
+        "RLlib: EnvRunners, each with one Godot process (1 CPU each, plus 1 for the driver).",
+        default=2,
+    )
+    envs_per_runner: int | None = doc(
+        "RLlib: env instances in each runner's Godot process; default: the plugin's n_envs.",
+        default=None,
+    )
 
 
 def field_help(cls: type, name: str) -> str:

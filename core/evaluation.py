@@ -12,6 +12,7 @@ from rlgodot.core.errors import RLGodotError
 from rlgodot.core.models import load_model
 from rlgodot.core.policies import random_actions
 from rlgodot.core.registry import get_registry
+from rlgodot.core.rllib_backend import is_rllib_checkpoint, load_rllib_policy
 from rlgodot.core.runtime import LaunchSettings
 from rlgodot.core.vec_env import GodotVecEnv
 
@@ -67,17 +68,18 @@ def evaluate(
 ) -> EvalResult:
     """Run ``episodes`` episodes and summarise them.
 
-    Without ``model`` the plugin's shipped model is used; ``random_policy`` uses uniformly random
-    actions instead (the baseline). Instance i starts from seed ``seed + i`` and each instance
-    runs an equal share of the episodes (as SB3's ``evaluate_policy``), so a result depends only
-    on ``seed``, ``episodes`` and ``n_envs``.
+    ``model`` is an SB3 ``.zip`` from ``rlgodot train`` or an RLlib checkpoint directory from
+    ``rlgodot train --backend rllib``. Without ``model`` the plugin's shipped model is used;
+    ``random_policy`` uses uniformly random actions instead (the baseline). Instance i starts
+    from seed ``seed + i`` and each instance runs an equal share of the episodes (as SB3's
+    ``evaluate_policy``), so a result depends only on ``seed``, ``episodes`` and ``n_envs``.
 
     Raises:
         RLGodotError: No model given and the plugin ships none.
     """
     spec = get_registry().get(env)
     policy_name = "random"
-    agent = None
+    act = None
     if not random_policy:
         path = Path(model) if model is not None else spec.model
         if path is None:
@@ -85,11 +87,18 @@ def evaluate(
                 f"{spec.id} ships no trained model; pass --model PATH (from 'rlgodot train') "
                 "or --random for the random baseline"
             )
-        agent, metadata = load_model(path)
-        trained_on = metadata.get("env_id")
-        if trained_on and trained_on != spec.id:
-            raise RLGodotError(f"model {path} was trained on {trained_on}, not {spec.id}")
         policy_name = str(path)
+        if is_rllib_checkpoint(path):
+            act = load_rllib_policy(path)
+        else:
+            agent, metadata = load_model(path)
+            trained_on = metadata.get("env_id")
+            if trained_on and trained_on != spec.id:
+                raise RLGodotError(f"model {path} was trained on {trained_on}, not {spec.id}")
+
+            def act(obs: np.ndarray) -> np.ndarray:
+                return agent.predict(obs, deterministic=deterministic)[0]
+
     n = n_envs or min(episodes, 8)
     targets = np.array([(episodes + i) // n for i in range(n)])
     rng = np.random.default_rng(seed)
@@ -103,10 +112,7 @@ def evaluate(
         running_return = np.zeros(n)
         running_length = np.zeros(n, dtype=np.int64)
         while (counts < targets).any():
-            if agent is None:
-                actions = random_actions(spec.action_space, n, rng)
-            else:
-                actions, _ = agent.predict(obs, deterministic=deterministic)
+            actions = random_actions(spec.action_space, n, rng) if act is None else act(obs)
             obs, rewards, dones, infos = vec.step(actions)
             running_return += rewards
             running_length += 1

@@ -73,8 +73,15 @@ def resolve_training(config: TrainConfig) -> tuple[EnvSpec, TrainDefaults, dict[
 def train(config: TrainConfig) -> TrainResult:
     """Train ``config.algo`` on ``config.env``; see :class:`TrainConfig` for every setting.
 
-    Godot processes are always ended, also when training fails or is interrupted.
+    Godot processes are always ended, also when training fails or is interrupted. With
+    ``config.backend == "rllib"`` this runs :func:`rlgodot.core.rllib_backend.train_rllib`.
     """
+    if config.backend == "rllib":
+        from rlgodot.core.rllib_backend import train_rllib
+
+        return train_rllib(config)
+    if config.backend != "sb3":
+        raise InvalidOption(f"unknown backend {config.backend!r}; use 'sb3' or 'rllib'")
     spec, defaults, hyperparameters = resolve_training(config)
     algo = config.algo.lower()
     timesteps = config.timesteps or defaults.total_timesteps
