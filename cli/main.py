@@ -148,6 +148,39 @@ def run_command(
         click.echo(json.dumps(result.summary()))
 
 
+@main.command("bench")
+@env_option
+@click.option("--n-envs", default=64, show_default=True, help="Instances in total.")
+@click.option("--procs", default=1, show_default=True, help="Godot processes.")
+@click.option("--action-repeat", type=int, default=None,
+              help="Physics ticks per decision; default: the env's.")
+@click.option("--seconds", default=5.0, show_default=True, help="Length of the Python phase.")
+@click.option("--pin-cpus", is_flag=True, help="Pin each Godot process to a core.")
+@click.option("--sweep", is_flag=True,
+              help="Run n-envs 1, 16, 64, 256 x procs 1, 2 and print a table.")
+@json_option
+@_friendly_errors
+def bench_command(
+    env: str, n_envs: int, procs: int, action_repeat: int | None, seconds: float,
+    pin_cpus: bool, sweep: bool, as_json: bool,
+) -> None:
+    """Random-action throughput vs the engine's own limit (same scene, same run)."""
+    from rlgodot.core.bench import bench
+
+    grid = [(n, m) for m in (1, 2) for n in (1, 16, 64, 256)] if sweep else [(n_envs, procs)]
+    click.echo(f"{'n_envs':>6} {'procs':>5} {'decisions/s':>12} {'ticks/s':>12} "
+               f"{'engine/s':>12} {'ratio':>6}")
+    results = []
+    for n, m in grid:
+        result = bench(env, n_envs=n, procs=m, action_repeat=action_repeat, seconds=seconds,
+                       pin_cpus=pin_cpus)
+        results.append(result.summary())
+        click.echo(f"{n:>6} {m:>5} {result.decisions_per_s:>12,.0f} {result.ticks_per_s:>12,.0f} "
+                   f"{result.engine_decisions_per_s:>12,.0f} {result.ratio:>6.2f}")
+    if as_json:
+        click.echo(json.dumps(results if sweep else results[0]))
+
+
 @main.command("play")
 @env_option
 @click.option("--seconds", type=float, default=None, help="Quit after this many seconds.")

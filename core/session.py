@@ -178,6 +178,10 @@ class GodotSession:
         """Round trip time of each process in seconds."""
         return self._pool.ping(timeout=timeout)
 
+    def bench(self, steps: int, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Each process steps its instances ``steps`` times alone, concurrently; no I/O."""
+        return self._pool.bench(steps, timeout=timeout)
+
     def close(self, timeout: float = 3.0) -> None:
         """Say goodbye, then terminate every process; idempotent, never raises.
 

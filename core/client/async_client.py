@@ -382,6 +382,19 @@ class AsyncGodotClient:
         self._expect(reply, "pong", "ping")
         return time.perf_counter() - start
 
+    async def bench(self, steps: int, *, timeout: float | None = None) -> dict[str, Any]:
+        """Let Godot step its instances ``steps`` times alone (random actions, no I/O).
+
+        Returns the ``bench_result`` message: ``steps``, ``n_envs``, ``action_repeat``,
+        ``seconds`` (Godot's own clock) and ``episodes`` ended. The instances' episodes move on;
+        reset them before measured work that needs a fresh start.
+        """
+        reply = await self._request(
+            encode_json({"type": "bench", "steps": int(steps)}), "bench", timeout
+        )
+        self._expect(reply, "bench_result", "bench")
+        return dict(reply)  # type: ignore[arg-type]
+
     async def close(self, timeout: float = 2.0) -> None:
         """Say goodbye (Godot then quits with exit code 0) and close the connection.
 

@@ -29,6 +29,7 @@ from .binary import GodotBinary
 BOOTSTRAP_SCENE = "res://addons/rlgodot/sim/bootstrap.tscn"
 TAIL_LINES = 200
 _LISTENING_RE = re.compile(rb"RLGODOT_LISTENING (\d+)")
+_COMPILE_ERROR_RE = re.compile(rb"SCRIPT ERROR: (Parse|Compile) Error")
 _EXIT_HINTS = {
     2: "bad command line or scene: check the scene path and that its root extends RLAgent",
     3: "no client connected in time (--rlgodot-accept-timeout)",
@@ -55,6 +56,7 @@ class GodotProcess:
         self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._ready = threading.Event()
         self._eof = threading.Event()
+        self._broken = threading.Event()  # a script failed to compile: it will never listen
         self._terminated = False
         with _LIVE_LOCK:
             _LIVE.add(self)
@@ -180,6 +182,15 @@ class GodotProcess:
                     f"Godot (pid {self.popen.pid}) exited before listening "
                     f"({self.exit_description()}).\nCommand: {' '.join(self.args)}\n"
                     f"Output tail:\n{self.output_tail()}\n{self._hint()}"
+                )
+            if self._broken.is_set():
+                self._ready.wait(0.5)  # let the rest of the error reach the tail
+                self.terminate(1.0)
+                raise GodotLaunchError(
+                    f"Godot (pid {self.popen.pid}) could not compile a script, so it will never "
+                    f"listen.\nCommand: {' '.join(self.args)}\nOutput tail:\n"
+                    f"{self.output_tail()}\nFix the script named above (every GDScript must be "
+                    "statically typed: untyped declarations and unsafe access are errors)."
                 )
             if remaining <= 0:
                 self.terminate(2.0)
@@ -321,6 +332,8 @@ class GodotProcess:
                     if match:
                         self.port = int(match.group(1))
                         self._ready.set()
+                    elif _COMPILE_ERROR_RE.search(raw):
+                        self._broken.set()
                 self._tail.append(raw[:2000].decode("utf-8", "replace").rstrip())
         except (OSError, ValueError):  # pipe closed by terminate()
             pass

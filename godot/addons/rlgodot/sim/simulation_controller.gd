@@ -23,6 +23,8 @@ const DEFAULT_MAX_EPISODE_STEPS: int = 1000
 const STATUS_TERMINATED: int = 1
 const STATUS_TRUNCATED: int = 2
 const STATUS_RESET_STEP: int = 4
+## Distinct random action batches a bench cycles through (generated once, outside the timing).
+const BENCH_ACTION_VARIANTS: int = 8
 
 ## The env instance scene and its layout (set by configure()).
 var scene: PackedScene = null
@@ -62,6 +64,11 @@ var _codec: Codec = Codec.new()
 var _hello_done: bool = false
 var _closed: bool = false
 var _throttle_last_usec: int = 0
+var _bench_left: int = 0
+var _bench_steps: int = 0
+var _bench_episodes: int = 0
+var _bench_start_usec: int = 0
+var _bench_actions: PackedFloat32Array = PackedFloat32Array()
 
 var _hud: PlayHud = null
 var _play_stream: RandomNumberGenerator = RandomNumberGenerator.new()
@@ -251,6 +258,9 @@ func _serve_tick() -> void:
 		return
 	if _stepping:
 		finish_step()
+		if _bench_left > 0:
+			_continue_bench()
+			return
 		_throttle()
 		if not _send(_codec.encode_result(Codec.KIND_STEP_RESULT, states, status, n_envs, state_size,
 				terminal_index, terminal_states)):
@@ -297,6 +307,8 @@ func _handle_request(body: PackedByteArray) -> bool:
 			_handle_reset(msg)
 		"step":
 			return _handle_json_step(msg)
+		"bench":
+			return _handle_bench(msg)
 		"ping":
 			if _require_hello("ping"):
 				_send(_codec.encode_message({"type": "pong"}))
@@ -304,8 +316,55 @@ func _handle_request(body: PackedByteArray) -> bool:
 			if _send(_codec.encode_message({"type": "bye"})):
 				_shutdown(0)
 		_:
-			_send_error("unknown_type", "unknown message type '%s' (known: hello, reset, step, ping, close)" % type)
+			_send_error("unknown_type", "unknown message type '%s' (known: hello, reset, step, bench, ping, close)" % type)
 	return false
+
+
+## Starts an in-engine benchmark: `steps` steps of the whole batch with random actions, no I/O,
+## timed by Godot's clock; the reply is sent when the last step has finished.
+func _handle_bench(msg: Dictionary) -> bool:
+	if not _require_hello("bench"):
+		return false
+	if not unreset_instances().is_empty():
+		_send_error("not_ready", "bench before every instance was reset: send reset first")
+		return false
+	var steps_value: Variant = msg.get("steps")
+	var steps_count: int = 0
+	if typeof(steps_value) == TYPE_INT or typeof(steps_value) == TYPE_FLOAT:
+		var as_number: float = steps_value
+		steps_count = roundi(as_number)
+	if steps_count < 1:
+		_send_error("bad_message", "bench needs 'steps', an integer >= 1")
+		return false
+	var rng: RandomNumberGenerator = RandomNumberGenerator.new()
+	rng.seed = 0
+	var count: int = n_envs * action_size
+	_bench_actions.resize(count * BENCH_ACTION_VARIANTS)
+	for k: int in _bench_actions.size():
+		_bench_actions[k] = rng.randf_range(-1.0, 1.0)
+	_bench_steps = steps_count
+	_bench_left = _bench_steps
+	_bench_episodes = 0
+	_bench_start_usec = Time.get_ticks_usec()
+	begin_step(_bench_actions, 0)
+	return true
+
+
+## One bench step has finished: count episode ends, then start the next step or reply.
+func _continue_bench() -> void:
+	for i: int in n_envs:
+		if status[i] & (STATUS_TERMINATED | STATUS_TRUNCATED):
+			_bench_episodes += 1
+	_bench_left -= 1
+	if _bench_left > 0:
+		var variant: int = (_bench_steps - _bench_left) % BENCH_ACTION_VARIANTS
+		begin_step(_bench_actions, variant * n_envs * action_size)
+		return
+	var seconds: float = (Time.get_ticks_usec() - _bench_start_usec) / 1e6
+	if _send(_codec.encode_message({"type": "bench_result", "steps": _bench_steps,
+			"n_envs": n_envs, "action_repeat": action_repeat, "seconds": seconds,
+			"episodes": _bench_episodes})):
+		_serve_requests()
 
 
 func _require_hello(what: String) -> bool:

@@ -1,0 +1,63 @@
+"""`rlgodot bench` and the in-engine bench request, on the null env."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from rlgodot.cli.main import main
+from rlgodot.core.errors import RemoteError
+from rlgodot.core.factory import make_vec_env
+
+pytestmark = pytest.mark.godot
+
+
+def test_bench_json(godot_binary):
+    result = CliRunner().invoke(
+        main, ["bench", "--env", "null", "--n-envs", "8", "--seconds", "0.5", "--json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert {"decisions_per_s", "engine_decisions_per_s", "ratio", "n_envs", "procs",
+            "action_repeat"} <= set(summary)
+    assert summary["n_envs"] == 8 and summary["action_repeat"] == 8 and summary["procs"] == 1
+    assert summary["decisions_per_s"] > 0 and summary["engine_decisions_per_s"] > 0
+    assert summary["ratio"] == pytest.approx(
+        summary["decisions_per_s"] / summary["engine_decisions_per_s"]
+    )
+
+
+def test_in_engine_bench_counts_steps_and_episodes(godot_binary):
+    env = make_vec_env("null", n_envs=4, n_procs=2, seed=0)
+    try:
+        env.reset()
+        results = env._batch.session.bench(1500)
+    finally:
+        env.close()
+    assert [r["n_envs"] for r in results] == [2, 2]
+    for r in results:
+        assert r["steps"] == 1500 and r["action_repeat"] == 8 and r["seconds"] > 0
+        # 1000-step episodes: each instance ends exactly one within 1500 steps
+        assert r["episodes"] == 2
+
+
+def test_bench_before_reset_is_refused(godot_binary):
+    env = make_vec_env("null", n_envs=1)
+    try:
+        with pytest.raises(RemoteError, match="reset"):
+            env._batch.session.bench(10)
+        env.reset()
+        assert env._batch.session.bench(10)[0]["steps"] == 10
+    finally:
+        env.close()
+
+
+def test_null_env_spec():
+    from rlgodot.core.registry import get_registry
+
+    spec = get_registry().get("null")
+    assert spec.observation_space.shape == (8,) and spec.action_space.shape == (2,)
+    assert spec.max_episode_steps == 1000 and spec.action_repeat == 8 and spec.physics_hz == 60
