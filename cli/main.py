@@ -158,14 +158,25 @@ def run_command(
 @click.option("--pin-cpus", is_flag=True, help="Pin each Godot process to a core.")
 @click.option("--sweep", is_flag=True,
               help="Run n-envs 1, 16, 64, 256 x procs 1, 2 and print a table.")
+@click.option("--sb3", "sb3_timesteps", type=int, default=None, metavar="TIMESTEPS",
+              help="Instead: SB3 PPO fps on the env vs on a free env with the same spaces.")
 @json_option
 @_friendly_errors
 def bench_command(
     env: str, n_envs: int, procs: int, action_repeat: int | None, seconds: float,
-    pin_cpus: bool, sweep: bool, as_json: bool,
+    pin_cpus: bool, sweep: bool, sb3_timesteps: int | None, as_json: bool,
 ) -> None:
     """Random-action throughput vs the engine's own limit (same scene, same run)."""
-    from rlgodot.core.bench import bench
+    from rlgodot.core.bench import bench, bench_sb3
+
+    if sb3_timesteps:
+        sb3 = bench_sb3(env, n_envs=n_envs, procs=procs, timesteps=sb3_timesteps,
+                        pin_cpus=pin_cpus)
+        click.echo(f"{sb3.env_id}: SB3 PPO {sb3.godot_fps:,.0f} fps on Godot, "
+                   f"{sb3.ceiling_fps:,.0f} fps on a free env: {sb3.ratio:.0%} of SB3's ceiling")
+        if as_json:
+            click.echo(json.dumps(sb3.summary()))
+        return
 
     grid = [(n, m) for m in (1, 2) for n in (1, 16, 64, 256)] if sweep else [(n_envs, procs)]
     click.echo(f"{'n_envs':>6} {'procs':>5} {'decisions/s':>12} {'ticks/s':>12} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -61,3 +62,36 @@ def test_null_env_spec():
     spec = get_registry().get("null")
     assert spec.observation_space.shape == (8,) and spec.action_space.shape == (2,)
     assert spec.max_episode_steps == 1000 and spec.action_repeat == 8 and spec.physics_hz == 60
+
+
+def test_sb3_ceiling_mode(godot_binary):
+    result = CliRunner().invoke(
+        main, ["bench", "--env", "ball", "--n-envs", "4", "--sb3", "1024", "--json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["godot_fps"] > 0 and summary["ceiling_fps"] > summary["godot_fps"] * 0.5
+
+
+def test_waiting_godot_does_not_spin(godot_binary):
+    """A Godot process waiting for the next step uses (almost) no CPU."""
+    import os
+    import time
+
+    env = make_vec_env("null", n_envs=16)
+    try:
+        env.reset()
+        pid = env._batch.session.processes[0].pid
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def cpu_seconds() -> float:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+
+        before = cpu_seconds()
+        time.sleep(2.0)
+        used = cpu_seconds() - before
+    finally:
+        env.close()
+    assert used / 2.0 < 0.01, f"idle Godot used {used / 2.0:.1%} of a core"
