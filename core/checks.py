@@ -170,6 +170,31 @@ def check_autoreset(spec: EnvSpec, steps: int) -> str:
     return f"all {n} instances ended within {limit} steps and continued"
 
 
+def check_play_mode(spec: EnvSpec, steps: int) -> str:
+    """The keyboard play mode (human_action, hud_text, camera) runs 300 frames without errors.
+
+    Runs headless (CI has no display): the window is not opened, but every script path of play
+    mode executes.
+    """
+    from rlgodot.core.launcher.binary import find_godot
+    from rlgodot.core.launcher.process import GodotProcess
+    from rlgodot.core.runtime import prepare_project
+
+    godot = find_godot()
+    process = GodotProcess.spawn(
+        godot, prepare_project(spec, godot), spec.scene_res_path, physics_hz=spec.physics_hz,
+        play=True, godot_args=("--headless", "--quit-after", "300"),
+    )
+    try:
+        code = process.wait(timeout=60)
+    finally:
+        process.terminate()
+    output = process.output_tail(200)
+    _require(code == 0, f"play mode exited with {code}:\n{output}")
+    _require("SCRIPT ERROR" not in output, f"play mode printed script errors:\n{output}")
+    return "300 frames of play mode, no script errors"
+
+
 def _run_checker(spec: EnvSpec, checker: Callable[[GodotEnv], object]) -> str:
     """Run a library's env checker on a fresh single-instance env, counting its warnings."""
     env = GodotEnv(spec)
@@ -202,6 +227,7 @@ CHECKS: dict[str, Callable[[EnvSpec, int], str]] = {
     "reset_step_contract": check_reset_step_contract,
     "seeding": check_seeding,
     "autoreset": check_autoreset,
+    "play_mode": check_play_mode,
     "gymnasium_env_checker": check_gymnasium_env_checker,
     "sb3_env_checker": check_sb3_env_checker,
 }
