@@ -261,6 +261,8 @@ def train_command(
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Model .zip from 'rlgodot train' or an RLlib checkpoint directory; "
                    "default: the plugin's shipped model.")
+@click.option("--algo", type=click.Choice(["ppo", "dqn"]), default=None,
+              help="Algorithm of an SB3 model without metadata (default: from its .json).")
 @click.option("--random", "random_policy", is_flag=True, help="Random actions (the baseline).")
 @click.option("--episodes", default=10, show_default=True, help="Episodes to run.")
 @click.option("--seed", default=0, show_default=True, help="Seed of instance 0 (i gets seed+i).")
@@ -269,15 +271,15 @@ def train_command(
 @json_option
 @_friendly_errors
 def eval_command(
-    env: str, model: Path | None, random_policy: bool, episodes: int, seed: int,
-    n_envs: int | None, options: tuple[str, ...], as_json: bool,
+    env: str, model: Path | None, algo: str | None, random_policy: bool, episodes: int,
+    seed: int, n_envs: int | None, options: tuple[str, ...], as_json: bool,
 ) -> None:
     """Evaluate a model (or random actions) over seeded episodes."""
     from rlgodot.core.evaluation import evaluate
 
     result = evaluate(
         env, model=model, episodes=episodes, seed=seed, random_policy=random_policy,
-        n_envs=n_envs, options=_parse_pairs(options, "--option"),
+        n_envs=n_envs, options=_parse_pairs(options, "--option"), algo=algo,
     )
     success = "n/a" if result.success_rate is None else f"{result.success_rate:.0%}"
     click.echo(

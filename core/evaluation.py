@@ -65,6 +65,7 @@ def evaluate(
     n_envs: int | None = None,
     options: dict[str, Any] | None = None,
     deterministic: bool = True,
+    algo: str | None = None,
 ) -> EvalResult:
     """Run ``episodes`` episodes and summarise them.
 
@@ -73,6 +74,9 @@ def evaluate(
     ``random_policy`` uses uniformly random actions instead (the baseline). Instance i starts
     from seed ``seed + i`` and each instance runs an equal share of the episodes (as SB3's
     ``evaluate_policy``), so a result depends only on ``seed``, ``episodes`` and ``n_envs``.
+
+    ``algo`` names the SB3 algorithm of a model without metadata (e.g. a checkpoint of a run
+    that did not finish).
 
     Raises:
         RLGodotError: No model given and the plugin ships none.
@@ -91,7 +95,7 @@ def evaluate(
         if is_rllib_checkpoint(path):
             act = load_rllib_policy(path)
         else:
-            agent, metadata = load_model(path)
+            agent, metadata = load_model(path, algo)
             trained_on = metadata.get("env_id")
             if trained_on and trained_on != spec.id:
                 raise RLGodotError(f"model {path} was trained on {trained_on}, not {spec.id}")

@@ -33,9 +33,16 @@ def save_model(model: BaseAlgorithm, path: Path, metadata: dict[str, Any]) -> Pa
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
-    """The sidecar metadata of a saved model ({} if there is none)."""
-    sidecar = sidecar_path(path)
-    return json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    """The sidecar metadata of a saved model ({} if there is none).
+
+    A checkpoint (``<run>/checkpoints/ppo_50000_steps.zip``) has no sidecar of its own; it
+    shares its run's (``<run>/model.json``), when the run has finished.
+    """
+    path = Path(path)
+    for sidecar in (sidecar_path(path), path.parent.parent / "model.json"):
+        if sidecar.is_file():
+            return json.loads(sidecar.read_text())
+    return {}
 
 
 def load_model(path: Path, algo: str | None = None) -> tuple[BaseAlgorithm, dict[str, Any]]:
@@ -52,6 +59,6 @@ def load_model(path: Path, algo: str | None = None) -> tuple[BaseAlgorithm, dict
     if name not in ALGORITHMS:
         raise RLGodotError(
             f"cannot tell the algorithm of {path} (no {sidecar_path(path).name} sidecar); "
-            f"pass --algo ({'|'.join(ALGORITHMS)})"
+            f"pass --algo ({'|'.join(ALGORITHMS)}) to 'rlgodot eval'"
         )
     return ALGORITHMS[name].load(path, device="cpu"), metadata

@@ -69,3 +69,23 @@ def test_shipped_models_are_used_by_default_and_succeed(godot_binary, env_id):
     result = evaluate(env_id, episodes=20, seed=7)
     assert result.policy.endswith(".zip")
     assert result.success_rate >= 0.9, result.summary()
+
+
+def test_checkpoints_evaluate_with_their_runs_metadata(godot_binary, tmp_path):
+    from click.testing import CliRunner
+
+    from rlgodot.cli.main import main
+
+    result = train(TrainConfig(
+        env="ball", timesteps=512, n_envs=2, seed=0, output_dir=tmp_path, progress_bar=False,
+        hyperparameters={"n_steps": 128, "batch_size": 64}, checkpoint_every=256,
+    ))
+    checkpoint = next((result.run_dir / "checkpoints").glob("*.zip"))
+    assert evaluate("ball", model=checkpoint, episodes=1).episodes == 1
+    lone = tmp_path / "lone.zip"
+    lone.write_bytes(checkpoint.read_bytes())
+    with pytest.raises(RLGodotError, match="--algo"):
+        evaluate("ball", model=lone, episodes=1)
+    out = CliRunner().invoke(main, ["eval", "--env", "ball", "--model", str(lone), "--algo",
+                                    "ppo", "--episodes", "1"])
+    assert out.exit_code == 0, out.output
