@@ -93,7 +93,7 @@ def _distance(states: np.ndarray) -> np.ndarray:
 OPTIONS = {
     "target_radius": Option(0.5, "metres from the target centre that count as reached"),
     "min_start_distance": Option(3.0, "minimum metres between start and target"),
-    "max_force": Option(20.0, "force (newtons) of a full action; the ball has 1 kg mass"),
+    "max_force": Option(8.0, "force (newtons) of a full action; the ball has 1 kg mass"),
     "progress_weight": Option(1.0, "reward per metre of progress", target="reward"),
     "time_penalty": Option(0.01, "reward subtracted every step", target="reward"),
     "success_bonus": Option(1.0, "reward for reaching the target", target="reward"),
