@@ -1,0 +1,15 @@
+"""rlgodot plugin ``motorcycle``: a side-view motocross bike on seeded hilly courses.
+
+It registers ``motorcycle-v0`` (continuous throttle/lean, PPO) and ``motorcycle-discrete-v0``
+(7 discrete actions, DQN) through the ``rlgodot_env_specs`` hook (see :mod:`.env`).
+"""
+
+from rlgodot.core.hookspecs import hookimpl
+from rlgodot.core.spec import EnvSpec
+from rlgodot.plugins.motorcycle.env import MOTORCYCLE, MOTORCYCLE_DISCRETE
+
+
+@hookimpl
+def rlgodot_env_specs() -> list[EnvSpec]:
+    """The envs of this plugin."""
+    return [MOTORCYCLE, MOTORCYCLE_DISCRETE]
