@@ -1,0 +1,15 @@
+"""rlgodot env plugin ``parking3d``: park a 3D hatchback in a target bay of a car park.
+
+It registers ``parking3d-v0`` (continuous) and ``parking3d-discrete-v0`` (7 actions, for DQN);
+see :mod:`.env`. The Godot scene lives in ``godot/`` beside this file and ships as package data.
+"""
+
+from rlgodot.core.hookspecs import hookimpl
+from rlgodot.core.spec import EnvSpec
+from rlgodot.plugins.parking3d.env import PARKING, PARKING_DISCRETE
+
+
+@hookimpl
+def rlgodot_env_specs() -> list[EnvSpec]:
+    """The envs of this plugin."""
+    return [PARKING, PARKING_DISCRETE]

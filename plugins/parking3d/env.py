@@ -1,0 +1,254 @@
+"""Parking 3D: drive a hatchback (VehicleBody3D, 4 wheels) into a target bay of a car park.
+
+Car park (metres, y up): an aisle 8 m wide along x, one row of 8 bays (3.0 m wide, 5.5 m deep)
+on each side (bays 0-7 north, 8-15 south), walls at z = +-10 and x = +-14. Each other bay holds a
+parked car (a box) with probability ``occupancy``. The car: 1.7 x 3.9 m, 1000 kg, front steering
+(max 0.6 rad, turning radius ~3.7 m), front-wheel drive, brakes, speed limited to ``max_speed``.
+
+Per episode, from the seed: the target bay (random, or ``target_bay``), the occupied bays, the
+start pose in the aisle: x = target bay x + U(-start_dx, start_dx), z = U(-start_dz, start_dz)
+(aisle centre line z = 0, the bay centre is 6.75 m away), heading = facing into the target bay +
+U(-start_heading_range, start_heading_range) degrees. Defaults: 3 m, 1 m, 45 deg (the car arrives
+roughly facing its bay). Harder: ``-o start_heading_range=90`` (up to along the aisle),
+``-o start_heading_range=180 -o start_dx=10 -o occupancy=0.8`` (any heading, farther, fuller).
+``start_pose=[x, z, heading_deg]`` places the car exactly (heading 0 = facing +z, 90 = facing
++x); ``start_speed`` gives it a forward speed.
+
+Observation (``Box(-1, 1, (23,), float32)``, clipped):
+
+| index | meaning | scale |
+|---|---|---|
+| 0, 1 | target bay centre in the car frame (right, forward) | / 15 m |
+| 2 | distance to the bay centre | / 15 m |
+| 3, 4 | cos, sin of the bay axis heading relative to the car heading | 1 |
+| 5 | heading error (folded: either direction counts when ``allow_reverse``) | / pi |
+| 6, 7 | forward, lateral speed | / 5 m/s |
+| 8 | yaw rate | / 2 rad/s |
+| 9 | steering command | 1 |
+| 10 | how far the footprint sticks out of the bay (0 = inside) | / 3 m |
+| 11-22 | distance rays to cars and walls, 30 deg apart clockwise from ahead | / 8 m (1 = none) |
+
+Actions: ``parking3d-v0`` ``Box(-1, 1, (2,))``: throttle (negative = reverse; |throttle| < 0.1,
+or a sign opposing the motion, brakes), steering (+1 = full right).
+``parking3d-discrete-v0`` ``Discrete(7)``: 0 brake, 1 forward, 2 forward-left, 3 forward-right,
+4 reverse, 5 reverse-left, 6 reverse-right (throttle 0.6, full steering).
+
+Reward per step: ``progress_weight`` x (decrease of the potential ``hypot(axial, lateral_weight x
+lateral) + (heading_weight x heading_error + footprint_weight x footprint_out) x max(0, 1 -
+distance / 6 m)``; axial/lateral: the car centre's offset from the bay centre along/across the bay
+axis, metres) minus ``time_penalty``, minus ``collision_penalty`` on a collision, plus
+``success_bonus`` on parking.
+
+Episode end: *terminated* when parked (all four footprint corners inside the bay, heading within
+``heading_tolerance`` of the bay axis, either direction when ``allow_reverse``, speed <
+``max_park_speed``; ``info["is_success"]``), or on a collision with a parked car or wall when
+``end_on_collision`` (``info["collided"]``); *truncated* after 200 steps (action repeat 6 at 60 Hz:
+20 s).
+
+Version history: v0 (initial).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlgodot.core.decoder import Decoder
+from rlgodot.core.spec import EnvSpec, Option, TrainDefaults
+
+HERE = Path(__file__).parent
+N_RAYS = 12
+RAY_LENGTH = 8.0
+STATE_NAMES = (
+    "car_x", "car_z", "car_heading", "speed", "lateral_speed", "yaw_rate", "steering",
+    "target_x", "target_z", "target_heading", "heading_error", "footprint_out", "parked",
+    "collided", *(f"ray_{i}" for i in range(N_RAYS)),
+)
+(CX, CZ, CH, SPEED, LAT, YAW, STEER, TX, TZ, TH, HERR, OUT, PARKED, COLLIDED) = range(14)
+RAY0 = 14
+POS_SCALE = 15.0
+SPEED_SCALE = 5.0
+YAW_SCALE = 2.0
+OBS_SIZE = 11 + N_RAYS
+OUT_SCALE = 3.0
+OBS_LAYOUT = (
+    "target_right", "target_forward", "distance", "cos_rel_heading", "sin_rel_heading",
+    "heading_error", "speed", "lateral_speed", "yaw_rate", "steering", "footprint_out",
+    *(f"ray_{i}" for i in range(N_RAYS)),
+)
+
+
+class ParkingDecoder(Decoder):
+    """Raw car state -> car-frame observation and a dense potential-based parking reward."""
+
+    def observations(self, states: np.ndarray) -> np.ndarray:
+        """Target in the car frame, motion, steering and rays, scaled to [-1, 1]."""
+        obs = np.empty((states.shape[0], OBS_SIZE), dtype=np.float32)
+        dx = states[:, TX] - states[:, CX]
+        dz = states[:, TZ] - states[:, CZ]
+        c, s = np.cos(states[:, CH]), np.sin(states[:, CH])
+        # car forward = (sin h, cos h), car right = (-cos h, sin h) in (x, z)
+        obs[:, 0] = (-dx * c + dz * s) / POS_SCALE
+        obs[:, 1] = (dx * s + dz * c) / POS_SCALE
+        obs[:, 2] = np.hypot(dx, dz) / POS_SCALE
+        rel = states[:, TH] - states[:, CH]
+        obs[:, 3] = np.cos(rel)
+        obs[:, 4] = np.sin(rel)
+        obs[:, 5] = states[:, HERR] / np.pi
+        obs[:, 6] = states[:, SPEED] / SPEED_SCALE
+        obs[:, 7] = states[:, LAT] / SPEED_SCALE
+        obs[:, 8] = states[:, YAW] / YAW_SCALE
+        obs[:, 9] = states[:, STEER]
+        obs[:, 10] = states[:, OUT] / OUT_SCALE
+        obs[:, 11:] = states[:, RAY0:RAY0 + N_RAYS] / RAY_LENGTH
+        np.nan_to_num(obs, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+        return np.clip(obs, -1.0, 1.0, out=obs)
+
+    def _potential(self, states: np.ndarray) -> np.ndarray:
+        dx = states[:, CX] - states[:, TX]
+        dz = states[:, CZ] - states[:, TZ]
+        distance = np.hypot(dx, dz)
+        # offsets in the bay frame: along the bay axis and across it (lateral weighs more)
+        c, s = np.cos(states[:, TH]), np.sin(states[:, TH])
+        axial = dx * s + dz * c
+        lateral = dx * c - dz * s
+        near = np.clip(1.0 - distance / 6.0, 0.0, 1.0)
+        outside = np.minimum(states[:, OUT], OUT_SCALE)
+        return -(np.hypot(axial, self.options["lateral_weight"] * lateral)
+                 + self.options["heading_weight"] * states[:, HERR] * near
+                 + self.options["footprint_weight"] * outside * near)
+
+    def rewards(
+        self,
+        prev_states: np.ndarray,
+        states: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> np.ndarray:
+        """Potential progress, time penalty, collision penalty, success bonus."""
+        progress = self._potential(states) - self._potential(prev_states)
+        reward = (
+            self.options["progress_weight"] * progress
+            - self.options["time_penalty"]
+            - self.options["collision_penalty"] * states[:, COLLIDED]
+            + self.options["success_bonus"] * states[:, PARKED]
+        )
+        return np.nan_to_num(reward).astype(np.float32)
+
+    def final_info(self, terminal_states: np.ndarray) -> dict[str, np.ndarray]:
+        """``is_success``: parked; ``collided``: hit a parked car or a wall."""
+        return {
+            "is_success": terminal_states[:, PARKED] > 0.5,
+            "collided": terminal_states[:, COLLIDED] > 0.5,
+        }
+
+
+class ParkingDiscreteDecoder(ParkingDecoder):
+    """Same decoding; 7 action indices: brake, forward/reverse x straight/left/right."""
+
+    action_table = np.array(
+        [[0, 0], [0.6, 0], [0.6, -1], [0.6, 1], [-0.6, 0], [-0.6, -1], [-0.6, 1]],
+        dtype=np.float32,
+    )
+
+
+OPTIONS = {
+    "target_bay": Option(-1, "target bay 0-15 (0-7 north row, 8-15 south), -1 = random"),
+    "occupancy": Option(0.5, "probability that each other bay holds a parked car, 0-1"),
+    "start_dx": Option(3.0, "start x within +- this many metres of the target bay centre"),
+    "start_dz": Option(1.0, "start z within +- this many metres of the aisle centre line (max 3)"),
+    "start_heading_range": Option(
+        45.0, "start heading: facing into the bay +- this many degrees (90 = up to along the "
+              "aisle, 180 = any)"),
+    "start_pose": Option([], "[x, z, heading_deg]: place the car exactly (tests); [] = random"),
+    "start_speed": Option(0.0, "initial forward speed, m/s (tests)"),
+    "allow_reverse": Option(True, "parking nose-in or tail-in both count"),
+    "heading_tolerance": Option(15.0, "max degrees between car and bay axis when parked"),
+    "max_park_speed": Option(0.5, "max speed (m/s) when parked"),
+    "end_on_collision": Option(True, "a collision with a parked car or wall ends the episode"),
+    "max_engine_force": Option(2000.0, "engine force of full throttle, N (car mass 1000 kg)"),
+    "brake_force": Option(30.0, "VehicleBody3D brake value when braking"),
+    "max_speed": Option(4.0, "no engine force above this speed, m/s"),
+    "progress_weight": Option(1.0, "reward per metre (or heading-weighted radian) of progress",
+                              target="reward"),
+    "heading_weight": Option(2.0, "potential metres per radian of heading error near the bay",
+                             target="reward"),
+    "lateral_weight": Option(1.0, "weight of the offset across the bay axis in the distance term",
+                             target="reward"),
+    "footprint_weight": Option(
+        2.0, "potential per metre the footprint sticks out of the bay, near it", target="reward"),
+    "time_penalty": Option(0.01, "reward subtracted every step", target="reward"),
+    "collision_penalty": Option(5.0, "reward subtracted on a collision", target="reward"),
+    "success_bonus": Option(10.0, "reward for parking", target="reward"),
+}
+
+COMMON: dict[str, Any] = {
+    "godot_dir": HERE / "godot",
+    "mount": "parking3d",
+    "scene": "parking3d.tscn",
+    "state_names": STATE_NAMES,
+    "action_size": 2,
+    "observation_space": gym.spaces.Box(-1.0, 1.0, shape=(OBS_SIZE,), dtype=np.float32),
+    "max_episode_steps": 200,
+    "action_repeat": 6,
+    "physics_hz": 60,
+    "options": OPTIONS,
+    "project_settings": {"physics": {"3d/physics_engine": '"Jolt Physics"'}},
+    "success_key": "is_success",
+}
+
+
+def _make_decoder(options: Mapping[str, Any]) -> Decoder:
+    return ParkingDecoder(options)
+
+
+def _make_discrete_decoder(options: Mapping[str, Any]) -> Decoder:
+    return ParkingDiscreteDecoder(options)
+
+
+def _shipped(name: str) -> Path | None:
+    path = HERE / "models" / name
+    return path if path.is_file() else None
+
+
+PARKING = EnvSpec(
+    id="parking3d-v0",
+    description="Park a 3D car (VehicleBody3D) in a target bay (continuous throttle/steering).",
+    action_space=gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
+    make_decoder=_make_decoder,
+    train={
+        "ppo": TrainDefaults(
+            total_timesteps=4_000_000,
+            n_envs=32,
+            hyperparameters={"n_steps": 128, "batch_size": 1024, "n_epochs": 5,
+                             "learning_rate": 3e-4, "gamma": 0.99, "gae_lambda": 0.95,
+                             "ent_coef": 0.0, "policy_kwargs": {"net_arch": [128, 128]}},
+        )
+    },
+    model=_shipped("parking3d-v0-ppo.zip"),
+    **COMMON,
+)
+
+PARKING_DISCRETE = EnvSpec(
+    id="parking3d-discrete-v0",
+    description="Park a 3D car in a target bay (7 discrete actions, for DQN).",
+    action_space=gym.spaces.Discrete(7),
+    make_decoder=_make_discrete_decoder,
+    train={
+        "dqn": TrainDefaults(
+            total_timesteps=1_000_000,
+            n_envs=16,
+            hyperparameters={"learning_rate": 5e-4, "buffer_size": 100_000,
+                             "learning_starts": 2_000, "train_freq": 4, "gradient_steps": 2,
+                             "target_update_interval": 2_000, "exploration_fraction": 0.2,
+                             "gamma": 0.99},
+        ),
+        "ppo": TrainDefaults(total_timesteps=1_000_000, n_envs=32),
+    },
+    model=_shipped("parking3d-discrete-v0-dqn.zip"),
+    **COMMON,
+)

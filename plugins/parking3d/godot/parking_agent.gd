@@ -1,0 +1,402 @@
+extends RLAgent
+## parking3d: drive a hatchback (VehicleBody3D, 4 VehicleWheel3D) into a target bay of a car park.
+##
+## | | |
+## |---|---|
+## | action (2) | throttle in [-1, 1] (negative = reverse; \|throttle\| < 0.1 or a sign opposing the motion brakes), steering in [-1, 1] (+1 = full right) |
+## | state (26) | car_x, car_z (m, lot frame), car_heading (rad, 0 = +z), speed (m/s, signed along the car), lateral_speed (m/s), yaw_rate (rad/s), steering (-1..1), target_x, target_z, target_heading (bay axis, rad), heading_error (rad, folded by allow_reverse), footprint_out (m the footprint sticks out of the bay, 0 = inside), parked (0/1), collided (0/1), ray_0..ray_11 (m, obstacle distance from the car centre, clockwise from straight ahead, max 8 m) |
+## | terminated | parked (footprint inside the bay, heading within heading_tolerance, speed < max_park_speed), or a collision with a parked car / wall when end_on_collision |
+## | truncated | by the controller (max_episode_steps) |
+##
+## Lot (metres, y up): an aisle 8 m wide along x at z = 0, one row of 8 bays (3.0 m x 5.5 m) on
+## each side; bays 0-7 north (z < 0, axis pointing -z), 8-15 south (z > 0, axis +z), x centres
+## -10.5 .. 10.5. Walls close the lot at z = +-10 and x = +-14. Occupied bays hold a parked car
+## (a 1.8 x 1.4 x 4.2 m box). The car: 1.7 x 1.1 x 3.9 m body, 1000 kg, wheelbase 2.5 m, front
+## steering up to 0.6 rad, front-wheel drive, brakes on all wheels.
+##
+## Per episode from `rng`: the target bay (or option target_bay), which other bays are occupied
+## (each with probability occupancy), the start pose in the aisle: x = bay x + U(-start_dx,
+## start_dx), z = U(-start_dz, start_dz), heading = facing into the bay (bay axis) +
+## U(-start_heading_range, start_heading_range) deg (180 = any heading). Option start_pose = [x, z, heading_deg]
+## places the car exactly (tests, debugging); start_speed gives it an initial forward speed.
+##
+## Version history: v0 first version.
+
+const BAY_WIDTH: float = 3.0
+const BAY_DEPTH: float = 5.5
+const BAYS_PER_ROW: int = 8
+const AISLE_WIDTH: float = 8.0
+const LOT_HALF_X: float = 14.0
+const LOT_HALF_Z: float = 10.0
+const WALL_THICKNESS: float = 0.5
+const WALL_HEIGHT: float = 2.0
+const PARKED_SIZE: Vector3 = Vector3(1.8, 1.4, 4.2)
+const CAR_HALF_WIDTH: float = 0.85
+const CAR_HALF_LENGTH: float = 1.95
+const CAR_START_Y: float = 0.42
+const INSTANCE_SPACING: float = 60.0
+const N_RAYS: int = 12
+const RAY_LENGTH: float = 8.0
+const RAY_HEIGHT: float = 0.6
+const MAX_STEER: float = 0.6
+const OBSTACLE_LAYER: int = 2
+const HIDDEN_Y: float = -40.0
+const STATE_NAMES: PackedStringArray = [
+	"car_x", "car_z", "car_heading", "speed", "lateral_speed", "yaw_rate", "steering",
+	"target_x", "target_z", "target_heading", "heading_error", "footprint_out", "parked", "collided",
+	"ray_0", "ray_1", "ray_2", "ray_3", "ray_4", "ray_5", "ray_6", "ray_7", "ray_8", "ray_9",
+	"ray_10", "ray_11"]
+const N_BASE: int = 14
+
+var _target_bay: int = 0
+var _target_pos: Vector3 = Vector3.ZERO
+var _target_heading: float = 0.0
+var _throttle: float = 0.0
+var _steer: float = 0.0
+var _collided: bool = false
+var _parked: bool = false
+var _engine_force: float = 2000.0
+var _brake_force: float = 30.0
+var _max_speed: float = 4.0
+var _heading_tolerance: float = deg_to_rad(15.0)
+var _max_park_speed: float = 0.5
+var _allow_reverse: bool = true
+var _end_on_collision: bool = true
+var _state: PackedFloat32Array = PackedFloat32Array()
+var _parked_bodies: Array[StaticBody3D] = []
+var _ray_query: PhysicsRayQueryParameters3D = PhysicsRayQueryParameters3D.new()
+var _ray_dirs: Array[Vector3] = []
+var _highlight: MeshInstance3D = null
+
+@onready var _lot: Node3D = $Lot as Node3D
+@onready var _car: VehicleBody3D = $Lot/Car as VehicleBody3D
+@onready var _floor: StaticBody3D = $Lot/Floor as StaticBody3D
+@onready var _camera: Camera3D = $Lot/ChaseCamera as Camera3D
+
+
+func _enter_tree() -> void:
+	# Place the lot before its bodies enter the physics space, far from every other instance.
+	var columns: int = ceili(sqrt(float(n_instances)))
+	var cell: Vector2i = Vector2i(instance_index % columns, floori(float(instance_index) / columns))
+	var lot: Node3D = get_node("Lot") as Node3D
+	lot.position = Vector3(cell.x, 0.0, cell.y) * INSTANCE_SPACING
+
+
+func _ready() -> void:
+	_build_static(_lot)
+	_state.resize(STATE_NAMES.size())
+	for i: int in N_RAYS:
+		var angle: float = TAU * float(i) / float(N_RAYS)
+		_ray_dirs.append(Vector3(-sin(angle), 0.0, cos(angle)))  # clockwise seen from above
+	_ray_query.collision_mask = 1 << (OBSTACLE_LAYER - 1)
+	_ray_query.exclude = [_car.get_rid()]
+	_car.contact_monitor = true
+	_car.max_contacts_reported = 4
+	_car.body_entered.connect(_on_car_body_entered)
+	_camera.current = human_control
+	set_process(human_control)
+	if human_control:
+		_build_visuals()
+
+
+func state_names() -> PackedStringArray:
+	return STATE_NAMES
+
+
+func action_size() -> int:
+	return 2
+
+
+func reset_episode() -> void:
+	_engine_force = _num("max_engine_force", 2000.0, 0.0)
+	_brake_force = _num("brake_force", 30.0, 0.0)
+	_max_speed = _num("max_speed", 4.0, 0.1)
+	_heading_tolerance = deg_to_rad(_num("heading_tolerance", 15.0, 0.0))
+	_max_park_speed = _num("max_park_speed", 0.5, 0.0)
+	_allow_reverse = _flag("allow_reverse", true)
+	_end_on_collision = _flag("end_on_collision", true)
+	var n_bays: int = 2 * BAYS_PER_ROW
+	var fixed_bay: int = int(_num("target_bay", -1.0, -1.0))
+	_target_bay = rng.randi_range(0, n_bays - 1)
+	if fixed_bay >= 0:
+		_target_bay = mini(fixed_bay, n_bays - 1)
+	_target_pos = _bay_center(_target_bay)
+	_target_heading = PI if _target_bay < BAYS_PER_ROW else 0.0
+	var occupancy: float = clampf(_num("occupancy", 0.5, 0.0), 0.0, 1.0)
+	for i: int in n_bays:
+		var occupied: bool = rng.randf() < occupancy and i != _target_bay
+		var where: Vector3 = _bay_center(i) + Vector3(0.0, PARKED_SIZE.y * 0.5, 0.0)
+		if not occupied:
+			where.y = HIDDEN_Y
+		var body: StaticBody3D = _parked_bodies[i]
+		body.position = where
+		body.visible = occupied
+		# Node transforms reach the physics server only at the next frame: set it now, so the
+		# rays of the first observation already see this episode's parked cars.
+		PhysicsServer3D.body_set_state(body.get_rid(), PhysicsServer3D.BODY_STATE_TRANSFORM,
+				body.global_transform)
+	# Start pose: drawn every episode (same rng consumption), overridden by start_pose.
+	var dx: float = _num("start_dx", 3.0, 0.0)
+	var dz: float = minf(_num("start_dz", 1.0, 0.0), AISLE_WIDTH * 0.5 - 1.0)
+	var h_range: float = deg_to_rad(_num("start_heading_range", 45.0, 0.0))
+	var x: float = clampf(_target_pos.x + rng.randf_range(-dx, dx), -LOT_HALF_X + 2.5, LOT_HALF_X - 2.5)
+	var z: float = rng.randf_range(-dz, dz)
+	var heading: float = _target_heading + rng.randf_range(-h_range, h_range)
+	var pose: Variant = options.get("start_pose", [])
+	if pose is Array:
+		var pose_array: Array = pose
+		if pose_array.size() >= 3:
+			x = _to_float(pose_array[0], x)
+			z = _to_float(pose_array[1], z)
+			heading = deg_to_rad(_to_float(pose_array[2], rad_to_deg(heading)))
+	_place_car(x, z, heading, _num("start_speed", 0.0, -10.0))
+	_throttle = 0.0
+	_steer = 0.0
+	_collided = false
+	_parked = false
+	if _highlight != null:
+		_highlight.position = _target_pos + Vector3(0.0, 0.02, 0.0)
+
+
+func apply_action(action: PackedFloat32Array) -> void:
+	var t: float = action[0]
+	var s: float = action[1]
+	_throttle = clampf(t, -1.0, 1.0) if is_finite(t) else 0.0
+	_steer = clampf(s, -1.0, 1.0) if is_finite(s) else 0.0
+	_drive()
+
+
+func get_state() -> PackedFloat32Array:
+	var xform: Transform3D = _car.transform  # in the lot frame
+	var forward: Vector3 = xform.basis.z
+	var heading: float = atan2(forward.x, forward.z)
+	var local_velocity: Vector3 = _car.linear_velocity * xform.basis  # world -> car frame
+	var speed: float = local_velocity.z
+	var herr: float = absf(wrapf(heading - _target_heading, -PI, PI))
+	if _allow_reverse:
+		herr = minf(herr, PI - herr)
+	if xform.basis.y.y < 0.5:
+		_collided = true  # tipped over
+	var outside: float = _footprint_outside(xform)
+	_parked = (not _collided and herr <= _heading_tolerance
+			and _car.linear_velocity.length() < _max_park_speed and outside <= 0.0)
+	if _parked or (_collided and _end_on_collision):
+		end_episode()
+	_state[0] = xform.origin.x
+	_state[1] = xform.origin.z
+	_state[2] = heading
+	_state[3] = speed
+	_state[4] = local_velocity.x
+	_state[5] = _car.angular_velocity.y
+	_state[6] = _steer
+	_state[7] = _target_pos.x
+	_state[8] = _target_pos.z
+	_state[9] = _target_heading
+	_state[10] = herr
+	_state[11] = outside
+	_state[12] = 1.0 if _parked else 0.0
+	_state[13] = 1.0 if _collided else 0.0
+	var space: PhysicsDirectSpaceState3D = _car.get_world_3d().direct_space_state
+	var origin: Vector3 = _car.global_position
+	origin.y = RAY_HEIGHT
+	_ray_query.from = origin
+	for i: int in N_RAYS:
+		var direction: Vector3 = _car.global_basis * _ray_dirs[i]
+		direction.y = 0.0
+		_ray_query.to = origin + direction.normalized() * RAY_LENGTH
+		var hit: Dictionary = space.intersect_ray(_ray_query)
+		var distance: float = RAY_LENGTH
+		if not hit.is_empty():
+			var point: Vector3 = hit["position"]
+			distance = origin.distance_to(point)
+		_state[N_BASE + i] = distance
+	return _state
+
+
+func human_action() -> PackedFloat32Array:
+	var throttle: float = 0.0
+	var steer: float = 0.0
+	if Input.is_physical_key_pressed(KEY_UP) or Input.is_physical_key_pressed(KEY_W):
+		throttle += 1.0
+	if Input.is_physical_key_pressed(KEY_DOWN) or Input.is_physical_key_pressed(KEY_S):
+		throttle -= 1.0
+	if Input.is_physical_key_pressed(KEY_RIGHT) or Input.is_physical_key_pressed(KEY_D):
+		steer += 1.0
+	if Input.is_physical_key_pressed(KEY_LEFT) or Input.is_physical_key_pressed(KEY_A):
+		steer -= 1.0
+	return PackedFloat32Array([throttle, steer])
+
+
+func hud_text() -> String:
+	var distance: float = Vector2(_car.position.x - _target_pos.x, _car.position.z - _target_pos.z).length()
+	var status: String = "PARKED" if _parked else ("COLLISION" if _collided else "driving")
+	return "%s   bay %d   distance %.1f m   speed %.1f m/s   (W/S throttle/reverse, A/D steer, release to brake)" % [
+		status, _target_bay, distance, _car.linear_velocity.length()]
+
+
+func _process(_delta: float) -> void:
+	# Chase camera (play mode only): behind and above the car, looking at it.
+	var back: Vector3 = -_car.global_basis.z
+	back.y = 0.0
+	var goal: Vector3 = _car.global_position + back.normalized() * 7.0 + Vector3(0.0, 4.5, 0.0)
+	_camera.global_position = _camera.global_position.lerp(goal, 0.1)
+	_camera.look_at(_car.global_position + Vector3(0.0, 0.5, 0.0), Vector3.UP)
+
+
+func _drive() -> void:
+	var speed: float = _car.linear_velocity.dot(_car.global_basis.z)
+	var force: float = _throttle * _engine_force
+	var brake: float = 0.0
+	if absf(_throttle) < 0.1:
+		force = 0.0
+		brake = _brake_force
+	elif _throttle * speed < -0.05:
+		force = 0.0  # opposite to the motion: brake first
+		brake = _brake_force * absf(_throttle)
+	elif absf(speed) > _max_speed:
+		force = 0.0
+	_car.engine_force = force
+	_car.brake = brake
+	_car.steering = -_steer * MAX_STEER
+
+
+func _place_car(x: float, z: float, heading: float, speed: float) -> void:
+	var xform: Transform3D = Transform3D(Basis(Vector3.UP, heading), Vector3(x, CAR_START_Y, z))
+	_car.transform = xform
+	_car.linear_velocity = _car.global_basis.z * speed
+	_car.angular_velocity = Vector3.ZERO
+	_car.engine_force = 0.0
+	_car.brake = 0.0
+	_car.steering = 0.0
+	PhysicsServer3D.body_set_state(_car.get_rid(), PhysicsServer3D.BODY_STATE_TRANSFORM, _car.global_transform)
+	PhysicsServer3D.body_set_state(_car.get_rid(), PhysicsServer3D.BODY_STATE_LINEAR_VELOCITY, _car.linear_velocity)
+	PhysicsServer3D.body_set_state(_car.get_rid(), PhysicsServer3D.BODY_STATE_ANGULAR_VELOCITY, Vector3.ZERO)
+	_car.reset_physics_interpolation()
+
+
+## How far (m) the car's footprint sticks out of the target bay: the largest distance of a corner
+## outside the bay rectangle along x or z; 0 when the whole footprint is inside.
+func _footprint_outside(xform: Transform3D) -> float:
+	var half_w: float = BAY_WIDTH * 0.5
+	var half_d: float = BAY_DEPTH * 0.5
+	var worst: float = 0.0
+	for corner: Vector2 in [Vector2(1, 1), Vector2(1, -1), Vector2(-1, 1), Vector2(-1, -1)]:
+		var p: Vector3 = xform * Vector3(corner.x * CAR_HALF_WIDTH, 0.0, corner.y * CAR_HALF_LENGTH)
+		worst = maxf(worst, maxf(absf(p.x - _target_pos.x) - half_w, absf(p.z - _target_pos.z) - half_d))
+	return worst
+
+
+func _bay_center(bay: int) -> Vector3:
+	var column: int = bay % BAYS_PER_ROW
+	var side: float = -1.0 if bay < BAYS_PER_ROW else 1.0
+	var x: float = (float(column) - (BAYS_PER_ROW - 1) * 0.5) * BAY_WIDTH
+	return Vector3(x, 0.0, side * (AISLE_WIDTH * 0.5 + BAY_DEPTH * 0.5))
+
+
+func _on_car_body_entered(body: Node) -> void:
+	if body != _floor:
+		_collided = true
+
+
+## Walls and one parked-car body per bay (moved, never re-created, per episode).
+func _build_static(lot: Node3D) -> void:
+	var walls: StaticBody3D = StaticBody3D.new()
+	walls.name = "Walls"
+	walls.collision_layer = 1 << (OBSTACLE_LAYER - 1)
+	walls.collision_mask = 0
+	lot.add_child(walls)
+	var long_size: Vector3 = Vector3(2.0 * LOT_HALF_X + WALL_THICKNESS, WALL_HEIGHT, WALL_THICKNESS)
+	var short_size: Vector3 = Vector3(WALL_THICKNESS, WALL_HEIGHT, 2.0 * LOT_HALF_Z + WALL_THICKNESS)
+	_add_box(walls, long_size, Vector3(0.0, WALL_HEIGHT * 0.5, -LOT_HALF_Z))
+	_add_box(walls, long_size, Vector3(0.0, WALL_HEIGHT * 0.5, LOT_HALF_Z))
+	_add_box(walls, short_size, Vector3(-LOT_HALF_X, WALL_HEIGHT * 0.5, 0.0))
+	_add_box(walls, short_size, Vector3(LOT_HALF_X, WALL_HEIGHT * 0.5, 0.0))
+	var parked_shape: BoxShape3D = BoxShape3D.new()
+	parked_shape.size = PARKED_SIZE
+	for i: int in 2 * BAYS_PER_ROW:
+		var body: StaticBody3D = StaticBody3D.new()
+		body.name = "Parked%d" % i
+		body.collision_layer = 1 << (OBSTACLE_LAYER - 1)
+		body.collision_mask = 0
+		body.position = _bay_center(i) + Vector3(0.0, HIDDEN_Y, 0.0)
+		var shape: CollisionShape3D = CollisionShape3D.new()
+		shape.shape = parked_shape
+		body.add_child(shape)
+		lot.add_child(body)
+		_parked_bodies.append(body)
+
+
+func _add_box(body: StaticBody3D, size: Vector3, where: Vector3) -> void:
+	var shape: BoxShape3D = BoxShape3D.new()
+	shape.size = size
+	var node: CollisionShape3D = CollisionShape3D.new()
+	node.shape = shape
+	node.position = where
+	body.add_child(node)
+
+
+## Meshes for play mode only: walls, bay lines, parked cars, the highlighted target bay.
+func _build_visuals() -> void:
+	var wall_mat: StandardMaterial3D = _material(Color(0.6, 0.6, 0.65))
+	var line_mat: StandardMaterial3D = _material(Color(0.95, 0.95, 0.9))
+	var parked_mat: StandardMaterial3D = _material(Color(0.3, 0.45, 0.75))
+	var walls: Node3D = _lot.get_node("Walls") as Node3D
+	for child: Node in walls.get_children():
+		var shape_node: CollisionShape3D = child as CollisionShape3D
+		var box: BoxShape3D = shape_node.shape as BoxShape3D
+		_add_mesh(_lot, box.size, shape_node.position, wall_mat)
+	for body: StaticBody3D in _parked_bodies:
+		_add_mesh(body, PARKED_SIZE, Vector3.ZERO, parked_mat)
+	for row: int in 2:
+		var side: float = -1.0 if row == 0 else 1.0
+		var z_mid: float = side * (AISLE_WIDTH * 0.5 + BAY_DEPTH * 0.5)
+		for k: int in BAYS_PER_ROW + 1:
+			var x: float = (float(k) - BAYS_PER_ROW * 0.5) * BAY_WIDTH
+			_add_mesh(_lot, Vector3(0.12, 0.02, BAY_DEPTH), Vector3(x, 0.01, z_mid), line_mat)
+	_highlight = _add_mesh(_lot, Vector3(BAY_WIDTH - 0.2, 0.02, BAY_DEPTH - 0.2), _target_pos,
+			_material(Color(0.2, 0.9, 0.35, 0.55)))
+
+
+func _add_mesh(parent: Node3D, size: Vector3, where: Vector3, material: StandardMaterial3D) -> MeshInstance3D:
+	var mesh: BoxMesh = BoxMesh.new()
+	mesh.size = size
+	mesh.material = material
+	var node: MeshInstance3D = MeshInstance3D.new()
+	node.mesh = mesh
+	node.position = where
+	parent.add_child(node)
+	return node
+
+
+func _material(color: Color) -> StandardMaterial3D:
+	var material: StandardMaterial3D = StandardMaterial3D.new()
+	material.albedo_color = color
+	if color.a < 1.0:
+		material.transparency = BaseMaterial3D.TRANSPARENCY_ALPHA
+	return material
+
+
+## A numeric option, clamped to `minimum`; wrong types fall back to the default with a warning.
+func _num(key: String, default_value: float, minimum: float) -> float:
+	var value: Variant = options.get(key, default_value)
+	if typeof(value) != TYPE_INT and typeof(value) != TYPE_FLOAT:
+		push_warning("parking3d: option %s must be a number, got %s; using %s" % [key, str(value), default_value])
+		return default_value
+	var number: float = value
+	return maxf(number, minimum)
+
+
+## A boolean option; numbers count as true when non-zero.
+func _flag(key: String, default_value: bool) -> bool:
+	var value: Variant = options.get(key, default_value)
+	if typeof(value) == TYPE_BOOL:
+		var flag: bool = value
+		return flag
+	return _to_float(value, 1.0 if default_value else 0.0) != 0.0
+
+
+func _to_float(value: Variant, fallback: float) -> float:
+	if typeof(value) == TYPE_INT or typeof(value) == TYPE_FLOAT:
+		var number: float = value
+		return number
+	return fallback
