@@ -286,6 +286,11 @@ def eval_command(
         f"{result.env_id} [{result.policy}]: {result.episodes} episodes, success {success}, "
         f"mean return {result.mean_return:.3f}, mean length {result.mean_length:.1f}"
     )
+    for key, rate in result.outcome_rates.items():
+        click.echo(f"  {key}: {rate:.0%} of episodes")
+    if result.mean_success_seconds is not None:
+        click.echo(f"  successful episodes: {result.mean_success_length:.1f} steps, "
+                   f"{result.mean_success_seconds:.1f} s simulated")
     if as_json:
         click.echo(json.dumps(result.summary()))
 

@@ -29,6 +29,10 @@ class EvalResult:
             has no success flag).
         mean_return: Mean undiscounted return.
         mean_length: Mean episode length in steps.
+        outcome_rates: Fraction of episodes ending with each boolean flag the plugin reports at
+            an episode's end (e.g. ``is_success``, ``collided``, ``crashed``).
+        mean_success_length: Mean length in steps of the successful episodes (``None`` if none).
+        mean_success_seconds: The same in simulated seconds (steps x action repeat / tick rate).
         returns: Return of each episode.
         lengths: Length of each episode.
         successes: Success flag of each episode (empty if none).
@@ -40,6 +44,9 @@ class EvalResult:
     success_rate: float | None
     mean_return: float
     mean_length: float
+    outcome_rates: dict[str, float] = field(default_factory=dict)
+    mean_success_length: float | None = None
+    mean_success_seconds: float | None = None
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     successes: list[bool] = field(default_factory=list)
@@ -53,6 +60,9 @@ class EvalResult:
             "success_rate": self.success_rate,
             "mean_return": self.mean_return,
             "mean_length": self.mean_length,
+            "outcome_rates": self.outcome_rates,
+            "mean_success_length": self.mean_success_length,
+            "mean_success_seconds": self.mean_success_seconds,
         }
 
 
@@ -110,6 +120,7 @@ def evaluate(
     returns: list[float] = []
     lengths: list[int] = []
     successes: list[bool] = []
+    outcomes: dict[str, int] = {}
     try:
         obs = vec.reset()
         counts = np.zeros(n, dtype=np.int64)
@@ -126,11 +137,16 @@ def evaluate(
                     lengths.append(int(running_length[i]))
                     if spec.success_key:
                         successes.append(bool(infos[i].get(spec.success_key, False)))
+                    for key, value in infos[i].items():
+                        if isinstance(value, (bool, np.bool_)) and key != "TimeLimit.truncated":
+                            outcomes[key] = outcomes.get(key, 0) + bool(value)
                     counts[i] += 1
                 running_return[i] = 0.0
                 running_length[i] = 0
     finally:
         vec.close()
+    success_lengths = [n for n, ok in zip(lengths, successes, strict=False) if ok]
+    mean_success_length = float(np.mean(success_lengths)) if success_lengths else None
     return EvalResult(
         env_id=spec.id,
         policy=policy_name,
@@ -138,6 +154,10 @@ def evaluate(
         success_rate=float(np.mean(successes)) if successes else None,
         mean_return=float(np.mean(returns)),
         mean_length=float(np.mean(lengths)),
+        outcome_rates={key: count / len(returns) for key, count in sorted(outcomes.items())},
+        mean_success_length=mean_success_length,
+        mean_success_seconds=None if mean_success_length is None
+        else mean_success_length * spec.action_repeat / spec.physics_hz,
         returns=returns,
         lengths=lengths,
         successes=successes,
