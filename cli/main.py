@@ -178,7 +178,8 @@ def bench_command(
             click.echo(json.dumps(sb3.summary()))
         return
 
-    grid = [(n, m) for m in (1, 2) for n in (1, 16, 64, 256)] if sweep else [(n_envs, procs)]
+    sweep_grid = [(n, m) for m in (1, 2) for n in (1, 16, 64, 256) if n >= m]
+    grid = sweep_grid if sweep else [(n_envs, procs)]
     click.echo(f"{'n_envs':>6} {'procs':>5} {'decisions/s':>12} {'ticks/s':>12} "
                f"{'engine/s':>12} {'ratio':>6}")
     results = []

@@ -47,7 +47,9 @@ def make_rllib_env(env_config: dict[str, Any]) -> Any:
     from rlgodot.core.vector_env import GodotVectorEnv
 
     spec = get_registry().get(env_config["env_id"])
-    settings = LaunchSettings(step_timeout=float(env_config.get("step_timeout", 30.0)))
+    # Several runners and their Godots share the node's cores: never spin.
+    settings = LaunchSettings(step_timeout=float(env_config.get("step_timeout", 30.0)),
+                              spin_usec=0)
     return GodotVectorEnv(
         spec,
         num_envs=int(env_config.get("num_envs", 1)),

@@ -7,6 +7,7 @@ session). Env classes (:mod:`rlgodot.core.env`, :mod:`rlgodot.core.vec_env`) bui
 from __future__ import annotations
 
 import importlib.resources
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ from rlgodot.core.spec import EnvSpec
 
 Autoreset = Literal["same_step", "next_step"]
 MAX_SEED = 2**63 - 1
+# Long enough to cover a small scene's step (null env, 64 instances: ~80 us) and the round trip,
+# short enough that a Godot waiting for a slow policy blocks soon (idle CPU stays ~0).
+AUTO_SPIN_USEC = 300
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,10 @@ class LaunchSettings:
         pin_cpus: Pin each Godot process to one core (faster on small machines, measure it).
         step_timeout: Seconds to wait for any reply before raising ``GodotTimeout``.
         godot: The Godot binary; found with :func:`find_godot` when ``None``.
+        spin_usec: Microseconds Python and Godot busy-poll for the next frame before they block
+            (``SessionConfig.spin_usec``). ``None`` chooses: ``AUTO_SPIN_USEC`` when there are
+            fewer Godot processes than CPUs this process may use (each side has a core to spin
+            on), else 0. Set 0 when other processes compete for the cores (RLlib runners).
     """
 
     n_procs: int = 1
@@ -44,6 +52,13 @@ class LaunchSettings:
     pin_cpus: bool = False
     step_timeout: float = 30.0
     godot: GodotBinary | None = None
+    spin_usec: int | None = None
+
+    def resolved_spin_usec(self) -> int:
+        """``spin_usec``, with ``None`` resolved for this machine and ``n_procs``."""
+        if self.spin_usec is not None:
+            return self.spin_usec
+        return AUTO_SPIN_USEC if self.n_procs < len(os.sched_getaffinity(0)) else 0
 
 
 def addon_dir() -> Path:
@@ -79,6 +94,7 @@ def launch_session(
         autoreset=autoreset,
         realtime_factor=settings.realtime_factor,
         options={**spec.default_options("scene"), **scene_options},
+        spin_usec=settings.resolved_spin_usec(),
     )
     return GodotSession.launch(
         godot,

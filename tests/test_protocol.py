@@ -339,6 +339,7 @@ def test_session_config_defaults_and_json():
         "realtime_factor": 0.0,
         "time_scale": 1.0,
         "options": {},
+        "spin_usec": 0,
     }
     json.dumps(SessionConfig(n_envs=np.int64(3), options={"a": 1}).to_json())
 
@@ -356,6 +357,9 @@ def test_session_config_defaults_and_json():
         {"realtime_factor": float("nan")},
         {"time_scale": 0.0},
         {"options": [1]},
+        {"spin_usec": -1},
+        {"spin_usec": 10_001},
+        {"spin_usec": 1.5},
     ],
 )
 def test_session_config_rejects_bad_values(kwargs: dict):

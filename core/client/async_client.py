@@ -170,6 +170,11 @@ class AsyncGodotClient:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return cls(protocol, process=process, timeout=request_timeout, peer=peer)
 
+    def socket_filenos(self) -> tuple[int, ...]:
+        """The connection's socket descriptor (to poll for a reply without reading it)."""
+        sock = self._transport.get_extra_info("socket")
+        return () if sock is None else (sock.fileno(),)
+
     async def hello(
         self,
         config: SessionConfig,

@@ -220,6 +220,10 @@ class AsyncGodotPool:
             raise error
         return concat_batches(batches, self.offsets)
 
+    def socket_filenos(self) -> tuple[int, ...]:
+        """Every connection's socket descriptor."""
+        return tuple(fd for client in self.clients for fd in client.socket_filenos())
+
     async def ping(self, *, timeout: float | None = None) -> list[float]:
         """Round trip time of every process, in seconds."""
         return await _gather_all([c.ping(timeout=timeout) for c in self.clients])

@@ -21,6 +21,7 @@ DEFAULT_MAX_FRAME_BYTES: Final = 64 * 1024 * 1024
 """Frame limit used until the server announces its own in its hello (64 MiB)."""
 
 MAX_N_ENVS: Final = 4096
+MAX_SPIN_USEC: Final = 10_000
 """Largest ``n_envs`` one Godot process accepts."""
 
 TERMINATED: Final = 1
@@ -61,6 +62,10 @@ class SessionConfig:
         time_scale: ``Engine.time_scale``. It scales ``delta`` and so changes the physics;
             leave it at 1 for training (speed comes from ``--fixed-fps``).
         options: Scene options applied to every instance until a reset replaces them.
+        spin_usec: Microseconds each side busy-polls for the next frame before blocking in
+            ``recv`` (0 = block at once). Saves two cross-core wake-ups per step (30-60 us
+            each on a VM) when every Godot process and Python have a core of their own;
+            ruinous when they share cores. ``LaunchSettings`` chooses it (see docs/PROTOCOL.md).
     """
 
     n_envs: int = 1
@@ -70,6 +75,7 @@ class SessionConfig:
     realtime_factor: float = 0.0
     time_scale: float = 1.0
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    spin_usec: int = 0
 
     def __post_init__(self) -> None:
         """Reject out-of-range values here, where the traceback points at the caller."""
@@ -94,6 +100,10 @@ class SessionConfig:
             raise InvalidOption(f"time_scale must be > 0, got {self.time_scale!r}")
         if not isinstance(self.options, Mapping):
             raise InvalidOption(f"options must be a mapping, got {type(self.options).__name__}")
+        if not _is_int(self.spin_usec) or not 0 <= self.spin_usec <= MAX_SPIN_USEC:
+            raise InvalidOption(
+                f"spin_usec must be an int in 0..{MAX_SPIN_USEC}, got {self.spin_usec!r}"
+            )
 
     def to_json(self) -> dict[str, Any]:
         """Return the hello's ``config`` object."""
@@ -105,6 +115,7 @@ class SessionConfig:
             "realtime_factor": float(self.realtime_factor),
             "time_scale": float(self.time_scale),
             "options": dict(self.options),
+            "spin_usec": int(self.spin_usec),
         }
 
 

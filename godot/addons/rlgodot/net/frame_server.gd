@@ -2,7 +2,10 @@ extends RefCounted
 ## Serves one TCP client on 127.0.0.1 with length-prefixed frames (protocol v1).
 ##
 ## Every frame is a u32 little-endian body length followed by the body. Reads block inside the
-## socket's poll() (no busy wait), so an idle server costs ~0 % CPU while the client thinks.
+## socket's poll(), so an idle server costs ~0 % CPU while the client thinks. With spin_usec > 0
+## a read first busy-polls for that long: on a VM, waking a blocked process on another core
+## costs 30-60 us, more than a whole step of a small scene; a process with a core of its own
+## (pinned, one core left for Python) answers sooner by spinning briefly, then blocks as before.
 
 enum ReadStatus { OK, CLOSED, TOO_LARGE }
 
@@ -11,6 +14,8 @@ const DEFAULT_MAX_FRAME_BYTES: int = 64 * 1024 * 1024
 const ACCEPT_POLL_MSEC: int = 5
 
 var max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+## Microseconds read_frame() busy-polls for the next header before blocking (0 = block at once).
+var spin_usec: int = 0
 ## Status of the last read_frame() call.
 var read_status: ReadStatus = ReadStatus.OK
 ## Body length announced by the last frame header (useful for frame_too_large messages).
@@ -56,6 +61,8 @@ func read_frame() -> PackedByteArray:
 	if not is_open():
 		read_status = ReadStatus.CLOSED
 		return PackedByteArray()
+	if spin_usec > 0:
+		_spin_until_readable()
 	var head: Array = _peer.get_data(4)
 	if head[0] != OK:
 		read_status = ReadStatus.CLOSED
@@ -75,6 +82,12 @@ func read_frame() -> PackedByteArray:
 		return PackedByteArray()
 	read_status = ReadStatus.OK
 	return body[1]
+
+
+func _spin_until_readable() -> void:
+	var until_usec: int = Time.get_ticks_usec() + spin_usec
+	while _peer.get_available_bytes() < 4 and Time.get_ticks_usec() < until_usec:
+		pass
 
 
 ## Sends bytes that already carry their 4-byte length prefix (see codec.gd). Returns false when

@@ -18,6 +18,7 @@ const PlayHud := preload("res://addons/rlgodot/sim/play_hud.gd")
 const PROTOCOL_VERSION: int = 1
 const SERVER_NAME: String = "rlgodot-godot/0.1.0"
 const MAX_ENVS: int = 4096
+const MAX_SPIN_USEC: int = 10000
 const DEFAULT_ACTION_REPEAT: int = 4
 const DEFAULT_MAX_EPISODE_STEPS: int = 1000
 const STATUS_TERMINATED: int = 1
@@ -409,7 +410,7 @@ func _handle_hello(msg: Dictionary) -> void:
 	var expect: Dictionary = expect_value
 
 	# Types first (bad_message, connection kept) ...
-	for key: String in ["n_envs", "action_repeat", "max_episode_steps"]:
+	for key: String in ["n_envs", "action_repeat", "max_episode_steps", "spin_usec"]:
 		if config.has(key) and not Codec.is_integer(config[key]):
 			_send_error("bad_message", "config.%s must be an integer, got %s" % [key, Codec.describe(config[key])])
 			return
@@ -429,6 +430,7 @@ func _handle_hello(msg: Dictionary) -> void:
 	var autoreset: String = str(config.get("autoreset", "same_step"))
 	var factor: float = Codec.as_float(config.get("realtime_factor", 0.0))
 	var scale: float = Codec.as_float(config.get("time_scale", 1.0))
+	var spin: int = Codec.as_int(config.get("spin_usec", 0))
 
 	# ... then ranges (bad_config, connection closed).
 	var problem: String = ""
@@ -444,6 +446,8 @@ func _handle_hello(msg: Dictionary) -> void:
 		problem = "config.realtime_factor must be >= 0, got %s" % str(factor)
 	elif not is_finite(scale) or scale <= 0.0:
 		problem = "config.time_scale must be > 0, got %s" % str(scale)
+	elif spin < 0 or spin > MAX_SPIN_USEC:
+		problem = "config.spin_usec must be 0..%d, got %d" % [MAX_SPIN_USEC, spin]
 	if problem != "":
 		_send_fatal("bad_config", problem)
 		return
@@ -468,6 +472,7 @@ func _handle_hello(msg: Dictionary) -> void:
 	next_step_autoreset = autoreset == "next_step"
 	realtime_factor = factor
 	Engine.time_scale = scale
+	_server.spin_usec = spin
 	if config.has("options"):
 		var given: Dictionary = config["options"]
 		base_options = given.duplicate(true)
@@ -488,6 +493,7 @@ func _handle_hello(msg: Dictionary) -> void:
 		"autoreset": autoreset,
 		"realtime_factor": realtime_factor,
 		"time_scale": scale,
+		"spin_usec": spin,
 		"max_frame_bytes": _server.max_frame_bytes,
 		"scene": scene_path,
 	}))
