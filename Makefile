@@ -43,5 +43,14 @@ lint: install
 test: setup lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+## bench: the speed figures of docs/BENCHMARKS.md (about 5 minutes; not part of CI)
+bench: setup
+	$(RLGODOT) bench --env null --sweep --pin-cpus
+	$(RLGODOT) bench --env motorcycle --sweep --pin-cpus
+	$(RLGODOT) bench --env parking3d --sweep --pin-cpus
+	$(RLGODOT) bench --env motorcycle --sb3 200000 --n-envs 32 --procs 1 --pin-cpus
+	$(RLGODOT) bench --env motorcycle --sb3 200000 --n-envs 64 --procs 2 --pin-cpus
+	$(PY) benchmarks/rllib_vs_sb3.py --env motorcycle --timesteps 81920
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
