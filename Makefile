@@ -8,7 +8,7 @@ RLGODOT := $(VENV)/bin/rlgodot
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 PYTEST_ARGS ?=
 
-.PHONY: setup install godot train test lint bench clean
+.PHONY: setup install godot xvfb train test lint bench clean
 
 ## setup: venv, CPU torch, rlgodot + bundled plugins, and Godot (found, else provisioned)
 setup: $(VENV)/.deps install godot
@@ -39,8 +39,14 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m rlgodot.core.gdlint .
 
+## xvfb: a virtual display for the windowed play test (installed as root; else that test skips)
+xvfb:
+	@command -v Xvfb >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb >/dev/null; } || \
+	  echo "note: no Xvfb (apt-get install xvfb): the windowed play test will skip"
+
 ## test: lint, then the whole test suite against real headless Godot
-test: setup lint
+test: setup lint xvfb
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## bench: the speed figures of docs/BENCHMARKS.md (about 5 minutes; not part of CI)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +87,8 @@ def run_random(
 def play(env: str, seconds: float | None = None) -> int:
     """Open the env in a Godot window driven by the keyboard; return Godot's exit code.
 
+    With ``seconds`` the window is closed after that long and 0 is returned.
+
     Raises:
         RLGodotError: There is no display to open a window on.
     """
@@ -102,5 +105,7 @@ def play(env: str, seconds: float | None = None) -> int:
     )
     try:
         return process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return 0  # --seconds ran out: a normal end of play
     finally:
         process.terminate()
