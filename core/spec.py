@@ -68,14 +68,16 @@ class EnvSpec:
         action_size: Floats per action on the wire (after ``Decoder.encode_actions``).
         observation_space: The Gymnasium observation space (a float32 ``Box``).
         action_space: The Gymnasium action space (``Box`` or ``Discrete``).
-        make_decoder: ``make_decoder(reward_options)`` returns the env's :class:`Decoder`.
+        make_decoder: ``make_decoder(reward_options)`` returns the env's :class:`Decoder`; a
+            Decoder subclass itself is such a callable.
         max_episode_steps: Steps after which an episode is truncated.
         action_repeat: Physics ticks per step (the action is held for all of them).
         physics_hz: Physics ticks per simulated second.
         options: The env's options by name.
         project_settings: Extra ``project.godot`` settings, section -> key -> raw Godot value.
         train: Training defaults by algorithm name (``"ppo"``, ``"dqn"``).
-        model: A trained model shipped with the plugin, used by ``rlgodot eval`` by default.
+        model: A trained model shipped with the plugin, used by ``rlgodot eval`` by default
+            (see :func:`shipped_model`).
         success_key: Name of the boolean final-info entry that marks success, if any.
     """
 
@@ -120,3 +122,11 @@ class EnvSpec:
             for name, opt in self.options.items()
             if target is None or opt.target == target
         }
+
+
+def shipped_model(path: Path) -> Path | None:
+    """``path`` if the plugin ships that model file, else ``None`` (before a first training).
+
+    For ``EnvSpec.model``: the registry rejects a spec whose model file does not exist.
+    """
+    return path if path.is_file() else None

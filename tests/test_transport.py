@@ -219,6 +219,24 @@ def test_spinning_session_steps_exactly_like_a_blocking_one(godot: GodotBinary, 
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
+def test_spinning_single_client_steps_exactly_like_a_blocking_one(
+    godot: GodotBinary, project: Path
+):
+    actions = np.random.default_rng(1).uniform(-1, 1, (30, 1, A)).astype(np.float32)
+    runs = []
+    for spin in (0, 300):
+        with GodotProcess.launch(godot, project, SCENE, ready_timeout=30) as proc:
+            client = GodotClient.connect(proc.port, process=proc, request_timeout=10)
+            try:
+                client.hello(SessionConfig(n_envs=1, spin_usec=spin), NAMES, A)
+                states = [client.reset(seeds=[5]).states]
+                states += [client.step(a).states for a in actions]
+            finally:
+                client.close()
+        runs.append(np.stack(states))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
 def test_spin_is_chosen_only_when_python_keeps_a_core():
     from rlgodot.core.runtime import AUTO_SPIN_USEC, LaunchSettings
 
@@ -268,8 +286,10 @@ def test_async_pool_fans_out(godot: GodotBinary, project: Path):
 # ---------------------------------------------------------------------------- failures
 
 
-def test_kill_9_mid_episode_is_godot_crashed(godot: GodotBinary, project: Path):
-    with launch(godot, project, n_envs=4, n_procs=2) as session:
+@pytest.mark.parametrize("spin_usec", [0, 300])
+def test_kill_9_mid_episode_is_godot_crashed(godot: GodotBinary, project: Path, spin_usec: int):
+    config = SessionConfig(action_repeat=4, max_episode_steps=50, spin_usec=spin_usec)
+    with launch(godot, project, n_envs=4, n_procs=2, config=config) as session:
         session.reset(seeds=[1, 2, 3, 4])
         session.step(np.zeros((4, A)))
         victim = session.processes[1]
@@ -286,8 +306,10 @@ def test_kill_9_mid_episode_is_godot_crashed(godot: GodotBinary, project: Path):
     assert all(p.poll() is not None for p in session.processes)
 
 
-def test_sigstop_is_godot_timeout(godot: GodotBinary, project: Path):
-    with launch(godot, project, n_envs=2) as session:
+@pytest.mark.parametrize("spin_usec", [0, 300])
+def test_sigstop_is_godot_timeout(godot: GodotBinary, project: Path, spin_usec: int):
+    config = SessionConfig(action_repeat=4, max_episode_steps=50, spin_usec=spin_usec)
+    with launch(godot, project, n_envs=2, config=config) as session:
         session.reset(seeds=[1, 2])
         victim = session.processes[0]
         os.kill(victim.pid, signal.SIGSTOP)

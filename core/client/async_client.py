@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 import time
@@ -62,6 +63,7 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_REQUEST_TIMEOUT = 30.0
 
 _F32 = np.dtype("<f4")
+_READ_SIZE = 256 * 1024  # as asyncio's socket transport reads
 Reply = dict[str, Any] | BinaryResult
 
 
@@ -103,6 +105,8 @@ class AsyncGodotClient:
         self.info: ServerInfo | None = None
         self._protocol = protocol
         self._transport = protocol.transport
+        sock = self._transport.get_extra_info("socket")
+        self._fileno: int | None = None if sock is None else sock.fileno()
         self._loop = protocol.loop
         self._max_frame_bytes = DEFAULT_MAX_FRAME_BYTES
         self._pending: str | None = None  # the request in flight
@@ -172,8 +176,24 @@ class AsyncGodotClient:
 
     def socket_filenos(self) -> tuple[int, ...]:
         """The connection's socket descriptor (to poll for a reply without reading it)."""
-        sock = self._transport.get_extra_info("socket")
-        return () if sock is None else (sock.fileno(),)
+        return () if self._fileno is None else (self._fileno,)
+
+    def receive_nowait(self) -> None:
+        """Hand bytes already waiting in the socket to the frame reader, without the loop.
+
+        This is what the loop's reader callback would do, minus one loop iteration (~10 us,
+        as much as a small scene's step costs). Only for a synchronous caller in the loop's
+        thread while the loop is not running (the sync facade's step). Nothing waiting, end of
+        stream or an error: nothing is consumed, and running the loop handles it as usual.
+        """
+        if self._fileno is None or self._transport.is_closing():
+            return
+        try:
+            data = os.read(self._fileno, _READ_SIZE)
+        except OSError:
+            return
+        if data:
+            self._protocol.data_received(data)
 
     async def hello(
         self,

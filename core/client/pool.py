@@ -224,6 +224,11 @@ class AsyncGodotPool:
         """Every connection's socket descriptor."""
         return tuple(fd for client in self.clients for fd in client.socket_filenos())
 
+    def receive_nowait(self) -> None:
+        """:meth:`AsyncGodotClient.receive_nowait` on every connection."""
+        for client in self.clients:
+            client.receive_nowait()
+
     async def ping(self, *, timeout: float | None = None) -> list[float]:
         """Round trip time of every process, in seconds."""
         return await _gather_all([c.ping(timeout=timeout) for c in self.clients])

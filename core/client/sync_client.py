@@ -45,6 +45,11 @@ class EventLoopRunner:
             self._helper = concurrent.futures.ThreadPoolExecutor(1, "rlgodot-loop")
         return self._helper.submit(self.loop.run_until_complete, coro).result()
 
+    @property
+    def owns_thread(self) -> bool:
+        """True when the private loop runs in the caller's thread (no other loop running)."""
+        return asyncio._get_running_loop() is None
+
     def wait(self, future: asyncio.Future[Any]) -> None:
         """Run the loop until ``future`` is done; its result or error is left in it."""
         if future.done():
@@ -87,12 +92,14 @@ class ReplySpinner:
         for fd in filenos:
             self._poll.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
 
-    def spin(self) -> None:
-        """Return when every socket is readable, or after ``seconds``."""
+    def spin(self) -> bool:
+        """Return True as soon as every socket is readable, False after ``seconds``."""
         poll, count = self._poll.poll, self._count
         until = time.perf_counter() + self.seconds
-        while len(poll(0)) < count and time.perf_counter() < until:
-            pass
+        while len(poll(0)) < count:
+            if time.perf_counter() >= until:
+                return False
+        return True
 
 
 class _SyncFacade(Generic[Target]):
@@ -102,6 +109,11 @@ class _SyncFacade(Generic[Target]):
         self.target = target
         self._runner = runner
         self._spinner: ReplySpinner | None = None
+
+    def _await_replies(self) -> None:
+        """Spin until the step replies are readable, then read them without the loop."""
+        if self._spinner is not None and self._spinner.spin() and self._runner.owns_thread:
+            self.target.receive_nowait()
 
     def _use_spin(self, config: SessionConfig) -> None:
         """Spin for replies to steps as the hello asked both ends to."""
@@ -157,13 +169,11 @@ class _SyncFacade(Generic[Target]):
             if isinstance(target, AsyncGodotClient):
                 target.send_step(check_actions(actions, target.n_envs, target.action_size))
                 future = target.reply_future(timeout)
-                if self._spinner is not None:
-                    self._spinner.spin()
+                self._await_replies()
                 self._runner.wait(future)
                 return target.finish_step(future)
             futures = target.send_step(actions, timeout=timeout)
-            if self._spinner is not None:
-                self._spinner.spin()
+            self._await_replies()
             if len(futures) == 1:
                 self._runner.wait(futures[0])
             else:

@@ -30,7 +30,6 @@ Version history: v0 (initial).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlgodot.core.decoder import Decoder
-from rlgodot.core.spec import EnvSpec, Option, TrainDefaults
+from rlgodot.core.spec import EnvSpec, Option, TrainDefaults, shipped_model
 
 HERE = Path(__file__).parent
 STATE_NAMES = ("ball_x", "ball_y", "ball_vx", "ball_vy", "target_x", "target_y", "reached")
@@ -114,24 +113,14 @@ COMMON: dict[str, Any] = {
 }
 
 
-def _make_decoder(options: Mapping[str, Any]) -> Decoder:
-    return BallDecoder(options)
 
-
-def _make_discrete_decoder(options: Mapping[str, Any]) -> Decoder:
-    return BallDiscreteDecoder(options)
-
-
-def _shipped(name: str) -> Path | None:
-    path = HERE / "models" / name
-    return path if path.is_file() else None
 
 
 BALL = EnvSpec(
     id="ball-v0",
     description="Push a ball onto a target in a 2D arena (continuous force).",
     action_space=gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
-    make_decoder=_make_decoder,
+    make_decoder=BallDecoder,
     train={
         "ppo": TrainDefaults(
             total_timesteps=100_000,
@@ -140,7 +129,7 @@ BALL = EnvSpec(
                              "learning_rate": 3e-4, "gamma": 0.99},
         )
     },
-    model=_shipped("ball-v0-ppo.zip"),
+    model=shipped_model(HERE / "models" / "ball-v0-ppo.zip"),
     **COMMON,
 )
 
@@ -148,7 +137,7 @@ BALL_DISCRETE = EnvSpec(
     id="ball-discrete-v0",
     description="Push a ball onto a target in a 2D arena (5 discrete pushes, for DQN).",
     action_space=gym.spaces.Discrete(5),
-    make_decoder=_make_discrete_decoder,
+    make_decoder=BallDiscreteDecoder,
     train={
         "dqn": TrainDefaults(
             total_timesteps=200_000,
@@ -159,6 +148,6 @@ BALL_DISCRETE = EnvSpec(
         ),
         "ppo": TrainDefaults(total_timesteps=100_000, n_envs=16),
     },
-    model=_shipped("ball-discrete-v0-dqn.zip"),
+    model=shipped_model(HERE / "models" / "ball-discrete-v0-dqn.zip"),
     **COMMON,
 )

@@ -73,7 +73,6 @@ Version history: v0 (initial).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +80,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlgodot.core.decoder import Decoder
-from rlgodot.core.spec import EnvSpec, Option, TrainDefaults
+from rlgodot.core.spec import EnvSpec, Option, TrainDefaults, shipped_model
 
 HERE = Path(__file__).parent
 LOOK_POINTS = 12
@@ -192,12 +191,6 @@ COMMON: dict[str, Any] = {
 }
 
 
-def _make_decoder(options: Mapping[str, Any]) -> Decoder:
-    return MotorcycleDecoder(options)
-
-
-def _make_discrete_decoder(options: Mapping[str, Any]) -> Decoder:
-    return MotorcycleDiscreteDecoder(options)
 
 
 class LinearSchedule:
@@ -215,16 +208,12 @@ class LinearSchedule:
         return f"LinearSchedule({self.start})"
 
 
-def _shipped(name: str) -> Path | None:
-    path = HERE / "models" / name
-    return path if path.is_file() else None
-
 
 MOTORCYCLE = EnvSpec(
     id="motorcycle-v0",
     description="Ride a 2D motocross bike over seeded hills to the finish (throttle, lean).",
     action_space=gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
-    make_decoder=_make_decoder,
+    make_decoder=MotorcycleDecoder,
     train={
         "ppo": TrainDefaults(
             total_timesteps=3_000_000,
@@ -234,7 +223,7 @@ MOTORCYCLE = EnvSpec(
                              "gae_lambda": 0.95, "ent_coef": 0.0},
         )
     },
-    model=_shipped("motorcycle-v0-ppo.zip"),
+    model=shipped_model(HERE / "models" / "motorcycle-v0-ppo.zip"),
     **COMMON,
 )
 
@@ -242,7 +231,7 @@ MOTORCYCLE_DISCRETE = EnvSpec(
     id="motorcycle-discrete-v0",
     description="Ride a 2D motocross bike over seeded hills (7 discrete actions, for DQN).",
     action_space=gym.spaces.Discrete(7),
-    make_decoder=_make_discrete_decoder,
+    make_decoder=MotorcycleDiscreteDecoder,
     train={
         "dqn": TrainDefaults(
             total_timesteps=300_000,
@@ -254,6 +243,6 @@ MOTORCYCLE_DISCRETE = EnvSpec(
         ),
         "ppo": TrainDefaults(total_timesteps=1_000_000, n_envs=32),
     },
-    model=_shipped("motorcycle-discrete-v0-dqn.zip"),
+    model=shipped_model(HERE / "models" / "motorcycle-discrete-v0-dqn.zip"),
     **COMMON,
 )

@@ -50,7 +50,6 @@ Version history: v0 (initial).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +57,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlgodot.core.decoder import Decoder
-from rlgodot.core.spec import EnvSpec, Option, TrainDefaults
+from rlgodot.core.spec import EnvSpec, Option, TrainDefaults, shipped_model
 
 HERE = Path(__file__).parent
 N_RAYS = 12
@@ -202,24 +201,14 @@ COMMON: dict[str, Any] = {
 }
 
 
-def _make_decoder(options: Mapping[str, Any]) -> Decoder:
-    return ParkingDecoder(options)
 
-
-def _make_discrete_decoder(options: Mapping[str, Any]) -> Decoder:
-    return ParkingDiscreteDecoder(options)
-
-
-def _shipped(name: str) -> Path | None:
-    path = HERE / "models" / name
-    return path if path.is_file() else None
 
 
 PARKING = EnvSpec(
     id="parking3d-v0",
     description="Park a 3D car (VehicleBody3D) in a target bay (continuous throttle/steering).",
     action_space=gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
-    make_decoder=_make_decoder,
+    make_decoder=ParkingDecoder,
     train={
         "ppo": TrainDefaults(
             total_timesteps=4_000_000,
@@ -229,7 +218,7 @@ PARKING = EnvSpec(
                              "ent_coef": 0.0, "policy_kwargs": {"net_arch": [128, 128]}},
         )
     },
-    model=_shipped("parking3d-v0-ppo.zip"),
+    model=shipped_model(HERE / "models" / "parking3d-v0-ppo.zip"),
     **COMMON,
 )
 
@@ -237,7 +226,7 @@ PARKING_DISCRETE = EnvSpec(
     id="parking3d-discrete-v0",
     description="Park a 3D car in a target bay (7 discrete actions, for DQN).",
     action_space=gym.spaces.Discrete(7),
-    make_decoder=_make_discrete_decoder,
+    make_decoder=ParkingDiscreteDecoder,
     train={
         "dqn": TrainDefaults(
             total_timesteps=1_000_000,
@@ -249,6 +238,6 @@ PARKING_DISCRETE = EnvSpec(
         ),
         "ppo": TrainDefaults(total_timesteps=1_000_000, n_envs=32),
     },
-    model=_shipped("parking3d-discrete-v0-dqn.zip"),
+    model=shipped_model(HERE / "models" / "parking3d-discrete-v0-dqn.zip"),
     **COMMON,
 )

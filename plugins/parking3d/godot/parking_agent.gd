@@ -355,6 +355,16 @@ func _build_visuals() -> void:
 			_add_mesh(_lot, Vector3(0.12, 0.02, BAY_DEPTH), Vector3(x, 0.01, z_mid), line_mat)
 	_highlight = _add_mesh(_lot, Vector3(BAY_WIDTH - 0.2, 0.02, BAY_DEPTH - 0.2), _target_pos,
 			_material(Color(0.2, 0.9, 0.35, 0.55)))
+	# Sky-coloured ambient light, so faces turned away from the sun are shaded, not black.
+	var environment: Environment = Environment.new()
+	environment.background_mode = Environment.BG_COLOR
+	environment.background_color = Color(0.55, 0.65, 0.8)
+	environment.ambient_light_source = Environment.AMBIENT_SOURCE_COLOR
+	environment.ambient_light_color = Color(0.75, 0.78, 0.85)
+	environment.ambient_light_energy = 0.6
+	var world_environment: WorldEnvironment = WorldEnvironment.new()
+	world_environment.environment = environment
+	add_child(world_environment)
 
 
 func _add_mesh(parent: Node3D, size: Vector3, where: Vector3, material: StandardMaterial3D) -> MeshInstance3D:
