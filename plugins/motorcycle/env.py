@@ -51,22 +51,24 @@ Scene options (per reset with ``reset(options={...})`` or ``-o name=value``), de
 | wind_frequency | 0.1 | >= 0 /s | mean gusts per second (Poisson) |
 | wind_duration | 1.5 | >= 0 s | length of one gust |
 
-Training and results (measured on the 2-vCPU dev VM while another training job shared the CPUs;
-models shipped in ``models/``):
+Training and results (2-vCPU reference VM, 2026-11-25; models shipped in ``models/``):
 
 - ``rlgodot train --env motorcycle`` (PPO, 3M steps, 32 instances, learning rate 3e-4 falling
-  linearly to 0, the rest in ``EnvSpec.train``): 3 min 54 s wall time (231 s of training,
-  ~13k steps/s). ``rlgodot eval --env motorcycle --episodes 50``: 96 % finish, mean return 18.9
-  (100 other seeds, ``--seed 1000``: 97 %); random actions (``--random``): 0 %, mean return -0.95.
-  Shorter runs are less reliable: 1.5M steps at a constant 3e-4 gave 86-94 % over two runs.
-- ``rlgodot train --env motorcycle-discrete --algo dqn`` (300k steps, 16 instances): 57 s.
-  ``rlgodot eval --env motorcycle-discrete --episodes 50``: 96 % finish, mean return 18.5
-  (random: 2 %, 2.55).
-- ``rlgodot run --env motorcycle --n-envs 64 --steps 500000``: ~22k random-action
-  decisions/s (18-25k over several runs; ``--n-procs 2`` no faster on the shared CPUs; 1 instance:
-  ~2.3k/s). The physics (64 bikes x 4 ticks) dominates: emptying get_state() changed nothing.
-  Courses stacked 60 m apart were ~15 % faster than overlapping courses split by collision layers
-  (16 instances: 17.3k vs 14.5k/s; 64: 19.0k vs 16.2k/s), and layers run out at 32.
+  linearly to 0, the rest in ``EnvSpec.train``): 2 min 39 s wall time (157 s of training,
+  19k steps/s). The shipped model (from an unseeded run of that command):
+  ``rlgodot eval --env motorcycle --episodes 50``: 96 % finish, mean return 18.9; 100 other
+  seeds (``--seed 1000``): 97 %; 200 more (``--seed 5000``): 97 %. Random actions
+  (``--random``): 0 %, mean return -0.95.
+- Reruns vary with the training seed: ``--seed 0`` gave 86 % / 90 % / 93 % on those three eval
+  sets; 5M steps gave 92 % / 96 % / 90 % (``--seed 0``) and 88 % / 97 % (``--seed 1``). A 50-episode
+  figure moves by several points between eval sets, so compare models on the same seeds.
+- ``rlgodot train --env motorcycle-discrete --algo dqn`` (300k steps, 16 instances): 28 s.
+  ``rlgodot eval --env motorcycle-discrete --episodes 50``: 96 % finish (shipped model), mean
+  return 18.5; a rerun with ``--seed 0``: 98 %; random actions: 2 %, mean return 2.55.
+- Throughput (``rlgodot bench --env motorcycle --n-envs 64 --procs 2 --pin-cpus``): ~59k
+  random-action decisions/s, 73 % of the engine's own limit in the same run; one process:
+  ~38k. Courses stacked 60 m apart were ~15 % faster than overlapping courses split by collision
+  layers (16 instances: 17.3k vs 14.5k/s; 64: 19.0k vs 16.2k/s), and layers run out at 32.
 
 Version history: v0 (initial).
 """
