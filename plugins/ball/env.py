@@ -113,9 +113,6 @@ COMMON: dict[str, Any] = {
 }
 
 
-
-
-
 BALL = EnvSpec(
     id="ball-v0",
     description="Push a ball onto a target in a 2D arena (continuous force).",

@@ -193,8 +193,6 @@ COMMON: dict[str, Any] = {
 }
 
 
-
-
 class LinearSchedule:
     """SB3 learning-rate schedule: ``start`` at the beginning, falling linearly to 0 at the end."""
 
@@ -208,7 +206,6 @@ class LinearSchedule:
     def __repr__(self) -> str:
         """How the training sidecar records it."""
         return f"LinearSchedule({self.start})"
-
 
 
 MOTORCYCLE = EnvSpec(

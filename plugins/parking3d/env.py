@@ -201,9 +201,6 @@ COMMON: dict[str, Any] = {
 }
 
 
-
-
-
 PARKING = EnvSpec(
     id="parking3d-v0",
     description="Park a 3D car (VehicleBody3D) in a target bay (continuous throttle/steering).",

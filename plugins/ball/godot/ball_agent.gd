@@ -126,16 +126,9 @@ func get_state() -> PackedFloat32Array:
 
 
 func human_action() -> PackedFloat32Array:
-	var push: Vector2 = Vector2.ZERO
-	if Input.is_physical_key_pressed(KEY_RIGHT) or Input.is_physical_key_pressed(KEY_D):
-		push.x += 1.0
-	if Input.is_physical_key_pressed(KEY_LEFT) or Input.is_physical_key_pressed(KEY_A):
-		push.x -= 1.0
-	if Input.is_physical_key_pressed(KEY_DOWN) or Input.is_physical_key_pressed(KEY_S):
-		push.y += 1.0
-	if Input.is_physical_key_pressed(KEY_UP) or Input.is_physical_key_pressed(KEY_W):
-		push.y -= 1.0
-	return PackedFloat32Array([push.x, push.y])
+	var push_x: float = key_axis([KEY_LEFT, KEY_A], [KEY_RIGHT, KEY_D])
+	var push_y: float = key_axis([KEY_UP, KEY_W], [KEY_DOWN, KEY_S])
+	return PackedFloat32Array([push_x, push_y])
 
 
 func hud_text() -> String:

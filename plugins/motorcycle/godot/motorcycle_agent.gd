@@ -211,16 +211,8 @@ func get_state() -> PackedFloat32Array:
 
 
 func human_action() -> PackedFloat32Array:
-	var throttle: float = 0.0
-	var lean: float = 0.0
-	if Input.is_physical_key_pressed(KEY_UP) or Input.is_physical_key_pressed(KEY_W):
-		throttle += 1.0
-	if Input.is_physical_key_pressed(KEY_DOWN) or Input.is_physical_key_pressed(KEY_S):
-		throttle -= 1.0
-	if Input.is_physical_key_pressed(KEY_LEFT) or Input.is_physical_key_pressed(KEY_A):
-		lean += 1.0
-	if Input.is_physical_key_pressed(KEY_RIGHT) or Input.is_physical_key_pressed(KEY_D):
-		lean -= 1.0
+	var throttle: float = key_axis([KEY_DOWN, KEY_S], [KEY_UP, KEY_W])
+	var lean: float = key_axis([KEY_RIGHT, KEY_D], [KEY_LEFT, KEY_A])
 	return PackedFloat32Array([throttle, lean])
 
 

@@ -214,16 +214,8 @@ func get_state() -> PackedFloat32Array:
 
 
 func human_action() -> PackedFloat32Array:
-	var throttle: float = 0.0
-	var steer: float = 0.0
-	if Input.is_physical_key_pressed(KEY_UP) or Input.is_physical_key_pressed(KEY_W):
-		throttle += 1.0
-	if Input.is_physical_key_pressed(KEY_DOWN) or Input.is_physical_key_pressed(KEY_S):
-		throttle -= 1.0
-	if Input.is_physical_key_pressed(KEY_RIGHT) or Input.is_physical_key_pressed(KEY_D):
-		steer += 1.0
-	if Input.is_physical_key_pressed(KEY_LEFT) or Input.is_physical_key_pressed(KEY_A):
-		steer -= 1.0
+	var throttle: float = key_axis([KEY_DOWN, KEY_S], [KEY_UP, KEY_W])
+	var steer: float = key_axis([KEY_LEFT, KEY_A], [KEY_RIGHT, KEY_D])
 	return PackedFloat32Array([throttle, steer])
 
 

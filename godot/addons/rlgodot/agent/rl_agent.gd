@@ -68,6 +68,19 @@ func human_action() -> PackedFloat32Array:
 	return action
 
 
+## Play mode helper for human_action(): 1.0 while a key of `positive` is held, -1.0 for one of
+## `negative`, 0.0 for both or neither (physical keys, so WASD works on any layout).
+static func key_axis(negative: Array[Key], positive: Array[Key]) -> float:
+	return float(_any_key_held(positive)) - float(_any_key_held(negative))
+
+
+static func _any_key_held(keys: Array[Key]) -> bool:
+	for key: Key in keys:
+		if Input.is_physical_key_pressed(key):
+			return true
+	return false
+
+
 ## Play mode: a short readout shown in the HUD (called every frame).
 func hud_text() -> String:
 	return ""
