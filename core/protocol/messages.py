@@ -21,8 +21,10 @@ DEFAULT_MAX_FRAME_BYTES: Final = 64 * 1024 * 1024
 """Frame limit used until the server announces its own in its hello (64 MiB)."""
 
 MAX_N_ENVS: Final = 4096
-MAX_SPIN_USEC: Final = 10_000
 """Largest ``n_envs`` one Godot process accepts."""
+
+MAX_SPIN_USEC: Final = 10_000
+"""Longest ``spin_usec`` (10 ms): a spin is meant to cover one step's round trip, not idle time."""
 
 TERMINATED: Final = 1
 """Status bit 0: the scene ended the episode during this step."""
