@@ -201,6 +201,6 @@ def test_shipped_ppo_model_parks(godot_binary):
 def test_shipped_dqn_model_beats_random(godot_binary):
     result = evaluate("parking3d-discrete", episodes=50, seed=0)
     baseline = evaluate("parking3d-discrete", random_policy=True, episodes=50, seed=0)
-    assert result.success_rate >= baseline.success_rate + 0.2, (result.summary(),
-                                                                baseline.summary())
-    assert result.mean_return > baseline.mean_return + 5.0
+    assert result.success_rate >= 0.6, (result.summary(), baseline.summary())
+    assert result.outcome_rates["collided"] <= 0.1, result.summary()
+    assert result.mean_return > baseline.mean_return + 10.0

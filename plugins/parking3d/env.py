@@ -226,7 +226,7 @@ PARKING_DISCRETE = EnvSpec(
     make_decoder=ParkingDiscreteDecoder,
     train={
         "dqn": TrainDefaults(
-            total_timesteps=1_000_000,
+            total_timesteps=3_000_000,
             n_envs=16,
             hyperparameters={"learning_rate": 5e-4, "buffer_size": 100_000,
                              "learning_starts": 2_000, "train_freq": 4, "gradient_steps": 2,
