@@ -7,6 +7,7 @@ session). Env classes (:mod:`rlgodot.core.env`, :mod:`rlgodot.core.vec_env`) bui
 from __future__ import annotations
 
 import importlib.resources
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from rlgodot.core.launcher.binary import GodotBinary, find_godot
 from rlgodot.core.launcher.project import assemble_project
 from rlgodot.core.protocol.messages import SessionConfig
 from rlgodot.core.session import GodotSession
-from rlgodot.core.spec import EnvSpec
+from rlgodot.core.spec import EnvSpec, Option
 
 Autoreset = Literal["same_step", "next_step"]
 MAX_SEED = 2**63 - 1
@@ -134,6 +135,7 @@ def split_options(
                 f"(see 'rlgodot list-envs --env {spec.name}')"
             )
         _check_type(spec, name, option.default, value)
+        _check_range(spec, name, option, value)
         if option.target == "reward":
             if not allow_reward:
                 raise InvalidOption(
@@ -164,6 +166,22 @@ def _check_type(spec: EnvSpec, name: str, default: Any, value: Any) -> None:
             f"{spec.id}: option {name!r} must be like {default!r} "
             f"({type(default).__name__}), got {value!r}"
         )
+
+
+def _check_range(spec: EnvSpec, name: str, option: Option, value: Any) -> None:
+    """Refuse non-finite numbers and values outside the option's declared range or choices."""
+    allowed = option.describe_range()
+    hint = f"; see 'rlgodot list-envs --env {spec.name}'"
+    if option.choices is not None and value not in option.choices:
+        raise InvalidOption(f"{spec.id}: option {name!r} must be {allowed}, got {value!r}{hint}")
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return
+    if not math.isfinite(value):
+        raise InvalidOption(f"{spec.id}: option {name!r} must be finite, got {value!r}")
+    too_low = option.low is not None and value < option.low
+    too_high = option.high is not None and value > option.high
+    if too_low or too_high:
+        raise InvalidOption(f"{spec.id}: option {name!r} must be {allowed}, got {value!r}{hint}")
 
 
 def derive_seeds(seed: int | None, n: int, rng: np.random.Generator | None = None) -> list[int]:

@@ -27,14 +27,33 @@ class Option:
     Attributes:
         default: The value used when the option is not given. Its type is the option's type.
         help: One line for ``rlgodot list-envs`` and ``--help``: meaning, unit, range.
-        target: ``"scene"`` options are sent to Godot (the scene reads ``RLAgent.options``) and
-            may change at every reset; ``"reward"`` options configure the Python decoder and are
-            fixed when the env is created.
+        target: ``"scene"`` options are sent to Godot (they fill the agent script's
+            ``@export`` property of the same name) and may change at every reset; ``"reward"``
+            options configure the Python decoder and are fixed when the env is created.
+        low: Smallest allowed value of a numeric option (inclusive), ``None`` = unbounded. A
+            scene option's range must equal its ``@export_range`` in the scene (checked at hello).
+        high: Largest allowed value (inclusive), ``None`` = unbounded.
+        choices: The allowed values, for options that take one of a few values.
     """
 
     default: Any
     help: str
     target: Literal["scene", "reward"] = "scene"
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    def describe_range(self) -> str:
+        """The allowed values as text (``"0 .. 1"``, ``">= 10"``, ``"one of 'a', 'b'"``, ``""``)."""
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.low is not None and self.high is not None:
+            return f"{self.low:g} .. {self.high:g}"
+        if self.low is not None:
+            return f">= {self.low:g}"
+        if self.high is not None:
+            return f"<= {self.high:g}"
+        return ""
 
 
 @dataclass(frozen=True)
