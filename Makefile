@@ -37,7 +37,7 @@ train: setup
 ## lint: ruff on Python, Godot's parser on every GDScript file
 lint: install
 	$(VENV)/bin/ruff check .
-	$(PY) -m rlgodot.core.gdlint .
+	$(PY) -m rlgodot.core.jobs.gdlint .
 
 ## xvfb: a virtual display for the windowed play test (installed as root; else that test skips)
 xvfb:

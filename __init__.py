@@ -5,7 +5,7 @@ Importing ``rlgodot`` registers every installed env under Gymnasium's ``rlgodot/
 """
 
 from rlgodot.core import __version__
-from rlgodot.core.gym_registration import register_gymnasium_envs
+from rlgodot.core.envs.gym_registration import register_gymnasium_envs
 
 register_gymnasium_envs()
 

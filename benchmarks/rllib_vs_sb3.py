@@ -14,7 +14,7 @@ import signal
 import time
 from pathlib import Path
 
-from rlgodot.core.config import TrainConfig
+from rlgodot.core.jobs.config import TrainConfig
 
 
 def _pss_kib(pid: int) -> int:
@@ -70,7 +70,7 @@ def _process_tree_memory() -> dict[str, float]:
 
 def run_sb3(env: str, timesteps: int, n_envs: int) -> dict[str, float]:
     """SB3 PPO, all instances in one Godot process."""
-    from rlgodot.core.training import train
+    from rlgodot.core.jobs.train import train
 
     start = time.perf_counter()
     result = train(TrainConfig(
@@ -84,7 +84,7 @@ def run_sb3(env: str, timesteps: int, n_envs: int) -> dict[str, float]:
 
 def run_rllib(env: str, timesteps: int, runners: int, per_runner: int) -> dict[str, float]:
     """RLlib PPO; kills one runner's Godot after iteration 3 and times the recovery."""
-    from rlgodot.core.rllib_backend import train_rllib
+    from rlgodot.core.jobs.rllib import train_rllib
 
     start = time.perf_counter()
     marks: dict[str, float] = {}
@@ -99,7 +99,7 @@ def run_rllib(env: str, timesteps: int, runners: int, per_runner: int) -> dict[s
         iteration = result["training_iteration"]
         if iteration == 3:  # kill one runner's Godot, time the iteration that recovers
             pids = algo.env_runner_group.foreach_env_runner(
-                lambda r: r.env.unwrapped._batch.session.processes[0].pid,
+                lambda r: r.env.unwrapped.session.processes[0].pid,
                 local_env_runner=False,
             )
             os.kill(pids[0], signal.SIGKILL)

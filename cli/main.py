@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
-from rlgodot.core.config import TrainConfig, field_help
 from rlgodot.core.errors import RLGodotError
+from rlgodot.core.jobs.config import TrainConfig, field_help
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,7 +78,7 @@ def main() -> None:
 @_friendly_errors
 def list_envs_command(env: str | None, as_json: bool) -> None:
     """List installed envs: name, description, spaces."""
-    from rlgodot.core.registry import get_registry
+    from rlgodot.core.plugin.registry import get_registry
 
     registry = get_registry()
     specs = [registry.get(env)] if env else list(registry.specs().values())
@@ -131,7 +131,7 @@ def run_command(
     options: tuple[str, ...], as_json: bool,
 ) -> None:
     """Step an env with random actions and print steps/s."""
-    from rlgodot.core.runner import play, run_random
+    from rlgodot.core.jobs.run import play, run_random
 
     if human:
         sys.exit(play(env))
@@ -167,7 +167,7 @@ def bench_command(
     pin_cpus: bool, sweep: bool, sb3_timesteps: int | None, as_json: bool,
 ) -> None:
     """Random-action throughput vs the engine's own limit (same scene, same run)."""
-    from rlgodot.core.bench import bench, bench_sb3
+    from rlgodot.core.jobs.bench import bench, bench_sb3
 
     if sb3_timesteps:
         sb3 = bench_sb3(env, n_envs=n_envs, procs=procs, timesteps=sb3_timesteps,
@@ -199,7 +199,7 @@ def bench_command(
 @_friendly_errors
 def play_command(env: str, seconds: float | None) -> None:
     """Play an env with the keyboard in a Godot window (needs a display)."""
-    from rlgodot.core.runner import play
+    from rlgodot.core.jobs.run import play
 
     sys.exit(play(env, seconds=seconds))
 
@@ -237,7 +237,7 @@ def train_command(
     env_runners: int, envs_per_runner: int | None, options: tuple[str, ...],
 ) -> None:
     """Train PPO or DQN (SB3, or Ray RLlib with --backend rllib), with TensorBoard logs."""
-    from rlgodot.core.training import train
+    from rlgodot.core.jobs.train import train
 
     config = TrainConfig(
         env=env, algo=algo, timesteps=timesteps, n_envs=n_envs, n_procs=n_procs, seed=seed,
@@ -276,7 +276,7 @@ def eval_command(
     seed: int, n_envs: int | None, options: tuple[str, ...], as_json: bool,
 ) -> None:
     """Evaluate a model (or random actions) over seeded episodes."""
-    from rlgodot.core.evaluation import evaluate
+    from rlgodot.core.jobs.evaluate import evaluate
 
     result = evaluate(
         env, model=model, episodes=episodes, seed=seed, random_policy=random_policy,
@@ -304,7 +304,7 @@ def eval_command(
 @_friendly_errors
 def check_command(env: str, only: tuple[str, ...], steps: int, as_json: bool) -> None:
     """Run the conformance suite against an installed env (real headless Godot)."""
-    from rlgodot.core.checks import CHECKS, run_check
+    from rlgodot.core.jobs.conformance import CHECKS, run_check
 
     names = list(only) or list(CHECKS)
     unknown = [n for n in names if n not in CHECKS]
@@ -331,7 +331,7 @@ def check_command(env: str, only: tuple[str, ...], steps: int, as_json: bool) ->
 @_friendly_errors
 def doctor_command(provision: bool) -> None:
     """Show which Godot is used, how it was found, and whether a headless run works."""
-    from rlgodot.core.doctor import doctor
+    from rlgodot.core.jobs.doctor import doctor
 
     report = doctor(provision=provision)
     for key, value in report.lines:

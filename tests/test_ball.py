@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rlgodot.core.factory import make_env
+from rlgodot.core.envs.factory import make_env
 
 pytestmark = pytest.mark.godot
 

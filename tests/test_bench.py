@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from rlgodot.cli.main import main
+from rlgodot.core.envs.factory import make_vec_env
 from rlgodot.core.errors import RemoteError
-from rlgodot.core.factory import make_vec_env
 
 pytestmark = pytest.mark.godot
 
@@ -35,7 +35,7 @@ def test_in_engine_bench_counts_steps_and_episodes(godot_binary):
     env = make_vec_env("null", n_envs=4, n_procs=2, seed=0)
     try:
         env.reset()
-        results = env._batch.session.bench(1500)
+        results = env.session.bench(1500)
     finally:
         env.close()
     assert [r["n_envs"] for r in results] == [2, 2]
@@ -49,15 +49,15 @@ def test_bench_before_reset_is_refused(godot_binary):
     env = make_vec_env("null", n_envs=1)
     try:
         with pytest.raises(RemoteError, match="reset"):
-            env._batch.session.bench(10)
+            env.session.bench(10)
         env.reset()
-        assert env._batch.session.bench(10)[0]["steps"] == 10
+        assert env.session.bench(10)[0]["steps"] == 10
     finally:
         env.close()
 
 
 def test_null_env_spec():
-    from rlgodot.core.registry import get_registry
+    from rlgodot.core.plugin.registry import get_registry
 
     spec = get_registry().get("null")
     assert spec.observation_space.shape == (8,) and spec.action_space.shape == (2,)
@@ -82,7 +82,7 @@ def test_waiting_godot_does_not_spin(godot_binary):
     env = make_vec_env("null", n_envs=16)
     try:
         env.reset()
-        pid = env._batch.session.processes[0].pid
+        pid = env.session.processes[0].pid
         ticks = os.sysconf("SC_CLK_TCK")
 
         def cpu_seconds() -> float:

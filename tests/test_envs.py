@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from rlgodot.core.env import GodotEnv
+from rlgodot.core.envs.factory import make_env, make_vec_env
+from rlgodot.core.envs.gym_env import GodotEnv
+from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
 from rlgodot.core.errors import GodotCrashed, GodotTimeout, InvalidAction, InvalidOption
-from rlgodot.core.factory import make_env, make_vec_env
-from rlgodot.core.registry import get_registry
-from rlgodot.core.runtime import LaunchSettings
-from rlgodot.core.vec_env import GodotVecEnv
+from rlgodot.core.plugin.registry import get_registry
+from rlgodot.core.runtime.settings import LaunchSettings
 
 pytestmark = pytest.mark.godot
 
@@ -35,7 +35,7 @@ def vec(godot_binary):
 
 
 def _processes(env):
-    return env._batch.session.processes
+    return env.session.processes
 
 
 def test_batch_of_64_in_one_process(vec):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from rlgodot.core.errors import GodotLaunchError, GodotNotFound, GodotVersionError, ProjectError
-from rlgodot.core.launcher import (
+from rlgodot.core.runtime.launcher import (
     GodotBinary,
     GodotProcess,
     assemble_project,
@@ -27,8 +27,8 @@ from rlgodot.core.launcher import (
     live_processes,
     merge_project_settings,
 )
-from rlgodot.core.launcher.binary import parse_version
-from rlgodot.core.launcher.project import ProjectFile, project_key
+from rlgodot.core.runtime.launcher.binary import parse_version
+from rlgodot.core.runtime.launcher.project import ProjectFile, project_key
 
 REPO = Path(__file__).resolve().parents[1]
 ADDON = REPO / "godot" / "addons" / "rlgodot"
@@ -275,7 +275,7 @@ def test_concurrent_assembly_from_two_processes(
     code = textwrap.dedent(
         f"""
         from pathlib import Path
-        from rlgodot.core.launcher import GodotBinary, assemble_project
+        from rlgodot.core.runtime.launcher import GodotBinary, assemble_project
         godot = GodotBinary({real_godot.command!r}, {real_godot.version!r},
                             {real_godot.version_text!r}, "test")
         print(assemble_project(Path({str(addon)!r}), {{"mini": Path({str(mount)!r})}}, {{}},
@@ -396,7 +396,7 @@ def test_godot_dies_with_its_parent_even_on_sigkill(tmp_path: Path):
         f"""
         import threading, time
         from pathlib import Path
-        from rlgodot.core.launcher import GodotBinary, GodotProcess
+        from rlgodot.core.runtime.launcher import GodotBinary, GodotProcess
         godot = GodotBinary(({str(godot.command[0])!r},), (4, 6, 0), "4.6.0", "test")
         box = []
         # Launched from a short-lived thread: the parent-death signal must not fire when
@@ -436,7 +436,7 @@ def test_atexit_terminates_live_processes(tmp_path: Path):
     code = textwrap.dedent(
         f"""
         from pathlib import Path
-        from rlgodot.core.launcher import GodotBinary, GodotProcess
+        from rlgodot.core.runtime.launcher import GodotBinary, GodotProcess
         godot = GodotBinary(({str(godot.command[0])!r},), (4, 6, 0), "4.6.0", "test")
         print(GodotProcess.launch(godot, Path("."), "res://x.tscn").pid, flush=True)
         """

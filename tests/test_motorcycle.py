@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rlgodot.core.config import TrainConfig
-from rlgodot.core.evaluation import evaluate
-from rlgodot.core.factory import make_env
-from rlgodot.core.training import train
+from rlgodot.core.envs.factory import make_env
+from rlgodot.core.jobs.config import TrainConfig
+from rlgodot.core.jobs.evaluate import evaluate
+from rlgodot.core.jobs.train import train
 
 pytestmark = pytest.mark.godot
 
-# observation indices (see rlgodot.plugins.motorcycle.env)
+# observation indices (see rlgodot_motorcycle.env)
 VX, SIN, COS, SPIN, WIND, PROGRESS, REMAINING = 0, 2, 3, 5, 9, 12, 13
 LOOK = slice(14, 26)
 CALM = {"oil_probability": 0.0, "wind_strength": 0.0}

@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rlgodot.core.evaluation import evaluate
-from rlgodot.core.factory import make_env, make_vec_env
+from rlgodot.core.envs.factory import make_env, make_vec_env
+from rlgodot.core.jobs.evaluate import evaluate
 
 pytestmark = pytest.mark.godot
 
-# observation indices (see rlgodot.plugins.parking3d.env.OBS_LAYOUT)
+# observation indices (see rlgodot_parking3d.env.OBS_LAYOUT)
 RIGHT, FORWARD, DIST, HERR, SPEED, YAW, STEER = 0, 1, 2, 5, 6, 8, 9
 RAYS = slice(11, 23)
 POS = 15.0  # position scale

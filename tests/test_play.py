@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rlgodot.core.runner import play
+from rlgodot.core.jobs.run import play
 
 pytestmark = pytest.mark.godot
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rlgodot.core.errors import InvalidOption, ProtocolError
-from rlgodot.core.protocol import (
+from rlgodot.core.runtime.protocol import (
     DEFAULT_MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
     RESET,
@@ -36,7 +36,7 @@ from rlgodot.core.protocol import (
     encode_step,
     split_frames,
 )
-from rlgodot.core.protocol.framing import FrameProtocol
+from rlgodot.core.runtime.protocol.framing import FrameProtocol
 
 
 def make_batch(n: int = 3, width: int = 4, terminal: tuple[int, ...] = (1,)) -> StepBatch:

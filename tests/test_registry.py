@@ -12,11 +12,11 @@ from types import SimpleNamespace
 import gymnasium as gym
 import numpy as np
 import pytest
+from rlgodot_ball.env import BALL
 
 from rlgodot.core.errors import EnvNotFound, PluginError
-from rlgodot.core.hookspecs import hookimpl
-from rlgodot.core.registry import Registry, get_registry
-from rlgodot.plugins.ball.env import BALL
+from rlgodot.core.plugin.hookspecs import hookimpl
+from rlgodot.core.plugin.registry import Registry, get_registry
 
 HERE = Path(__file__).parent
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import rlgodot_godot_pids
-from rlgodot.core.config import TrainConfig
+from rlgodot.core.jobs.config import TrainConfig
 
 pytestmark = pytest.mark.godot
 
@@ -44,7 +44,7 @@ def _runner_godot_pids(algo) -> list[int]:
     return [
         pid
         for pids in algo.env_runner_group.foreach_env_runner(
-            lambda r: [p.pid for p in r.env.unwrapped._batch.session.processes],
+            lambda r: [p.pid for p in r.env.unwrapped.session.processes],
             local_env_runner=False,
         )
         for pid in pids
@@ -52,7 +52,7 @@ def _runner_godot_pids(algo) -> list[int]:
 
 
 def test_ppo_survives_a_killed_godot(godot_binary, ray_module, tmp_path):
-    from rlgodot.core.rllib_backend import train_rllib
+    from rlgodot.core.jobs.rllib import train_rllib
 
     godot_before = set(rlgodot_godot_pids())
     killed: list[int] = []
@@ -83,8 +83,8 @@ def test_ppo_survives_a_killed_godot(godot_binary, ray_module, tmp_path):
 
 
 def test_rllib_checkpoint_evaluates(godot_binary, ray_module, tmp_path):
-    from rlgodot.core.evaluation import evaluate
-    from rlgodot.core.rllib_backend import train_rllib
+    from rlgodot.core.jobs.evaluate import evaluate
+    from rlgodot.core.jobs.rllib import train_rllib
 
     result = train_rllib(TrainConfig(
         env="ball", backend="rllib", env_runners=1, envs_per_runner=2, timesteps=256,
@@ -97,7 +97,7 @@ def test_rllib_checkpoint_evaluates(godot_binary, ray_module, tmp_path):
 def test_two_node_cluster_places_runners_on_both(godot_binary, ray_module, tmp_path):
     from ray.cluster_utils import Cluster
 
-    from rlgodot.core.rllib_backend import train_rllib
+    from rlgodot.core.jobs.rllib import train_rllib
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
     cluster.add_node(num_cpus=2)

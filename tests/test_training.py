@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from rlgodot.core.config import TrainConfig
 from rlgodot.core.errors import InvalidOption, RLGodotError
-from rlgodot.core.evaluation import evaluate
-from rlgodot.core.training import train
+from rlgodot.core.jobs.config import TrainConfig
+from rlgodot.core.jobs.evaluate import evaluate
+from rlgodot.core.jobs.train import train
 
 pytestmark = pytest.mark.godot
 

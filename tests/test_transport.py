@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlgodot.core.client import AsyncGodotClient, AsyncGodotPool, GodotClient
 from rlgodot.core.errors import (
     GodotCrashed,
     GodotTimeout,
@@ -27,10 +26,11 @@ from rlgodot.core.errors import (
     LayoutMismatch,
     RemoteError,
 )
-from rlgodot.core.launcher import GodotBinary, GodotProcess, assemble_project
-from rlgodot.core.launcher.process import live_processes
-from rlgodot.core.protocol import RESET, TERMINATED, TRUNCATED, SessionConfig
-from rlgodot.core.session import GodotSession
+from rlgodot.core.runtime.client import AsyncGodotClient, AsyncGodotPool, GodotClient
+from rlgodot.core.runtime.launcher import GodotBinary, GodotProcess, assemble_project
+from rlgodot.core.runtime.launcher.process import live_processes
+from rlgodot.core.runtime.protocol import RESET, TERMINATED, TRUNCATED, SessionConfig
+from rlgodot.core.runtime.session import GodotSession
 
 pytestmark = pytest.mark.godot
 
@@ -238,7 +238,7 @@ def test_spinning_single_client_steps_exactly_like_a_blocking_one(
 
 
 def test_spin_is_chosen_only_when_python_keeps_a_core():
-    from rlgodot.core.runtime import AUTO_SPIN_USEC, LaunchSettings
+    from rlgodot.core.runtime.settings import AUTO_SPIN_USEC, LaunchSettings
 
     cpus = len(os.sched_getaffinity(0))
     assert LaunchSettings(n_procs=cpus).resolved_spin_usec() == 0

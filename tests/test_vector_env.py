@@ -9,9 +9,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlgodot.core.registry import get_registry
-from rlgodot.core.vec_env import GodotVecEnv
-from rlgodot.core.vector_env import GodotVectorEnv
+from rlgodot.core.envs.gym_vector_env import GodotVectorEnv
+from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
+from rlgodot.core.plugin.registry import get_registry
 
 pytestmark = pytest.mark.godot
 

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from rlgodot.core.errors import RLGodotError
-from rlgodot.core.launcher.binary import GodotBinary
+from rlgodot.core.runtime.launcher.binary import GodotBinary
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,13 +33,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         env_ids = metafunc.config.getoption("--rlgodot-env") or _installed_env_ids()
         metafunc.parametrize("rlgodot_env_id", env_ids, ids=env_ids)
     if "rlgodot_check_name" in metafunc.fixturenames:
-        from rlgodot.core.checks import CHECKS
+        from rlgodot.core.jobs.conformance import CHECKS
 
         metafunc.parametrize("rlgodot_check_name", list(CHECKS), ids=list(CHECKS))
 
 
 def _installed_env_ids() -> list[str]:
-    from rlgodot.core.registry import get_registry
+    from rlgodot.core.plugin.registry import get_registry
 
     return list(get_registry().specs())
 
@@ -47,7 +47,7 @@ def _installed_env_ids() -> list[str]:
 @pytest.fixture(scope="session")
 def godot_binary() -> GodotBinary:
     """The Godot used by the tests. Missing Godot skips locally but fails under CI (CI=true)."""
-    from rlgodot.core.launcher.binary import find_godot
+    from rlgodot.core.runtime.launcher.binary import find_godot
 
     try:
         return find_godot()
@@ -67,7 +67,7 @@ def conformance_test(
     godot_binary: GodotBinary, rlgodot_env_id: str, rlgodot_check_name: str, rlgodot_steps: int
 ) -> None:
     """One conformance check on one env; import it as ``test_conformance`` to collect it."""
-    from rlgodot.core.checks import run_check
+    from rlgodot.core.jobs.conformance import run_check
 
     result = run_check(rlgodot_env_id, rlgodot_check_name, rlgodot_steps)
     assert result.passed, f"{result.env_id} / {result.name}: {result.detail}"

@@ -4,9 +4,9 @@ It registers two envs through the ``rlgodot_env_specs`` hook (see :mod:`.env`); 
 lives in ``godot/`` beside this file and ships as package data.
 """
 
-from rlgodot.core.hookspecs import hookimpl
-from rlgodot.core.spec import EnvSpec
-from rlgodot.plugins.ball.env import BALL, BALL_DISCRETE
+from rlgodot_ball.env import BALL, BALL_DISCRETE
+
+from rlgodot.core.plugin import EnvSpec, hookimpl
 
 
 @hookimpl

@@ -36,8 +36,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlgodot.core.decoder import Decoder
-from rlgodot.core.spec import EnvSpec, Option, TrainDefaults, shipped_model
+from rlgodot.core.plugin import Decoder, EnvSpec, Option, TrainDefaults, shipped_model
 
 HERE = Path(__file__).parent
 STATE_NAMES = ("ball_x", "ball_y", "ball_vx", "ball_vy", "target_x", "target_y", "reached")

@@ -4,9 +4,9 @@ It registers ``motorcycle-v0`` (continuous throttle/lean, PPO) and ``motorcycle-
 (7 discrete actions, DQN) through the ``rlgodot_env_specs`` hook (see :mod:`.env`).
 """
 
-from rlgodot.core.hookspecs import hookimpl
-from rlgodot.core.spec import EnvSpec
-from rlgodot.plugins.motorcycle.env import MOTORCYCLE, MOTORCYCLE_DISCRETE
+from rlgodot_motorcycle.env import MOTORCYCLE, MOTORCYCLE_DISCRETE
+
+from rlgodot.core.plugin import EnvSpec, hookimpl
 
 
 @hookimpl

@@ -81,8 +81,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlgodot.core.decoder import Decoder
-from rlgodot.core.spec import EnvSpec, Option, TrainDefaults, shipped_model
+from rlgodot.core.plugin import (
+    Decoder,
+    EnvSpec,
+    LinearSchedule,
+    Option,
+    TrainDefaults,
+    shipped_model,
+)
 
 HERE = Path(__file__).parent
 LOOK_POINTS = 12
@@ -191,21 +197,6 @@ COMMON: dict[str, Any] = {
     "options": OPTIONS,
     "success_key": "is_success",
 }
-
-
-class LinearSchedule:
-    """SB3 learning-rate schedule: ``start`` at the beginning, falling linearly to 0 at the end."""
-
-    def __init__(self, start: float) -> None:
-        self.start = start
-
-    def __call__(self, progress_remaining: float) -> float:
-        """The rate at ``progress_remaining`` (1 at the start of training, 0 at the end)."""
-        return self.start * progress_remaining
-
-    def __repr__(self) -> str:
-        """How the training sidecar records it."""
-        return f"LinearSchedule({self.start})"
 
 
 MOTORCYCLE = EnvSpec(

@@ -22,9 +22,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlgodot.core.decoder import Decoder
-from rlgodot.core.hookspecs import hookimpl
-from rlgodot.core.spec import EnvSpec
+from rlgodot.core.plugin import Decoder, EnvSpec, hookimpl
 
 STATE_NAMES = tuple(f"signal_{k}" for k in range(8))
 

@@ -4,9 +4,9 @@ It registers ``parking3d-v0`` (continuous) and ``parking3d-discrete-v0`` (7 acti
 see :mod:`.env`. The Godot scene lives in ``godot/`` beside this file and ships as package data.
 """
 
-from rlgodot.core.hookspecs import hookimpl
-from rlgodot.core.spec import EnvSpec
-from rlgodot.plugins.parking3d.env import PARKING, PARKING_DISCRETE
+from rlgodot_parking3d.env import PARKING, PARKING_DISCRETE
+
+from rlgodot.core.plugin import EnvSpec, hookimpl
 
 
 @hookimpl

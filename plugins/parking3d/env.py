@@ -56,8 +56,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlgodot.core.decoder import Decoder
-from rlgodot.core.spec import EnvSpec, Option, TrainDefaults, shipped_model
+from rlgodot.core.plugin import Decoder, EnvSpec, Option, TrainDefaults, shipped_model
 
 HERE = Path(__file__).parent
 N_RAYS = 12

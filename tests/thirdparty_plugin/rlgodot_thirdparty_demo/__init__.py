@@ -12,9 +12,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlgodot.core.decoder import Decoder
-from rlgodot.core.hookspecs import hookimpl
-from rlgodot.core.spec import EnvSpec, Option
+from rlgodot.core.plugin import Decoder, EnvSpec, Option, hookimpl
 
 
 class DriftDecoder(Decoder):

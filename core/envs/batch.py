@@ -1,0 +1,212 @@
+"""A batch of N env instances in Godot, decoded: the engine room of every env class.
+
+:class:`EnvBatch` owns one :class:`~rlgodot.core.runtime.session.GodotSession` and the plugin's
+:class:`~rlgodot.core.plugin.decoder.Decoder`. It validates actions, encodes them, steps all
+instances at once and decodes the raw states with whole-batch numpy calls. The Gymnasium ``Env``,
+SB3 ``VecEnv`` and Gymnasium ``VectorEnv`` classes are thin adapters over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlgodot.core.envs.launch import launch_session
+from rlgodot.core.envs.options import split_options
+from rlgodot.core.errors import InvalidAction, PluginError
+from rlgodot.core.plugin.decoder import Decoder
+from rlgodot.core.plugin.spec import EnvSpec
+from rlgodot.core.runtime.protocol.messages import RESET, TERMINATED, TRUNCATED, Autoreset
+from rlgodot.core.runtime.session import GodotSession
+from rlgodot.core.runtime.settings import LaunchSettings
+
+
+@dataclass
+class StepOutcome:
+    """One decoded step of all N instances.
+
+    Attributes:
+        observations: ``(n, *obs_shape)``; for same-step autoreset the new episodes' first
+            observations where an episode ended.
+        rewards: ``(n,)`` float32 (0 on next-step reset rows).
+        terminated: ``(n,)`` bool.
+        truncated: ``(n,)`` bool.
+        reset_rows: ``(n,)`` bool; next-step mode: the row is a new episode's first state.
+        ended: indices of the instances whose episode ended in this step.
+        final_observations: ``(len(ended), *obs_shape)`` terminal observations.
+        final_info: decoder's per-episode entries for ``ended``, arrays of ``len(ended)``.
+    """
+
+    observations: np.ndarray
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    reset_rows: np.ndarray
+    ended: np.ndarray
+    final_observations: np.ndarray
+    final_info: dict[str, np.ndarray]
+
+
+class EnvBatch:
+    """N instances of one env in one or more Godot processes.
+
+    Args:
+        spec: The env.
+        n_envs: Instances.
+        autoreset: ``"same_step"`` (SB3) or ``"next_step"`` (Gymnasium 1.x vector envs).
+        options: Env options (scene and reward), validated against ``spec.options``.
+        settings: How to run Godot.
+    """
+
+    def __init__(
+        self,
+        spec: EnvSpec,
+        n_envs: int,
+        autoreset: Autoreset,
+        options: Mapping[str, Any] | None = None,
+        settings: LaunchSettings | None = None,
+    ) -> None:
+        if n_envs < 1:
+            raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+        self.spec = spec
+        self.n_envs = n_envs
+        self.autoreset = autoreset
+        scene_options, reward_options = split_options(spec, options)
+        self.decoder: Decoder = spec.make_decoder(reward_options)
+        if isinstance(spec.action_space, gym.spaces.Discrete) and self.decoder.action_table is None:
+            raise PluginError(f"{spec.id}: a Discrete action space needs Decoder.action_table")
+        self.session = launch_session(
+            spec, n_envs, autoreset, scene_options, settings or LaunchSettings()
+        )
+        self._prev_states = np.zeros((n_envs, len(spec.state_names)), dtype=np.float32)
+        self._no_observations = np.zeros((0, *spec.observation_space.shape), dtype=np.float32)
+
+    def reset(
+        self,
+        seeds: Sequence[int] | None = None,
+        options: Mapping[str, Any] | None = None,
+        indices: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        """Reset all instances (or ``indices``) and return their first observations."""
+        scene_options = None
+        if options is not None:
+            scene_options, _ = split_options(self.spec, options, allow_reward=False)
+        batch = self.session.reset(seeds=seeds, options=scene_options, indices=indices)
+        rows = slice(None) if indices is None else np.asarray(indices, dtype=np.int64)
+        self._prev_states[rows] = batch.states
+        return self.decoder.observations(batch.states)
+
+    def encode(self, actions: Any) -> np.ndarray:
+        """Check a batch of agent actions against the action space and encode it for the wire.
+
+        Raises:
+            InvalidAction: Wrong shape or type, out-of-range index, or non-finite values.
+        """
+        space = self.spec.action_space
+        actions = np.asarray(actions)
+        if isinstance(space, gym.spaces.Discrete):
+            actions = (
+                actions.reshape(-1) if actions.ndim == 2 and actions.shape[1] == 1 else actions
+            )
+            if actions.shape != (self.n_envs,) or not np.issubdtype(actions.dtype, np.integer):
+                raise InvalidAction(
+                    f"{self.spec.id} expects {self.n_envs} integer actions, shape "
+                    f"({self.n_envs},), got shape {actions.shape} dtype {actions.dtype}"
+                )
+            low, high = int(space.start), int(space.start + space.n - 1)
+            if actions.min() < low or actions.max() > high:
+                raise InvalidAction(
+                    f"{self.spec.id}: action indices must be in [{low}, {high}], got "
+                    f"min {actions.min()} max {actions.max()}"
+                )
+            wire = self.decoder.encode_actions(actions - space.start)
+        else:
+            expected = (self.n_envs, *space.shape)
+            if actions.shape != expected or not np.issubdtype(actions.dtype, np.number):
+                raise InvalidAction(
+                    f"{self.spec.id} expects a numeric action batch of shape {expected}, got "
+                    f"shape {actions.shape} dtype {actions.dtype}"
+                )
+            if not np.isfinite(actions).all():
+                raise InvalidAction(f"{self.spec.id}: actions contain NaN or infinity")
+            wire = self.decoder.encode_actions(np.clip(actions, space.low, space.high))
+        return np.ascontiguousarray(wire, dtype=np.float32)
+
+    def step(self, actions: Any) -> StepOutcome:
+        """Step all instances with a batch of agent actions and decode the result."""
+        batch = self.session.step(self.encode(actions))
+        status = batch.status
+        terminated = (status & TERMINATED) != 0
+        truncated = (status & TRUNCATED) != 0
+        reset_rows = (status & RESET) != 0
+        states = batch.states
+        if self.autoreset == "same_step":
+            ended = np.asarray(batch.terminal_indices, dtype=np.int64)
+            final_states = batch.terminal_states
+            outcome_states = states
+            if len(ended):
+                outcome_states = states.copy()
+                outcome_states[ended] = final_states
+        else:
+            ended = np.flatnonzero(terminated | truncated)
+            final_states = states[ended]
+            outcome_states = states
+        rewards = np.asarray(
+            self.decoder.rewards(self._prev_states, outcome_states, terminated, truncated),
+            dtype=np.float32,
+        )
+        if reset_rows.any():
+            rewards[reset_rows] = 0.0
+        self._prev_states[:] = states
+        if len(ended):
+            final_observations = self.decoder.observations(final_states)
+            final_info = self.decoder.final_info(final_states)
+        else:
+            final_observations = self._no_observations
+            final_info = {}
+        return StepOutcome(
+            observations=self.decoder.observations(states),
+            rewards=rewards,
+            terminated=terminated,
+            truncated=truncated,
+            reset_rows=reset_rows,
+            ended=ended,
+            final_observations=final_observations,
+            final_info=final_info,
+        )
+
+    def close(self) -> None:
+        """End the Godot processes (idempotent)."""
+        session = getattr(self, "session", None)
+        if session is not None:
+            session.close()
+
+
+class BatchBacked:
+    """What the three env adapters share: the :class:`EnvBatch` they are a view of.
+
+    Attributes:
+        batch: The instances in Godot; ``batch.session`` runs the processes.
+    """
+
+    batch: EnvBatch
+
+    @property
+    def decoder(self) -> Decoder:
+        """The plugin's decoder (for its options and helpers)."""
+        return self.batch.decoder
+
+    @property
+    def session(self) -> GodotSession:
+        """The Godot processes and their connections (pids, in-engine bench, ping)."""
+        return self.batch.session
+
+    def close_batch(self) -> None:
+        """End the Godot processes (idempotent; safe on a half-built env)."""
+        batch = getattr(self, "batch", None)
+        if batch is not None:
+            batch.close()

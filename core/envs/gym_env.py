@@ -1,0 +1,82 @@
+"""Gymnasium ``Env`` over one instance in Godot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlgodot.core.envs.batch import BatchBacked, EnvBatch
+from rlgodot.core.envs.seeding import derive_seeds
+from rlgodot.core.errors import RLGodotError
+from rlgodot.core.plugin.spec import EnvSpec
+from rlgodot.core.runtime.settings import LaunchSettings
+
+
+class GodotEnv(BatchBacked, gym.Env[np.ndarray, Any]):
+    """One env instance simulated by a headless Godot process.
+
+    The plugin's ``EnvSpec`` gives the spaces; Godot simulates; the plugin's decoder turns raw
+    state into observation and reward. Episodes end with ``terminated`` when the scene ends
+    them (crash, goal) and ``truncated`` at ``spec.max_episode_steps``; call :meth:`reset`
+    then, as Gymnasium requires.
+
+    Args:
+        spec: The env.
+        options: Env options; scene options may also change at each ``reset(options=...)``.
+        settings: How to run Godot.
+        render_mode: Only ``None`` (headless) is supported.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(
+        self,
+        spec: EnvSpec,
+        options: Mapping[str, Any] | None = None,
+        settings: LaunchSettings | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(f"{spec.id}: render_mode {render_mode!r} is not supported yet")
+        self.env_spec = spec
+        self.observation_space = spec.observation_space
+        self.action_space = spec.action_space
+        self.batch = EnvBatch(spec, 1, "next_step", options, settings)
+        self._needs_reset = True
+        self._seeded = False
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an episode; ``seed`` reseeds Godot's episode RNG of this instance."""
+        super().reset(seed=seed)
+        seeds = None
+        if seed is not None or not self._seeded:
+            seeds = derive_seeds(seed, 1, self.np_random)
+            self._seeded = True
+        obs = self.batch.reset(seeds, options)
+        self._needs_reset = False
+        return obs[0], {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Advance the instance by one decision (``spec.action_repeat`` physics ticks)."""
+        if self._needs_reset:
+            raise RLGodotError(
+                f"{self.env_spec.id}: step() called before reset() or after the episode "
+                "ended; call reset() first"
+            )
+        out = self.batch.step(np.asarray(action)[None])
+        terminated, truncated = bool(out.terminated[0]), bool(out.truncated[0])
+        info: dict[str, Any] = {}
+        if terminated or truncated:
+            self._needs_reset = True
+            info = {key: values[0] for key, values in out.final_info.items()}
+        return out.observations[0], float(out.rewards[0]), terminated, truncated, info
+
+    def close(self) -> None:
+        """End the Godot process (idempotent)."""
+        self.close_batch()
+        super().close()

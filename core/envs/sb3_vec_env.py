@@ -1,0 +1,138 @@
+"""Stable Baselines 3 ``VecEnv`` over N Godot instances in M processes (same-step autoreset)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.vec_env.base_vec_env import (
+    VecEnv,
+    VecEnvIndices,
+    VecEnvObs,
+    VecEnvStepReturn,
+)
+
+from rlgodot.core.envs.batch import BatchBacked, EnvBatch
+from rlgodot.core.envs.seeding import derive_seeds, normalise_seeds
+from rlgodot.core.plugin.spec import EnvSpec
+from rlgodot.core.runtime.settings import LaunchSettings
+
+
+class GodotVecEnv(BatchBacked, VecEnv):
+    """SB3 vectorised env: one ``step`` steps all instances in Godot at once.
+
+    Follows SB3's VecEnv contract: an instance whose episode ends is reset in the same step; its
+    terminal observation is in ``infos[i]["terminal_observation"]`` and
+    ``infos[i]["TimeLimit.truncated"]`` says whether the time limit ended it. The plugin's
+    per-episode entries (e.g. ``is_success``) are added to the infos of ended episodes.
+
+    Args:
+        spec: The env.
+        n_envs: Instances in total.
+        options: Env options (see ``rlgodot list-envs``).
+        seed: Seeds of the first reset (``seed + i`` for instance i); random when ``None``.
+        settings: How to run Godot (processes, pinning, timeouts).
+    """
+
+    def __init__(
+        self,
+        spec: EnvSpec,
+        n_envs: int = 1,
+        options: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        settings: LaunchSettings | None = None,
+    ) -> None:
+        self.spec = spec
+        self.batch = EnvBatch(spec, n_envs, "same_step", options, settings)
+        self.render_mode: str | None = None  # headless; read by VecEnv.__init__
+        super().__init__(n_envs, spec.observation_space, spec.action_space)
+        self._rng = np.random.default_rng(seed)
+        if seed is not None:
+            self.seed(seed)
+        self._actions: Any = None
+
+    def reset(self) -> VecEnvObs:
+        """Reset every instance with the seeds/options set by ``seed()``/``set_options()``."""
+        seeds = (
+            normalise_seeds(self._seeds, self._rng)
+            if any(s is not None for s in self._seeds)
+            else derive_seeds(None, self.num_envs, self._rng)
+        )
+        groups = _group_by_options(self._options)
+        if len(groups) == 1:
+            options, indices = groups[0]
+            obs = self.batch.reset(seeds, options or None)
+        else:
+            obs = np.empty((self.num_envs, *self.observation_space.shape), dtype=np.float32)
+            for options, indices in groups:
+                obs[indices] = self.batch.reset(
+                    [seeds[i] for i in indices], options or None, indices
+                )
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        self._reset_seeds()
+        self._reset_options()
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Store the actions; they are sent in :meth:`step_wait`."""
+        self._actions = actions
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """Step all instances at once and return SB3's ``(obs, rewards, dones, infos)``."""
+        out = self.batch.step(self._actions)
+        dones = out.terminated | out.truncated
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        for j, i in enumerate(out.ended.tolist()):
+            info = infos[i]
+            info["terminal_observation"] = out.final_observations[j]
+            info["TimeLimit.truncated"] = bool(out.truncated[i] and not out.terminated[i])
+            for key, values in out.final_info.items():
+                info[key] = values[j]
+        return out.observations, out.rewards, dones, infos
+
+    def close(self) -> None:
+        """End every Godot process of this env (idempotent)."""
+        self.close_batch()
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        """Attributes are env-wide here: the same value for every index."""
+        value = getattr(self, attr_name)
+        return [value for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        """Set an env-wide attribute."""
+        setattr(self, attr_name, value)
+
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **kwargs: Any
+    ) -> list[Any]:
+        """Call an env-wide method once per requested index."""
+        method = getattr(self, method_name)
+        return [method(*method_args, **kwargs) for _ in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
+        """Instances live in Godot: no Gymnasium wrappers around them."""
+        return [False for _ in self._get_indices(indices)]
+
+    def _get_indices(self, indices: VecEnvIndices) -> Iterable[int]:
+        if indices is None:
+            return range(self.num_envs)
+        if isinstance(indices, int):
+            return [indices]
+        return indices
+
+
+def _group_by_options(
+    options: Sequence[dict[str, Any]],
+) -> list[tuple[dict[str, Any], list[int]]]:
+    """Group instance indices that share the same reset options (one reset message each)."""
+    groups: list[tuple[dict[str, Any], list[int]]] = []
+    for i, opts in enumerate(options):
+        for group_opts, indices in groups:
+            if group_opts == opts:
+                indices.append(i)
+                break
+        else:
+            groups.append((opts, [i]))
+    return groups

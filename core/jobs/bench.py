@@ -1,0 +1,220 @@
+"""``rlgodot bench``: throughput through the full Python path against the engine's own limit.
+
+Both figures come from the same Godot processes in the same run: first the Python path (SB3
+``VecEnv.step`` with random actions: checks, encoding, TCP, Godot, decoding), then the same
+number of steps driven by Godot alone (the ``bench`` request: same controller code, no I/O).
+Their ratio says how much of the engine's speed the plumbing keeps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv
+
+from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
+from rlgodot.core.jobs.random_actions import random_actions
+from rlgodot.core.plugin.registry import get_registry
+from rlgodot.core.plugin.spec import EnvSpec
+from rlgodot.core.runtime.settings import LaunchSettings
+
+ACTION_VARIANTS = 8
+
+
+@dataclass
+class BenchResult:
+    """Figures of one bench run (decisions = agent steps, summed over instances).
+
+    Attributes:
+        env_id: The env.
+        n_envs: Instances in total.
+        procs: Godot processes.
+        action_repeat: Physics ticks per decision.
+        pinned: Whether each Godot process was pinned to a core.
+        steps: Batch steps taken in each phase.
+        decisions_per_s: Through the Python path.
+        ticks_per_s: Physics ticks per second through the Python path (instance-ticks).
+        engine_decisions_per_s: Godot alone, same scene, instances and action repeat.
+        ratio: ``decisions_per_s / engine_decisions_per_s``.
+        godot_rss_mib: Resident memory of each Godot process after the Python phase.
+        rss_per_instance_kib: Their total resident memory divided by ``n_envs``.
+    """
+
+    env_id: str
+    n_envs: int
+    procs: int
+    action_repeat: int
+    pinned: bool
+    steps: int
+    decisions_per_s: float
+    ticks_per_s: float
+    engine_decisions_per_s: float
+    ratio: float
+    godot_rss_mib: list[float]
+    rss_per_instance_kib: float
+
+    def summary(self) -> dict[str, Any]:
+        """The machine-readable summary printed by ``rlgodot bench --json``."""
+        return dataclasses.asdict(self)
+
+
+def bench(
+    env: str,
+    n_envs: int = 64,
+    procs: int = 1,
+    action_repeat: int | None = None,
+    seconds: float = 5.0,
+    pin_cpus: bool = False,
+) -> BenchResult:
+    """Measure random-action throughput for about ``seconds``, then the engine's limit."""
+    spec = get_registry().get(env)
+    if action_repeat is not None:
+        spec = dataclasses.replace(spec, action_repeat=action_repeat)
+    rng = np.random.default_rng(0)
+    actions = [random_actions(spec.action_space, n_envs, rng) for _ in range(ACTION_VARIANTS)]
+    vec = GodotVecEnv(
+        spec, n_envs=n_envs, seed=0, settings=LaunchSettings(n_procs=procs, pin_cpus=pin_cpus)
+    )
+    try:
+        vec.reset()
+        for k in range(20):  # warm-up: caches, first contacts, lazy allocations
+            vec.step(actions[k % ACTION_VARIANTS])
+        steps = 0
+        start = time.perf_counter()
+        while True:
+            vec.step_async(actions[steps % ACTION_VARIANTS])
+            vec.step_wait()
+            steps += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds:
+                break
+        python_rate = steps * n_envs / elapsed
+        rss = [_rss_kib(p.pid) / 1024 for p in vec.session.processes]
+        results = vec.session.bench(steps, timeout=max(60.0, 10 * elapsed))
+    finally:
+        vec.close()
+    engine_rate = sum(r["n_envs"] * r["steps"] / r["seconds"] for r in results)
+    return BenchResult(
+        env_id=spec.id,
+        n_envs=n_envs,
+        procs=procs,
+        action_repeat=spec.action_repeat,
+        pinned=pin_cpus,
+        steps=steps,
+        decisions_per_s=python_rate,
+        ticks_per_s=python_rate * spec.action_repeat,
+        engine_decisions_per_s=engine_rate,
+        ratio=python_rate / engine_rate,
+        godot_rss_mib=[round(r, 1) for r in rss],
+        rss_per_instance_kib=sum(rss) * 1024 / n_envs,
+    )
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+@dataclass
+class SB3BenchResult:
+    """SB3 PPO end to end on the Godot env vs on a zero-cost env with identical spaces.
+
+    Attributes:
+        env_id: The env.
+        n_envs: Instances.
+        procs: Godot processes.
+        timesteps: Env steps trained in each run.
+        godot_fps: SB3's ``time/fps`` on the Godot env.
+        ceiling_fps: The same PPO on a free in-process env: SB3's own ceiling.
+        ratio: ``godot_fps / ceiling_fps``.
+    """
+
+    env_id: str
+    n_envs: int
+    procs: int
+    timesteps: int
+    godot_fps: float
+    ceiling_fps: float
+    ratio: float
+
+    def summary(self) -> dict[str, Any]:
+        """The machine-readable summary printed by ``rlgodot bench --sb3 --json``."""
+        return dataclasses.asdict(self)
+
+
+class FreeVecEnv(VecEnv):
+    """A zero-cost VecEnv with an env's spaces (constant observations): SB3's own ceiling."""
+
+    def __init__(self, spec: EnvSpec, n_envs: int) -> None:
+        self.render_mode = None
+        super().__init__(n_envs, spec.observation_space, spec.action_space)
+        self._obs = np.zeros((n_envs, *spec.observation_space.shape), np.float32)
+        self._zeros = np.zeros(n_envs, np.float32)
+        self._dones = np.zeros(n_envs, bool)
+        self._infos: list[dict[str, Any]] = [{} for _ in range(n_envs)]
+
+    def reset(self) -> np.ndarray:
+        """The constant observations."""
+        return self._obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Ignore the actions."""
+
+    def step_wait(self) -> Any:
+        """Constant observations, zero rewards, no episode ends."""
+        return self._obs, self._zeros, self._dones, self._infos
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        """Env-wide attributes."""
+        return [getattr(self, attr_name)] * self.num_envs
+
+    def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+        """Set an env-wide attribute."""
+        setattr(self, attr_name, value)
+
+    def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any
+                   ) -> list[Any]:
+        """Call an env-wide method."""
+        return [getattr(self, method_name)(*args, **kwargs)] * self.num_envs
+
+    def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:
+        """No wrappers."""
+        return [False] * self.num_envs
+
+
+def bench_sb3(env: str, n_envs: int = 16, procs: int = 1, timesteps: int = 50_000,
+              pin_cpus: bool = False) -> SB3BenchResult:
+    """PPO with the env's default hyperparameters on Godot, then on a free env; SB3 ``fps``."""
+    import torch
+    from stable_baselines3 import PPO
+
+    spec = get_registry().get(env)
+    defaults = spec.train.get("ppo")
+    hyperparameters = dict(defaults.hyperparameters) if defaults else {}
+    torch.set_num_threads(1)
+
+    def fps(vec: Any) -> float:
+        model = PPO("MlpPolicy", vec, seed=0, device="cpu", **hyperparameters)
+        start = time.perf_counter()
+        model.learn(total_timesteps=timesteps)
+        return model.num_timesteps / (time.perf_counter() - start)
+
+    godot_env = GodotVecEnv(spec, n_envs=n_envs, seed=0,
+                            settings=LaunchSettings(n_procs=procs, pin_cpus=pin_cpus))
+    try:
+        godot_fps = fps(godot_env)
+    finally:
+        godot_env.close()
+    ceiling = fps(FreeVecEnv(spec, n_envs))
+    return SB3BenchResult(spec.id, n_envs, procs, timesteps, godot_fps, ceiling,
+                          godot_fps / ceiling)

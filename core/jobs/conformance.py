@@ -1,0 +1,265 @@
+"""The conformance suite every env plugin must pass, runnable against any installed env.
+
+Each check drives a real Godot. ``rlgodot check --env NAME`` runs them all; the project's tests
+and any plugin's own pytest suite run them through the ``rlgodot.core.testing`` pytest plugin.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+from rlgodot.core.envs.gym_env import GodotEnv
+from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
+from rlgodot.core.errors import RLGodotError
+from rlgodot.core.jobs.random_actions import random_actions
+from rlgodot.core.plugin.registry import get_registry
+from rlgodot.core.plugin.spec import EnvSpec
+
+
+class CheckFailed(RLGodotError, AssertionError):
+    """An env broke the contract; the message says how."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise CheckFailed(message)
+
+
+def check_scene_answers(spec: EnvSpec, steps: int) -> str:
+    """The scene loads in Godot, declares the plugin's layout and answers reset and step."""
+    start = time.perf_counter()
+    env = GodotVecEnv(spec, n_envs=2, seed=0)
+    try:
+        obs = env.reset()
+        first = time.perf_counter() - start
+        _require(obs.shape == (2, *spec.observation_space.shape), f"reset obs shape {obs.shape}")
+        env.step(random_actions(spec.action_space, 2, np.random.default_rng(0)))
+    finally:
+        env.close()
+    return f"first observation {first:.2f} s after launch"
+
+
+def check_spaces_respected(spec: EnvSpec, steps: int) -> str:
+    """Observations (also terminal ones) stay inside the observation space; rewards are finite."""
+    n = 16
+    space = spec.observation_space
+    rng = np.random.default_rng(1)
+    env = GodotVecEnv(spec, n_envs=n, seed=1)
+    episodes = 0
+    try:
+        obs = env.reset()
+        _check_obs(space, obs, "reset")
+        for step in range(max(1, steps // n)):
+            obs, rewards, dones, infos = env.step(random_actions(spec.action_space, n, rng))
+            _check_obs(space, obs, f"step {step}")
+            _require(rewards.shape == (n,) and np.isfinite(rewards).all(), f"rewards {rewards}")
+            _require(dones.dtype == bool, f"dones dtype {dones.dtype}")
+            for i in np.flatnonzero(dones):
+                episodes += 1
+                _check_obs(space, infos[i]["terminal_observation"][None], f"terminal, step {step}")
+    finally:
+        env.close()
+    return f"{max(1, steps // n) * n} steps, {episodes} episodes ended, all inside {space}"
+
+
+def _check_obs(space: gym.spaces.Box, obs: np.ndarray, where: str) -> None:
+    _require(obs.dtype == space.dtype, f"{where}: obs dtype {obs.dtype}, space {space.dtype}")
+    _require(obs.shape[1:] == space.shape, f"{where}: obs shape {obs.shape[1:]} vs {space.shape}")
+    _require(bool(np.isfinite(obs).all()), f"{where}: non-finite observation")
+    low_bad = obs < space.low
+    high_bad = obs > space.high
+    if low_bad.any() or high_bad.any():
+        row, col = np.argwhere(low_bad | high_bad)[0][:2]
+        raise CheckFailed(
+            f"{where}: observation[{col}] = {obs[row].reshape(-1)[col]} is outside "
+            f"[{space.low.reshape(-1)[col]}, {space.high.reshape(-1)[col]}]"
+        )
+
+
+def check_reset_step_contract(spec: EnvSpec, steps: int) -> str:
+    """Gymnasium's reset/step return types, ``terminated``/``truncated`` within the time limit."""
+    env = GodotEnv(spec)
+    rng = np.random.default_rng(2)
+    try:
+        obs, info = env.reset(seed=2)
+        _require(isinstance(info, dict), "reset info must be a dict")
+        _require(spec.observation_space.contains(obs), f"reset obs {obs} not in space")
+        limit = spec.max_episode_steps or steps
+        for t in range(1, limit + 1):
+            obs, reward, terminated, truncated, info = env.step(
+                random_actions(spec.action_space, 1, rng)[0]
+            )
+            _require(isinstance(reward, float), f"reward type {type(reward)}")
+            _require(isinstance(terminated, bool) and isinstance(truncated, bool), "flag types")
+            _require(isinstance(info, dict), "step info must be a dict")
+            if terminated or truncated:
+                _require(
+                    not truncated or t == spec.max_episode_steps,
+                    f"truncated at step {t}, time limit is {spec.max_episode_steps}",
+                )
+                return f"episode ended at step {t} (terminated={terminated})"
+        raise CheckFailed(f"no episode end within max_episode_steps={limit}")
+    finally:
+        env.close()
+
+
+def check_seeding(spec: EnvSpec, steps: int) -> str:
+    """Two fresh envs reset with the same seed and fed the same actions agree bit for bit."""
+    n_steps = min(steps, 300)
+    actions = random_actions(spec.action_space, n_steps, np.random.default_rng(3))
+    runs = []
+    for _ in range(2):
+        env = GodotEnv(spec)
+        try:
+            trace = [env.reset(seed=1234)[0]]
+            for action in actions:
+                obs, reward, terminated, truncated, _ = env.step(action)
+                trace.append(np.append(obs, reward))
+                if terminated or truncated:
+                    trace.append(env.reset()[0])
+            other_seed = env.reset(seed=4321)[0]
+        finally:
+            env.close()
+        runs.append((trace, other_seed))
+    (trace_a, other_a), (trace_b, _) = runs
+    for t, (a, b) in enumerate(zip(trace_a, trace_b, strict=True)):
+        _require(
+            a.tobytes() == b.tobytes(),
+            f"same seed and actions diverged at step {t}: {a} vs {b}",
+        )
+    _require(
+        trace_a[0].tobytes() != other_a.tobytes(),
+        "seed 1234 and seed 4321 gave the same first observation: the seed has no effect",
+    )
+    return f"{n_steps} steps identical across two processes; another seed differs"
+
+
+def check_autoreset(spec: EnvSpec, steps: int) -> str:
+    """Every instance ends an episode by the time limit and goes on in a new one.
+
+    Each done instance reports its terminal observation; the batch never stalls.
+    """
+    n = 4
+    rng = np.random.default_rng(4)
+    env = GodotVecEnv(spec, n_envs=n, seed=4)
+    try:
+        env.reset()
+        limit = spec.max_episode_steps or steps
+        ended = np.zeros(n, dtype=bool)
+        for _ in range(limit):
+            obs, _, dones, infos = env.step(random_actions(spec.action_space, n, rng))
+            for i in np.flatnonzero(dones):
+                ended[i] = True
+                final = infos[i].get("terminal_observation")
+                _require(final is not None, "a done instance has no terminal_observation")
+                _require("TimeLimit.truncated" in infos[i], "no TimeLimit.truncated in info")
+                _require(
+                    final.tobytes() != obs[i].tobytes(),
+                    "the observation after a done equals the terminal one: no autoreset",
+                )
+        _require(bool(ended.all()), f"instances {np.flatnonzero(~ended)} never ended in {limit}")
+        env.step(random_actions(spec.action_space, n, rng))
+    finally:
+        env.close()
+    return f"all {n} instances ended within {limit} steps and continued"
+
+
+def check_play_mode(spec: EnvSpec, steps: int) -> str:
+    """The keyboard play mode (human_action, hud_text, camera) runs 300 frames without errors.
+
+    Runs headless (CI has no display): the window is not opened, but every script path of play
+    mode executes.
+    """
+    from rlgodot.core.envs.launch import prepare_project
+    from rlgodot.core.runtime.launcher.binary import find_godot
+    from rlgodot.core.runtime.launcher.process import GodotProcess
+
+    godot = find_godot()
+    process = GodotProcess.spawn(
+        godot, prepare_project(spec, godot), spec.scene_res_path, physics_hz=spec.physics_hz,
+        play=True, godot_args=("--headless", "--quit-after", "300"),
+    )
+    try:
+        code = process.wait(timeout=60)
+    finally:
+        process.terminate()
+    output = process.output_tail(200)
+    _require(code == 0, f"play mode exited with {code}:\n{output}")
+    _require("SCRIPT ERROR" not in output, f"play mode printed script errors:\n{output}")
+    return "300 frames of play mode, no script errors"
+
+
+def _run_checker(spec: EnvSpec, checker: Callable[[GodotEnv], object]) -> str:
+    """Run a library's env checker on a fresh single-instance env, counting its warnings."""
+    env = GodotEnv(spec)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            checker(env)
+    finally:
+        env.close()
+    return f"passed ({len(caught)} warnings)"
+
+
+def check_gymnasium_env_checker(spec: EnvSpec, steps: int) -> str:
+    """``gymnasium.utils.env_checker.check_env`` passes (spaces, seeding, determinism of reset)."""
+    from gymnasium.utils.env_checker import check_env
+
+    return _run_checker(spec, lambda env: check_env(env, skip_render_check=True))
+
+
+def check_sb3_env_checker(spec: EnvSpec, steps: int) -> str:
+    """Stable Baselines 3's ``check_env`` passes."""
+    from stable_baselines3.common.env_checker import check_env
+
+    return _run_checker(spec, lambda env: check_env(env, warn=True))
+
+
+CHECKS: dict[str, Callable[[EnvSpec, int], str]] = {
+    "scene_answers": check_scene_answers,
+    "spaces_respected": check_spaces_respected,
+    "reset_step_contract": check_reset_step_contract,
+    "seeding": check_seeding,
+    "autoreset": check_autoreset,
+    "play_mode": check_play_mode,
+    "gymnasium_env_checker": check_gymnasium_env_checker,
+    "sb3_env_checker": check_sb3_env_checker,
+}
+
+
+@dataclass
+class CheckResult:
+    """Outcome of one check on one env."""
+
+    env_id: str
+    name: str
+    passed: bool
+    seconds: float
+    detail: str
+
+
+def run_check(env: str, name: str, steps: int = 2000) -> CheckResult:
+    """Run one named check; a :class:`CheckFailed` or any error becomes a failed result."""
+    spec = get_registry().get(env)
+    start = time.perf_counter()
+    try:
+        detail = CHECKS[name](spec, steps)
+        passed = True
+    except Exception as exc:  # report every failure, keep running the other checks
+        detail = f"{type(exc).__name__}: {exc}"
+        passed = False
+    return CheckResult(spec.id, name, passed, time.perf_counter() - start, detail)
+
+
+def run_checks(env: str, only: list[str] | None = None, steps: int = 2000) -> list[CheckResult]:
+    """Run the conformance suite (or the ``only`` checks) against an installed env."""
+    unknown = set(only or []) - set(CHECKS)
+    if unknown:
+        raise KeyError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
+    return [run_check(env, name, steps) for name in (only or list(CHECKS))]

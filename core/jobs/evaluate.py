@@ -1,0 +1,164 @@
+"""Evaluate a trained model (or a random policy) over seeded episodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
+from rlgodot.core.errors import RLGodotError
+from rlgodot.core.jobs.models import load_model
+from rlgodot.core.jobs.random_actions import random_actions
+from rlgodot.core.jobs.rllib import is_rllib_checkpoint, load_rllib_policy
+from rlgodot.core.plugin.registry import get_registry
+from rlgodot.core.runtime.settings import LaunchSettings
+
+
+@dataclass
+class EvalResult:
+    """Per-episode results and their summary.
+
+    Attributes:
+        env_id: The env evaluated.
+        policy: ``"random"`` or the model's path.
+        episodes: Episodes run.
+        success_rate: Fraction of episodes whose final info marks success (``None`` if the env
+            has no success flag).
+        mean_return: Mean undiscounted return.
+        mean_length: Mean episode length in steps.
+        outcome_rates: Fraction of episodes ending with each boolean flag the plugin reports at
+            an episode's end (e.g. ``is_success``, ``collided``, ``crashed``).
+        mean_success_length: Mean length in steps of the successful episodes (``None`` if none).
+        mean_success_seconds: The same in simulated seconds (steps x action repeat / tick rate).
+        returns: Return of each episode.
+        lengths: Length of each episode.
+        successes: Success flag of each episode (empty if none).
+    """
+
+    env_id: str
+    policy: str
+    episodes: int
+    success_rate: float | None
+    mean_return: float
+    mean_length: float
+    outcome_rates: dict[str, float] = field(default_factory=dict)
+    mean_success_length: float | None = None
+    mean_success_seconds: float | None = None
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    successes: list[bool] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The machine-readable summary printed by ``rlgodot eval --json``."""
+        return {
+            "env_id": self.env_id,
+            "policy": self.policy,
+            "episodes": self.episodes,
+            "success_rate": self.success_rate,
+            "mean_return": self.mean_return,
+            "mean_length": self.mean_length,
+            "outcome_rates": self.outcome_rates,
+            "mean_success_length": self.mean_success_length,
+            "mean_success_seconds": self.mean_success_seconds,
+        }
+
+
+def evaluate(
+    env: str,
+    model: str | Path | None = None,
+    episodes: int = 10,
+    seed: int = 0,
+    random_policy: bool = False,
+    n_envs: int | None = None,
+    options: dict[str, Any] | None = None,
+    deterministic: bool = True,
+    algo: str | None = None,
+) -> EvalResult:
+    """Run ``episodes`` episodes and summarise them.
+
+    ``model`` is an SB3 ``.zip`` from ``rlgodot train`` or an RLlib checkpoint directory from
+    ``rlgodot train --backend rllib``. Without ``model`` the plugin's shipped model is used;
+    ``random_policy`` uses uniformly random actions instead (the baseline). Instance i starts
+    from seed ``seed + i`` and each instance runs an equal share of the episodes (as SB3's
+    ``evaluate_policy``), so a result depends only on ``seed``, ``episodes`` and ``n_envs``.
+
+    ``algo`` names the SB3 algorithm of a model without metadata (e.g. a checkpoint of a run
+    that did not finish).
+
+    Raises:
+        RLGodotError: No model given and the plugin ships none.
+    """
+    spec = get_registry().get(env)
+    policy_name = "random"
+    act = None
+    if not random_policy:
+        path = Path(model) if model is not None else spec.model
+        if path is None:
+            raise RLGodotError(
+                f"{spec.id} ships no trained model; pass --model PATH (from 'rlgodot train') "
+                "or --random for the random baseline"
+            )
+        policy_name = str(path)
+        if is_rllib_checkpoint(path):
+            act = load_rllib_policy(path)
+        else:
+            agent, metadata = load_model(path, algo)
+            trained_on = metadata.get("env_id")
+            if trained_on and trained_on != spec.id:
+                raise RLGodotError(f"model {path} was trained on {trained_on}, not {spec.id}")
+
+            def act(obs: np.ndarray) -> np.ndarray:
+                return agent.predict(obs, deterministic=deterministic)[0]
+
+    n = n_envs or min(episodes, 8)
+    targets = np.array([(episodes + i) // n for i in range(n)])
+    rng = np.random.default_rng(seed)
+    vec = GodotVecEnv(spec, n_envs=n, options=options, seed=seed, settings=LaunchSettings())
+    returns: list[float] = []
+    lengths: list[int] = []
+    successes: list[bool] = []
+    outcomes: dict[str, int] = {}
+    try:
+        obs = vec.reset()
+        counts = np.zeros(n, dtype=np.int64)
+        running_return = np.zeros(n)
+        running_length = np.zeros(n, dtype=np.int64)
+        while (counts < targets).any():
+            actions = random_actions(spec.action_space, n, rng) if act is None else act(obs)
+            obs, rewards, dones, infos = vec.step(actions)
+            running_return += rewards
+            running_length += 1
+            for i in np.flatnonzero(dones):
+                if counts[i] < targets[i]:
+                    returns.append(float(running_return[i]))
+                    lengths.append(int(running_length[i]))
+                    if spec.success_key:
+                        successes.append(bool(infos[i].get(spec.success_key, False)))
+                    for key, value in infos[i].items():
+                        if isinstance(value, (bool, np.bool_)) and key != "TimeLimit.truncated":
+                            outcomes[key] = outcomes.get(key, 0) + bool(value)
+                    counts[i] += 1
+                running_return[i] = 0.0
+                running_length[i] = 0
+    finally:
+        vec.close()
+    success_lengths = [n for n, ok in zip(lengths, successes, strict=False) if ok]
+    mean_success_length = float(np.mean(success_lengths)) if success_lengths else None
+    return EvalResult(
+        env_id=spec.id,
+        policy=policy_name,
+        episodes=len(returns),
+        success_rate=float(np.mean(successes)) if successes else None,
+        mean_return=float(np.mean(returns)),
+        mean_length=float(np.mean(lengths)),
+        outcome_rates={key: count / len(returns) for key, count in sorted(outcomes.items())},
+        mean_success_length=mean_success_length,
+        mean_success_seconds=None if mean_success_length is None
+        else mean_success_length * spec.action_repeat / spec.physics_hz,
+        returns=returns,
+        lengths=lengths,
+        successes=successes,
+    )

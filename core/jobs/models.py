@@ -1,0 +1,71 @@
+"""Saving and loading trained models with the metadata needed to run them again.
+
+A model is SB3's ``.zip`` plus a ``.json`` sidecar naming the algorithm, env id and options, so
+``rlgodot eval --model PATH`` needs nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3 import DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from rlgodot.core.errors import RLGodotError
+
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "dqn": DQN}
+
+
+def sidecar_path(model_path: Path) -> Path:
+    """``model.zip`` -> ``model.json``."""
+    return Path(model_path).with_suffix(".json")
+
+
+def save_model(model: BaseAlgorithm, path: Path, metadata: dict[str, Any]) -> Path:
+    """Save ``model`` to ``path`` (.zip) and its metadata beside it; return the zip path."""
+    path = Path(path).with_suffix(".zip")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    sidecar_path(path).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The sidecar metadata of a saved model ({} if there is none).
+
+    A checkpoint (``<run>/checkpoints/ppo_50000_steps.zip``) has no sidecar of its own; it
+    shares its run's (``<run>/model.json``), when the run has finished.
+    """
+    path = Path(path)
+    for sidecar in (sidecar_path(path), path.parent.parent / "model.json"):
+        if sidecar.is_file():
+            return json.loads(sidecar.read_text())
+    return {}
+
+
+# Learning-rate schedules are pickled objects that may live in a plugin module; acting needs
+# none of them, so loading replaces them and a model stays loadable after its plugin moved.
+_INFERENCE_OBJECTS: dict[str, Any] = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0}
+
+
+def load_model(path: Path, algo: str | None = None) -> tuple[BaseAlgorithm, dict[str, Any]]:
+    """Load a saved model on the CPU for acting; ``algo`` overrides the sidecar's.
+
+    The learning-rate schedule is not restored (training sets its own from its config).
+
+    Raises:
+        RLGodotError: The file is missing or the algorithm cannot be told.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RLGodotError(f"model file {path} does not exist; train one with 'rlgodot train'")
+    metadata = read_metadata(path)
+    name = (algo or metadata.get("algo") or "").lower()
+    if name not in ALGORITHMS:
+        raise RLGodotError(
+            f"cannot tell the algorithm of {path} (no {sidecar_path(path).name} sidecar); "
+            f"pass --algo ({'|'.join(ALGORITHMS)}) to 'rlgodot eval'"
+        )
+    return ALGORITHMS[name].load(path, device="cpu", custom_objects=_INFERENCE_OBJECTS), metadata

@@ -1,0 +1,166 @@
+"""What a plugin declares about one env: :class:`EnvSpec` and its parts.
+
+A spec is plain data plus a decoder factory. The core turns it into a Godot session (scene,
+layout, stepping settings), Gymnasium spaces and SB3 defaults; the plugin never sees a socket.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import gymnasium as gym
+
+if TYPE_CHECKING:
+    from rlgodot.core.plugin.decoder import Decoder
+
+ENV_ID_PATTERN = re.compile(r"^(?P<name>[a-z0-9][a-z0-9_-]*?)-v(?P<version>\d+)$")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One env option, settable per env and (for scene options) per reset.
+
+    Attributes:
+        default: The value used when the option is not given. Its type is the option's type.
+        help: One line for ``rlgodot list-envs`` and ``--help``: meaning, unit, range.
+        target: ``"scene"`` options are sent to Godot (they fill the agent script's
+            ``@export`` property of the same name) and may change at every reset; ``"reward"``
+            options configure the Python decoder and are fixed when the env is created.
+        low: Smallest allowed value of a numeric option (inclusive), ``None`` = unbounded. A
+            scene option's range must equal its ``@export_range`` in the scene (checked at hello).
+        high: Largest allowed value (inclusive), ``None`` = unbounded.
+        choices: The allowed values, for options that take one of a few values.
+    """
+
+    default: Any
+    help: str
+    target: Literal["scene", "reward"] = "scene"
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    def describe_range(self) -> str:
+        """The allowed values as text (``"0 .. 1"``, ``">= 10"``, ``"one of 'a', 'b'"``, ``""``)."""
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.low is not None and self.high is not None:
+            return f"{self.low:g} .. {self.high:g}"
+        if self.low is not None:
+            return f">= {self.low:g}"
+        if self.high is not None:
+            return f"<= {self.high:g}"
+        return ""
+
+
+class LinearSchedule:
+    """SB3 learning-rate schedule: ``start`` at the beginning, falling linearly to 0 at the end."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+
+    def __call__(self, progress_remaining: float) -> float:
+        """The rate at ``progress_remaining`` (1 at the start of training, 0 at the end)."""
+        return self.start * progress_remaining
+
+    def __repr__(self) -> str:
+        """How the training sidecar records it."""
+        return f"LinearSchedule({self.start})"
+
+
+@dataclass(frozen=True)
+class TrainDefaults:
+    """The documented training defaults of one algorithm on one env.
+
+    Attributes:
+        total_timesteps: Env steps (summed over instances) of a default ``rlgodot train``.
+        n_envs: Env instances stepped together.
+        n_procs: Godot processes the instances are spread over.
+        hyperparameters: Keyword arguments for the SB3 algorithm's constructor.
+    """
+
+    total_timesteps: int
+    n_envs: int = 16
+    n_procs: int = 1
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """The full description of one env, returned by a plugin's ``rlgodot_env_specs`` hook.
+
+    Attributes:
+        id: Versioned id, ``name-vN`` (``ball-v0``). Bump N when spaces or reward change.
+        description: One line for ``rlgodot list-envs``.
+        godot_dir: The plugin's Godot folder, mounted at ``res://envs/<mount>/``.
+        mount: Folder name under ``res://envs/``; scene files refer to themselves through it.
+        scene: The instance scene inside ``godot_dir`` (root script extends ``RLAgent``).
+        state_names: Raw state layout the scene declares, one name per float32.
+        action_size: Floats per action on the wire (after ``Decoder.encode_actions``).
+        observation_space: The Gymnasium observation space (a float32 ``Box``).
+        action_space: The Gymnasium action space (``Box`` or ``Discrete``).
+        make_decoder: ``make_decoder(reward_options)`` returns the env's :class:`Decoder`; a
+            Decoder subclass itself is such a callable.
+        max_episode_steps: Steps after which an episode is truncated.
+        action_repeat: Physics ticks per step (the action is held for all of them).
+        physics_hz: Physics ticks per simulated second.
+        options: The env's options by name.
+        project_settings: Extra ``project.godot`` settings, section -> key -> raw Godot value.
+        train: Training defaults by algorithm name (``"ppo"``, ``"dqn"``).
+        model: A trained model shipped with the plugin, used by ``rlgodot eval`` by default
+            (see :func:`shipped_model`).
+        success_key: Name of the boolean final-info entry that marks success, if any.
+    """
+
+    id: str
+    description: str
+    godot_dir: Path
+    mount: str
+    scene: str
+    state_names: tuple[str, ...]
+    action_size: int
+    observation_space: gym.spaces.Box
+    action_space: gym.Space[Any]
+    make_decoder: Callable[[Mapping[str, Any]], Decoder]
+    max_episode_steps: int = 1000
+    action_repeat: int = 4
+    physics_hz: int = 60
+    options: Mapping[str, Option] = field(default_factory=dict)
+    project_settings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    train: Mapping[str, TrainDefaults] = field(default_factory=dict)
+    model: Path | None = None
+    success_key: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The id without its version (``ball`` for ``ball-v0``)."""
+        return self.id.rsplit("-v", 1)[0]
+
+    @property
+    def version(self) -> int:
+        """The id's version number."""
+        return int(self.id.rsplit("-v", 1)[1])
+
+    @property
+    def scene_res_path(self) -> str:
+        """The scene's path inside the assembled Godot project."""
+        return f"res://envs/{self.mount}/{self.scene}"
+
+    def default_options(self, target: str | None = None) -> dict[str, Any]:
+        """Return ``{name: default}`` of all options, or of those with the given target."""
+        return {
+            name: opt.default
+            for name, opt in self.options.items()
+            if target is None or opt.target == target
+        }
+
+
+def shipped_model(path: Path) -> Path | None:
+    """``path`` if the plugin ships that model file, else ``None`` (before a first training).
+
+    For ``EnvSpec.model``: the registry rejects a spec whose model file does not exist.
+    """
+    return path if path.is_file() else None

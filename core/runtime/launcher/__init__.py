@@ -1,0 +1,37 @@
+"""Find or provision Godot, assemble the runnable project, spawn and supervise processes."""
+
+from rlgodot.core.runtime.launcher.binary import (
+    GodotBinary,
+    cache_dir,
+    check_godot,
+    find_godot,
+    provision_godot,
+)
+from rlgodot.core.runtime.launcher.process import (
+    GodotProcess,
+    build_command,
+    live_processes,
+    terminate_all,
+)
+from rlgodot.core.runtime.launcher.project import (
+    ProjectFile,
+    assemble_project,
+    merge_project_settings,
+    project_key,
+)
+
+__all__ = [
+    "GodotBinary",
+    "GodotProcess",
+    "ProjectFile",
+    "assemble_project",
+    "build_command",
+    "cache_dir",
+    "check_godot",
+    "find_godot",
+    "live_processes",
+    "merge_project_settings",
+    "project_key",
+    "provision_godot",
+    "terminate_all",
+]

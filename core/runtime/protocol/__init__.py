@@ -1,0 +1,61 @@
+"""Wire protocol v1: framing, messages and codecs (docs/PROTOCOL.md). No I/O policy, no envs."""
+
+from rlgodot.core.runtime.protocol.codec import (
+    BinaryResult,
+    batch_from_json,
+    decode_binary_result,
+    decode_binary_step,
+    decode_json,
+    decode_reply,
+    encode_binary_result,
+    encode_binary_step,
+    encode_json,
+    encode_result,
+    encode_step,
+)
+from rlgodot.core.runtime.protocol.framing import (
+    FrameReader,
+    FrameWriter,
+    decode_length,
+    encode_frame,
+    split_frames,
+)
+from rlgodot.core.runtime.protocol.messages import (
+    DEFAULT_MAX_FRAME_BYTES,
+    PROTOCOL_VERSION,
+    RESET,
+    TERMINATED,
+    TRUNCATED,
+    ServerInfo,
+    SessionConfig,
+    StepBatch,
+    concat_batches,
+)
+
+__all__ = [
+    "DEFAULT_MAX_FRAME_BYTES",
+    "PROTOCOL_VERSION",
+    "RESET",
+    "TERMINATED",
+    "TRUNCATED",
+    "BinaryResult",
+    "FrameReader",
+    "FrameWriter",
+    "ServerInfo",
+    "SessionConfig",
+    "StepBatch",
+    "batch_from_json",
+    "concat_batches",
+    "decode_binary_result",
+    "decode_binary_step",
+    "decode_json",
+    "decode_length",
+    "decode_reply",
+    "encode_binary_result",
+    "encode_binary_step",
+    "encode_frame",
+    "encode_json",
+    "encode_result",
+    "encode_step",
+    "split_frames",
+]

@@ -1,0 +1,281 @@
+"""Encode and decode message bodies: JSON objects and the binary (0xB1) step payloads.
+
+A body starting with ``{`` is JSON, one starting with ``0xB1`` is binary (docs/PROTOCOL.md).
+Arrays cross the wire as whole buffers (``np.frombuffer`` / ``tobytes``): a per-float Python
+loop would cost more than the simulation step it carries.
+
+Both directions are implemented so tests (and debugging fakes) can play the server.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Mapping
+from typing import Any, Final, NamedTuple
+
+import numpy as np
+
+from rlgodot.core.errors import ProtocolError
+from rlgodot.core.runtime.protocol.messages import StepBatch
+
+BINARY_MAGIC: Final = 0xB1
+JSON_START: Final = 0x7B  # "{"
+
+KIND_STEP: Final = 1
+KIND_STEP_RESULT: Final = 2
+KIND_RESET_RESULT: Final = 3
+KIND_NAMES: Final = {
+    KIND_STEP: "step",
+    KIND_STEP_RESULT: "step_result",
+    KIND_RESET_RESULT: "reset_result",
+}
+RESULT_KINDS: Final = {"step_result": KIND_STEP_RESULT, "reset_result": KIND_RESET_RESULT}
+
+BINARY_HEADER: Final = struct.Struct("<BBHIII")  # magic, kind, reserved, n, width, n_terminal
+
+_F32: Final = np.dtype("<f4")
+_U32: Final = np.dtype("<u4")
+
+
+class BinaryResult(NamedTuple):
+    """A decoded binary ``step_result`` or ``reset_result``."""
+
+    type: str
+    """``"step_result"`` or ``"reset_result"``."""
+    batch: StepBatch
+
+
+# ---------------------------------------------------------------------------- JSON
+
+
+def encode_json(message: Mapping[str, Any]) -> bytes:
+    """Encode a JSON message (compact, UTF-8, no NaN/Infinity, which JSON does not have).
+
+    Raises:
+        ProtocolError: The message has no string ``type`` or is not JSON-serialisable.
+    """
+    if not isinstance(message.get("type"), str):
+        raise ProtocolError(f"a JSON message needs a string 'type' field, got {message!r:.200}")
+    try:
+        text = json.dumps(message, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(
+            f"cannot encode {message.get('type')!r} message as JSON: {exc}"
+        ) from exc
+    return text.encode("utf-8")
+
+
+def decode_json(body: bytes | bytearray | memoryview) -> dict[str, Any]:
+    """Decode a JSON body into a dict with a string ``type``.
+
+    Raises:
+        ProtocolError: Not UTF-8, not JSON, not an object, or no string ``type``.
+    """
+    try:
+        message = json.loads(bytes(body).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError(f"malformed JSON message ({exc}): {_preview(body)}") from exc
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise ProtocolError(
+            f"a JSON message must be an object with a string 'type': {_preview(body)}"
+        )
+    return message
+
+
+def batch_from_json(message: Mapping[str, Any], width: int) -> StepBatch:
+    """Build a ``StepBatch`` from a JSON ``step_result`` / ``reset_result``.
+
+    Args:
+        message: The decoded message.
+        width: S, the state floats per row.
+
+    Raises:
+        ProtocolError: Missing fields or rows of the wrong width.
+    """
+    kind = message.get("type")
+    try:
+        states = np.asarray(message["states"], dtype=np.float32)
+        status = np.asarray(message.get("status", []), dtype=np.uint8)
+        terminal = message.get("terminal") or []
+        indices = np.asarray([t[0] for t in terminal], dtype=np.int64)
+        terminal_states = np.asarray([t[1] for t in terminal], dtype=np.float32)
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
+        raise ProtocolError(f"malformed JSON {kind}: {exc}") from exc
+    if states.size == 0:
+        states = states.reshape(0, width)
+    if states.ndim != 2 or states.shape[1] != width:
+        raise ProtocolError(f"{kind} states have shape {states.shape}, expected (n, {width})")
+    n = states.shape[0]
+    if status.shape != (n,):
+        raise ProtocolError(f"{kind} has {status.size} status bytes for {n} states")
+    if terminal_states.size == 0:
+        terminal_states = terminal_states.reshape(0, width)
+    if terminal_states.ndim != 2 or terminal_states.shape[1] != width:
+        raise ProtocolError(
+            f"{kind} terminal states have shape {terminal_states.shape}, expected (k, {width})"
+        )
+    _check_indices(indices, n, kind)
+    return StepBatch(states, status, indices, terminal_states)
+
+
+def batch_to_json(message_type: str, batch: StepBatch) -> dict[str, Any]:
+    """Build the JSON form of a ``step_result`` / ``reset_result`` (the server's side)."""
+    message: dict[str, Any] = {
+        "type": message_type,
+        "states": batch.states.tolist(),
+        "status": batch.status.tolist(),
+    }
+    if message_type == "step_result":
+        message["terminal"] = [
+            [int(i), s]
+            for i, s in zip(batch.terminal_indices, batch.terminal_states.tolist(), strict=True)
+        ]
+    return message
+
+
+# ---------------------------------------------------------------------------- binary
+
+
+def encode_binary_step(actions: np.ndarray) -> bytes:
+    """Encode an ``(n, A)`` action batch as a binary ``step`` body.
+
+    The caller validates values; this only fixes the dtype and memory order.
+    """
+    actions = np.ascontiguousarray(actions, dtype=_F32)
+    if actions.ndim != 2:
+        raise ProtocolError(f"actions must be 2-D (n, A), got shape {actions.shape}")
+    n, width = actions.shape
+    return BINARY_HEADER.pack(BINARY_MAGIC, KIND_STEP, 0, n, width, 0) + actions.tobytes()
+
+
+def decode_binary_step(body: bytes | bytearray | memoryview) -> np.ndarray:
+    """Decode a binary ``step`` body into an ``(n, A)`` float32 array (the server's side).
+
+    Raises:
+        ProtocolError: Not a well-formed binary step.
+    """
+    kind, n, width, n_terminal = _binary_header(body)
+    if kind != KIND_STEP or n_terminal != 0:
+        raise ProtocolError(f"expected a binary step, got kind {kind} with {n_terminal} terminals")
+    expected = BINARY_HEADER.size + 4 * n * width
+    if len(body) != expected:
+        raise ProtocolError(f"binary step of {n}x{width} must be {expected} bytes, got {len(body)}")
+    return np.frombuffer(bytearray(body), _F32, n * width, BINARY_HEADER.size).reshape(n, width)
+
+
+def encode_binary_result(message_type: str, batch: StepBatch) -> bytes:
+    """Encode a ``step_result`` / ``reset_result`` in the binary codec (the server's side)."""
+    kind = RESULT_KINDS[message_type]
+    states = np.ascontiguousarray(batch.states, dtype=_F32)
+    n, width = states.shape
+    k = len(batch.terminal_indices)
+    pad = -n % 4
+    return b"".join(
+        (
+            BINARY_HEADER.pack(BINARY_MAGIC, kind, 0, n, width, k),
+            states.tobytes(),
+            np.ascontiguousarray(batch.status, dtype=np.uint8).tobytes(),
+            bytes(pad),
+            np.ascontiguousarray(batch.terminal_indices, dtype=_U32).tobytes(),
+            np.ascontiguousarray(batch.terminal_states, dtype=_F32).reshape(k, width).tobytes(),
+        )
+    )
+
+
+def decode_binary_result(body: bytes | bytearray | memoryview) -> BinaryResult:
+    """Decode a binary ``step_result`` / ``reset_result``.
+
+    The arrays are writable views of the body (a ``bytearray`` is used as is, anything else
+    is copied once; no per-row work), so callers may modify them in place.
+
+    Raises:
+        ProtocolError: Wrong magic or kind, a size that does not match the header, or a
+            terminal index outside ``0..n-1``.
+    """
+    kind, n, width, k = _binary_header(body)
+    if kind not in (KIND_STEP_RESULT, KIND_RESET_RESULT):
+        raise ProtocolError(f"expected a binary step_result or reset_result, got kind {kind}")
+    states_bytes = 4 * n * width
+    status_bytes = n + (-n % 4)
+    expected = BINARY_HEADER.size + states_bytes + status_bytes + 4 * k + 4 * k * width
+    if len(body) != expected:
+        raise ProtocolError(
+            f"binary {KIND_NAMES[kind]} with n={n}, width={width}, n_terminal={k} must be "
+            f"{expected} bytes, got {len(body)}"
+        )
+    buf = body if isinstance(body, bytearray) else bytearray(body)
+    pos = BINARY_HEADER.size
+    states = np.frombuffer(buf, _F32, n * width, pos).reshape(n, width)
+    pos += states_bytes
+    status = np.frombuffer(buf, np.uint8, n, pos)
+    if k == 0:  # the common case: skip two more array constructions
+        indices = np.zeros(0, np.int64)
+        terminal_states = np.zeros((0, width), np.float32)
+    else:
+        pos += status_bytes
+        indices = np.frombuffer(buf, _U32, k, pos).astype(np.int64)
+        pos += 4 * k
+        terminal_states = np.frombuffer(buf, _F32, k * width, pos).reshape(k, width)
+        _check_indices(indices, n, KIND_NAMES[kind])
+    return BinaryResult(KIND_NAMES[kind], StepBatch(states, status, indices, terminal_states))
+
+
+# ---------------------------------------------------------------------------- dispatch
+
+
+def decode_reply(body: bytes | bytearray | memoryview) -> dict[str, Any] | BinaryResult:
+    """Decode any body by its first byte: a JSON dict or a ``BinaryResult``.
+
+    Raises:
+        ProtocolError: Empty, or neither JSON nor a binary result.
+    """
+    if not body:
+        raise ProtocolError("empty message body")
+    first = body[0]
+    if first == JSON_START:
+        return decode_json(body)
+    if first == BINARY_MAGIC:
+        return decode_binary_result(body)
+    raise ProtocolError(
+        f"message body starts with byte 0x{first:02X}, neither '{{' nor 0xB1: {_preview(body)}"
+    )
+
+
+def encode_step(actions: np.ndarray, codec: str) -> bytes:
+    """Encode a ``step`` request in the session's codec."""
+    if codec == "binary":
+        return encode_binary_step(actions)
+    return encode_json({"type": "step", "actions": np.asarray(actions, dtype=np.float32).tolist()})
+
+
+def encode_result(message_type: str, batch: StepBatch, codec: str) -> bytes:
+    """Encode a ``step_result`` / ``reset_result`` in the given codec (the server's side)."""
+    if codec == "binary":
+        return encode_binary_result(message_type, batch)
+    return encode_json(batch_to_json(message_type, batch))
+
+
+def _binary_header(body: bytes | bytearray | memoryview) -> tuple[int, int, int, int]:
+    if len(body) < BINARY_HEADER.size:
+        raise ProtocolError(
+            f"binary message of {len(body)} bytes is shorter than its 16-byte header"
+        )
+    magic, kind, _reserved, n, width, n_terminal = BINARY_HEADER.unpack_from(body)
+    if magic != BINARY_MAGIC:
+        raise ProtocolError(f"binary message starts with 0x{magic:02X}, expected 0xB1")
+    if kind not in KIND_NAMES:
+        raise ProtocolError(
+            f"unknown binary message kind {kind} (known: 1 step, 2 step_result, 3 reset_result)"
+        )
+    return kind, n, width, n_terminal
+
+
+def _check_indices(indices: np.ndarray, n: int, kind: object) -> None:
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        raise ProtocolError(f"{kind} has terminal indices {indices.tolist()} outside 0..{n - 1}")
+
+
+def _preview(body: bytes | bytearray | memoryview, limit: int = 120) -> str:
+    data = bytes(body[:limit])
+    return repr(data) + ("..." if len(body) > limit else "")

@@ -1,0 +1,258 @@
+"""Length-prefixed frames: a u32 little-endian body length, then the body.
+
+The pure functions work on bytes (tests, debugging, any transport); ``FrameReader`` and
+``FrameWriter`` do the same over asyncio streams. ``FrameProtocol`` is the lean variant the
+client uses: an ``asyncio.Protocol`` that cuts frames in ``data_received`` and hands each to a
+waiting future, so a reply costs one event-loop wake-up and no task.
+
+Both ends cap the frame size: a corrupt or hostile length must fail fast instead of making us
+allocate gigabytes, and once a length is wrong the stream cannot be resynchronised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import struct
+from typing import Final
+
+from rlgodot.core.errors import ProtocolError
+from rlgodot.core.runtime.protocol.messages import DEFAULT_MAX_FRAME_BYTES
+
+HEADER: Final = struct.Struct("<I")
+HEADER_SIZE: Final = HEADER.size
+MAX_U32: Final = 0xFFFFFFFF
+
+
+def encode_frame(
+    body: bytes | bytearray | memoryview, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+) -> bytes:
+    """Prefix ``body`` with its length.
+
+    Raises:
+        ProtocolError: The body is longer than ``max_frame_bytes`` (the peer would reject it
+            and close the connection, so refuse before sending).
+    """
+    size = len(body)
+    if size > max_frame_bytes or size > MAX_U32:
+        raise ProtocolError(
+            f"frame of {size} bytes exceeds the limit of {max_frame_bytes} bytes; "
+            "send fewer instances per process or raise max_frame_bytes on both ends"
+        )
+    return HEADER.pack(size) + bytes(body)
+
+
+def decode_length(
+    header: bytes | bytearray | memoryview, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+) -> int:
+    """Return the body length announced by a 4-byte frame header.
+
+    Raises:
+        ProtocolError: The header is not 4 bytes or announces more than ``max_frame_bytes``.
+    """
+    if len(header) != HEADER_SIZE:
+        raise ProtocolError(f"frame header must be {HEADER_SIZE} bytes, got {len(header)}")
+    (size,) = HEADER.unpack(header)
+    if size > max_frame_bytes:
+        raise ProtocolError(
+            f"peer announced a frame of {size} bytes, over the limit of {max_frame_bytes} bytes; "
+            "the stream is corrupt or the peer speaks another protocol"
+        )
+    return size
+
+
+def split_frames(
+    data: bytes | bytearray, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+) -> tuple[list[bytes], bytes]:
+    """Cut a byte buffer into complete frame bodies.
+
+    Returns:
+        The complete bodies in order, and the unconsumed rest (an incomplete frame, or b"").
+
+    Raises:
+        ProtocolError: A header announces more than ``max_frame_bytes``.
+    """
+    bodies: list[bytes] = []
+    view = memoryview(data)
+    pos = 0
+    while len(view) - pos >= HEADER_SIZE:
+        size = decode_length(view[pos : pos + HEADER_SIZE], max_frame_bytes)
+        end = pos + HEADER_SIZE + size
+        if end > len(view):
+            break
+        bodies.append(bytes(view[pos + HEADER_SIZE : end]))
+        pos = end
+    return bodies, bytes(view[pos:])
+
+
+class FrameReader:
+    """Reads whole frame bodies from an ``asyncio.StreamReader``.
+
+    Args:
+        reader: The stream to read from.
+        max_frame_bytes: Largest body accepted; can be lowered after the server's hello.
+    """
+
+    def __init__(
+        self, reader: asyncio.StreamReader, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    ) -> None:
+        self.reader = reader
+        self.max_frame_bytes = max_frame_bytes
+
+    async def read(self) -> bytes:
+        """Return the next frame body.
+
+        Raises:
+            asyncio.IncompleteReadError: The peer closed the stream (``partial`` is empty if it
+                closed cleanly between frames).
+            ProtocolError: The frame is larger than ``max_frame_bytes``.
+        """
+        header = await self.reader.readexactly(HEADER_SIZE)
+        size = decode_length(header, self.max_frame_bytes)
+        if size == 0:
+            return b""
+        return await self.reader.readexactly(size)
+
+
+class FrameWriter:
+    """Writes length-prefixed frames to an ``asyncio.StreamWriter``.
+
+    ``write`` only buffers (the kernel socket buffer normally takes a frame at once); call
+    ``drain`` when a large frame may have filled it.
+    """
+
+    def __init__(
+        self, writer: asyncio.StreamWriter, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    ) -> None:
+        self.writer = writer
+        self.max_frame_bytes = max_frame_bytes
+
+    def write(self, body: bytes | bytearray | memoryview) -> None:
+        """Queue one frame for sending.
+
+        Raises:
+            ProtocolError: The body is larger than ``max_frame_bytes``.
+        """
+        self.writer.write(encode_frame(body, self.max_frame_bytes))
+
+    async def drain(self) -> None:
+        """Wait until the transport's write buffer is below its high-water mark."""
+        await self.writer.drain()
+
+    def buffered(self) -> int:
+        """Bytes queued in the transport but not yet handed to the kernel."""
+        return self.writer.transport.get_write_buffer_size()
+
+
+class ConnectionLost(ConnectionError):
+    """The peer closed the connection (EOF) or it was reset; raised by ``FrameProtocol``."""
+
+
+class FrameProtocol(asyncio.Protocol):
+    """An ``asyncio.Protocol`` that turns the byte stream into frame bodies.
+
+    Bodies are handed out as ``bytearray`` (one copy out of the receive buffer, writable, so
+    decoders can wrap them in numpy arrays without copying again).
+
+    Args:
+        max_frame_bytes: Largest body accepted; a larger announced length fails every
+            waiter with ``ProtocolError`` and aborts the connection.
+    """
+
+    def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self.transport: asyncio.Transport | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.error: BaseException | None = None
+        self._buffer = bytearray()
+        self._frames: collections.deque[bytearray] = collections.deque()
+        self._waiter: asyncio.Future[bytearray] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Remember the transport (called by asyncio)."""
+        self.transport = transport  # type: ignore[assignment]
+        self.loop = asyncio.get_running_loop()
+
+    def data_received(self, data: bytes) -> None:
+        """Cut complete frames out of the stream (called by asyncio)."""
+        buf = self._buffer
+        if not buf and len(data) >= HEADER_SIZE:
+            # Fast path: exactly one whole frame, the usual reply. One copy, no buffer shuffle.
+            size = int.from_bytes(data[:HEADER_SIZE], "little")
+            if len(data) == HEADER_SIZE + size and size <= self.max_frame_bytes:
+                self._frames.append(bytearray(memoryview(data)[HEADER_SIZE:]))
+                self._wake()
+                return
+        buf += data
+        while len(buf) >= HEADER_SIZE:
+            size = int.from_bytes(buf[:HEADER_SIZE], "little")
+            if size > self.max_frame_bytes:
+                self.error = ProtocolError(
+                    f"peer announced a frame of {size} bytes, over the limit of "
+                    f"{self.max_frame_bytes} bytes; the stream is corrupt or the peer speaks "
+                    "another protocol"
+                )
+                buf.clear()
+                if self.transport is not None:
+                    self.transport.abort()
+                break
+            end = HEADER_SIZE + size
+            if len(buf) < end:
+                break
+            self._frames.append(buf[HEADER_SIZE:end])
+            del buf[:end]
+        self._wake()
+
+    def eof_received(self) -> bool:
+        """The peer shut down its side: no reply can come any more (called by asyncio)."""
+        self._lost(None)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Fail the waiter with ``ConnectionLost`` (called by asyncio)."""
+        self._lost(exc)
+
+    def next_frame(self) -> asyncio.Future[bytearray]:
+        """A future of the next frame body (already done if one is buffered).
+
+        Only one waiter at a time: the protocol is strictly request/reply.
+        """
+        if self.loop is None:
+            raise RuntimeError("next_frame() before the connection was made")
+        future: asyncio.Future[bytearray] = self.loop.create_future()
+        if self._frames:
+            future.set_result(self._frames.popleft())
+        elif self.error is not None:
+            future.set_exception(self.error)
+        else:
+            self._waiter = future
+        return future
+
+    def forget_waiter(self) -> None:
+        """Drop the pending waiter (after a deadline expired)."""
+        self._waiter = None
+
+    def cancel_waiter(self) -> None:
+        """Cancel the pending waiter, if any (the connection is being abandoned)."""
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.cancel()
+
+    def _lost(self, exc: Exception | None) -> None:
+        if self.error is None:
+            lost = ConnectionLost("connection closed by the peer" if exc is None else repr(exc))
+            if exc is not None:
+                lost.__cause__ = exc
+            self.error = lost
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        if self._frames:
+            self._waiter = None
+            waiter.set_result(self._frames.popleft())
+        elif self.error is not None:
+            self._waiter = None
+            waiter.set_exception(self.error)

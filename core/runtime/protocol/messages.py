@@ -1,0 +1,278 @@
+"""Constants and typed values of wire protocol v1 (see docs/PROTOCOL.md).
+
+These are plain data: no I/O, no numpy work beyond holding arrays. The codec turns them into
+bytes, the client moves the bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Literal
+
+import numpy as np
+
+from rlgodot.core.errors import InvalidOption, ProtocolError
+
+PROTOCOL_VERSION: Final = 1
+"""The one integer both ends must agree on at hello."""
+
+DEFAULT_MAX_FRAME_BYTES: Final = 64 * 1024 * 1024
+"""Frame limit used until the server announces its own in its hello (64 MiB)."""
+
+MAX_N_ENVS: Final = 4096
+"""Largest ``n_envs`` one Godot process accepts."""
+
+MAX_SPIN_USEC: Final = 10_000
+"""Longest ``spin_usec`` (10 ms): a spin is meant to cover one step's round trip, not idle time."""
+
+TERMINATED: Final = 1
+"""Status bit 0: the scene ended the episode during this step."""
+TRUNCATED: Final = 2
+"""Status bit 1: the episode hit ``max_episode_steps``."""
+RESET: Final = 4
+"""Status bit 2 (``next_step`` autoreset): this row is the first state of a new episode."""
+
+CODEC_BINARY: Final = "binary"
+CODEC_JSON: Final = "json"
+CODECS: Final = (CODEC_BINARY, CODEC_JSON)
+
+AUTORESET_MODES: Final = ("same_step", "next_step")
+
+MAX_SEED: Final = 2**63 - 1
+"""Largest episode seed (Godot's seeds are signed 64-bit integers)."""
+
+# Error codes after which the server closes the connection.
+CLOSING_ERROR_CODES: Final = frozenset(
+    {"frame_too_large", "protocol_version", "layout_mismatch", "bad_config"}
+)
+
+Autoreset = Literal["same_step", "next_step"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionConfig:
+    """The ``config`` object of the client hello: how one Godot process runs its instances.
+
+    Defaults are the protocol's defaults, so an empty config means the same on both ends.
+
+    Attributes:
+        n_envs: Instances of the scene in this process (1 to 4096). A multi-process session
+            overrides it per process with that process's share.
+        action_repeat: Physics ticks per step; the action is held for all of them.
+        max_episode_steps: Steps after which an episode is truncated (0 = no limit).
+        autoreset: ``"same_step"`` (SB3 VecEnv semantics) or ``"next_step"`` (Gymnasium 1.x
+            vector semantics).
+        realtime_factor: 0 runs flat out; r > 0 throttles to r x real time, for watching.
+        time_scale: ``Engine.time_scale``. It scales ``delta`` and so changes the physics;
+            leave it at 1 for training (speed comes from ``--fixed-fps``).
+        options: Scene options applied to every instance until a reset replaces them.
+        spin_usec: Microseconds each side busy-polls for the next frame before blocking in
+            ``recv`` (0 = block at once). Saves two cross-core wake-ups per step (30-60 us
+            each on a VM) when every Godot process and Python have a core of their own;
+            ruinous when they share cores. ``LaunchSettings`` chooses it (see docs/PROTOCOL.md).
+    """
+
+    n_envs: int = 1
+    action_repeat: int = 4
+    max_episode_steps: int = 1000
+    autoreset: Autoreset = "same_step"
+    realtime_factor: float = 0.0
+    time_scale: float = 1.0
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    spin_usec: int = 0
+
+    def __post_init__(self) -> None:
+        """Reject out-of-range values here, where the traceback points at the caller."""
+        if not _is_int(self.n_envs) or not 1 <= self.n_envs <= MAX_N_ENVS:
+            raise InvalidOption(f"n_envs must be an int in 1..{MAX_N_ENVS}, got {self.n_envs!r}")
+        if not _is_int(self.action_repeat) or self.action_repeat < 1:
+            raise InvalidOption(f"action_repeat must be an int >= 1, got {self.action_repeat!r}")
+        if not _is_int(self.max_episode_steps) or self.max_episode_steps < 0:
+            raise InvalidOption(
+                f"max_episode_steps must be an int >= 0 (0 = no limit), "
+                f"got {self.max_episode_steps!r}"
+            )
+        if self.autoreset not in AUTORESET_MODES:
+            raise InvalidOption(
+                f"autoreset must be one of {AUTORESET_MODES}, got {self.autoreset!r}"
+            )
+        if not _is_number(self.realtime_factor) or not self.realtime_factor >= 0:
+            raise InvalidOption(
+                f"realtime_factor must be >= 0 (0 = flat out), got {self.realtime_factor!r}"
+            )
+        if not _is_number(self.time_scale) or not self.time_scale > 0:
+            raise InvalidOption(f"time_scale must be > 0, got {self.time_scale!r}")
+        if not isinstance(self.options, Mapping):
+            raise InvalidOption(f"options must be a mapping, got {type(self.options).__name__}")
+        if not _is_int(self.spin_usec) or not 0 <= self.spin_usec <= MAX_SPIN_USEC:
+            raise InvalidOption(
+                f"spin_usec must be an int in 0..{MAX_SPIN_USEC}, got {self.spin_usec!r}"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the hello's ``config`` object."""
+        return {
+            "n_envs": int(self.n_envs),
+            "action_repeat": int(self.action_repeat),
+            "max_episode_steps": int(self.max_episode_steps),
+            "autoreset": self.autoreset,
+            "realtime_factor": float(self.realtime_factor),
+            "time_scale": float(self.time_scale),
+            "options": dict(self.options),
+            "spin_usec": int(self.spin_usec),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerInfo:
+    """What the server announced in its hello: the layout and settings of the session.
+
+    Attributes:
+        protocol: The server's protocol version (equal to ``PROTOCOL_VERSION``).
+        server: Server name and version, e.g. ``"rlgodot-godot/0.1.0"``.
+        godot_version: Godot's version string, e.g. ``"4.6.3-stable"``.
+        codec: The codec the server chose for reset/step payloads.
+        n_envs: Instances behind this connection (or behind a whole pool).
+        state_names: One name per raw state float (``S = len(state_names)``).
+        action_size: Floats per action (``A``).
+        physics_hz: Physics ticks per simulated second.
+        action_repeat: Physics ticks per step.
+        max_episode_steps: Truncation limit in steps (0 = none).
+        autoreset: ``"same_step"`` or ``"next_step"``.
+        max_frame_bytes: Largest frame either side accepts.
+        scene: ``res://`` path of the env instance scene.
+        raw: The complete hello message, including fields this client does not know.
+    """
+
+    protocol: int
+    server: str
+    godot_version: str
+    codec: str
+    n_envs: int
+    state_names: tuple[str, ...]
+    action_size: int
+    physics_hz: int
+    action_repeat: int
+    max_episode_steps: int
+    autoreset: str
+    max_frame_bytes: int
+    scene: str
+    raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def state_size(self) -> int:
+        """S, the raw state floats per instance."""
+        return len(self.state_names)
+
+    @classmethod
+    def from_json(cls, message: Mapping[str, Any]) -> ServerInfo:
+        """Build from a server ``hello`` message, checking every field's type.
+
+        Raises:
+            ProtocolError: A required field is missing or has the wrong type.
+        """
+
+        def field(name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+            value = message.get(name, default)
+            if value is None or not isinstance(value, kind) or isinstance(value, bool):
+                raise ProtocolError(
+                    f"server hello field {name!r} is missing or not {_kind_name(kind)}: "
+                    f"{value!r} (server {message.get('server')!r})"
+                )
+            return value
+
+        names = message.get("state_names")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ProtocolError(f"server hello field 'state_names' is not a list of str: {names!r}")
+        return cls(
+            protocol=field("protocol", int),
+            server=field("server", str, ""),
+            godot_version=field("godot_version", str, ""),
+            codec=field("codec", str),
+            n_envs=field("n_envs", int),
+            state_names=tuple(names),
+            action_size=field("action_size", int),
+            physics_hz=int(field("physics_hz", (int, float), 60)),
+            action_repeat=field("action_repeat", int, 1),
+            max_episode_steps=field("max_episode_steps", int, 0),
+            autoreset=field("autoreset", str, "same_step"),
+            max_frame_bytes=field("max_frame_bytes", int, DEFAULT_MAX_FRAME_BYTES),
+            scene=field("scene", str, ""),
+            raw=dict(message),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class StepBatch:
+    """The result of one reset or step of n instances: arrays, never per-instance objects.
+
+    Attributes:
+        states: ``(n, S)`` float32 raw states. After a ``same_step`` autoreset, the row of an
+            instance whose episode ended holds the first state of its new episode.
+        status: ``(n,)`` uint8 status bits (``TERMINATED | TRUNCATED |
+            RESET``).
+        terminal_indices: ``(k,)`` int64 instance indices whose episode ended this step
+            (``same_step`` only).
+        terminal_states: ``(k, S)`` float32 final states of those episodes.
+    """
+
+    states: np.ndarray
+    status: np.ndarray
+    terminal_indices: np.ndarray
+    terminal_states: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Rows in this batch."""
+        return int(self.states.shape[0])
+
+    @property
+    def terminated(self) -> np.ndarray:
+        """``(n,)`` bool: the scene ended the episode."""
+        return (self.status & TERMINATED) != 0
+
+    @property
+    def truncated(self) -> np.ndarray:
+        """``(n,)`` bool: the episode hit the step limit."""
+        return (self.status & TRUNCATED) != 0
+
+    @classmethod
+    def empty_terminals(cls, states: np.ndarray, status: np.ndarray) -> StepBatch:
+        """Build a batch without terminal rows (reset results, ``next_step`` results)."""
+        return cls(
+            states,
+            status,
+            np.zeros(0, dtype=np.int64),
+            np.zeros((0, states.shape[1]), dtype=np.float32),
+        )
+
+
+def concat_batches(batches: Sequence[StepBatch], offsets: Sequence[int]) -> StepBatch:
+    """Stack per-process batches into one, shifting terminal indices to global indices.
+
+    Args:
+        batches: One batch per process, in process order.
+        offsets: Global index of each process's instance 0.
+    """
+    if len(batches) == 1 and offsets[0] == 0:
+        return batches[0]
+    return StepBatch(
+        np.concatenate([b.states for b in batches]),
+        np.concatenate([b.status for b in batches]),
+        np.concatenate([b.terminal_indices + off for b, off in zip(batches, offsets, strict=True)]),
+        np.concatenate([b.terminal_states for b in batches]),
+    )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
