@@ -18,4 +18,12 @@ from rlgodot.core.plugin.spec import (
     shipped_model,
 )
 
-__all__ = ["Decoder", "EnvSpec", "LinearSchedule", "Option", "TrainDefaults", "hookimpl", "shipped_model"]
+__all__ = [
+    "Decoder",
+    "EnvSpec",
+    "LinearSchedule",
+    "Option",
+    "TrainDefaults",
+    "hookimpl",
+    "shipped_model",
+]
