@@ -16,7 +16,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from rlgodot.core.envs.batch import BatchBacked, EnvBatch
-from rlgodot.core.envs.seeding import derive_seeds
+from rlgodot.core.envs.seeding import derive_seeds, normalise_seeds
 from rlgodot.core.errors import InvalidOption
 from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.settings import LaunchSettings
@@ -95,10 +95,7 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
         seeds = list(seed)
         if len(seeds) != count:
             raise InvalidOption(f"expected {count} seeds, got {len(seeds)}")
-        if any(s is None for s in seeds):
-            rng = np.random.default_rng()
-            return [int(s) if s is not None else int(rng.integers(0, 2**62)) for s in seeds]
-        return [int(s) for s in seeds]
+        return normalise_seeds(seeds, np.random.default_rng())
 
     def step(
         self, actions: Any

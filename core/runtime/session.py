@@ -11,12 +11,10 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
+from rlgodot.core.errors import RLGodotError
 from rlgodot.core.runtime.client.async_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT,
@@ -26,32 +24,30 @@ from rlgodot.core.runtime.client.pool import AsyncGodotPool, split_evenly
 from rlgodot.core.runtime.client.sync_client import EventLoopRunner, GodotPool
 from rlgodot.core.runtime.launcher.binary import GodotBinary
 from rlgodot.core.runtime.launcher.process import GodotProcess, cpu_for
-from rlgodot.core.runtime.protocol.messages import ServerInfo, SessionConfig, StepBatch
+from rlgodot.core.runtime.protocol.messages import ServerInfo, SessionConfig
 
 
-class GodotSession:
+class GodotSession(GodotPool):
     """``n_envs`` instances of one scene spread over ``n_procs`` Godot processes.
 
-    Global instance index order is process order. Use :meth:`launch`; the session is a
-    context manager.
+    A session is the blocking pool (``reset``, ``step``, ``ping``, ``bench``; see
+    :class:`GodotPool`) that also owns the processes behind it. Global instance index order is
+    process order. Use :meth:`launch`; the session is a context manager.
 
     Attributes:
         processes: The Godot processes, in instance order.
-        counts: Instances per process.
         launch_seconds: Wall time from spawning to the completed handshake.
     """
 
     def __init__(
         self,
+        target: AsyncGodotPool,
+        runner: EventLoopRunner,
         processes: Sequence[GodotProcess],
-        pool: GodotPool,
-        counts: Sequence[int],
-        launch_seconds: float,
     ) -> None:
+        super().__init__(target, runner)
         self.processes: tuple[GodotProcess, ...] = tuple(processes)
-        self.counts: tuple[int, ...] = tuple(counts)
-        self.launch_seconds = launch_seconds
-        self._pool = pool
+        self.launch_seconds = 0.0
         self._closed = False
 
     @classmethod
@@ -126,8 +122,8 @@ class GodotSession:
                 process.wait_ready(max(deadline - time.monotonic(), 0.0))
             runner = EventLoopRunner()
             clients = runner.run(_connect_all(processes, connect_timeout, timeout))
-            pool = GodotPool(AsyncGodotPool(clients), runner)
-            pool.hello(
+            session = cls(AsyncGodotPool(clients), runner, processes)
+            session.hello(
                 dataclasses.replace(base, n_envs=n_envs),
                 expect_state_names,
                 expect_action_size,
@@ -138,53 +134,26 @@ class GodotSession:
                 runner.close()
             _terminate(processes)
             raise
-        return cls(processes, pool, counts, time.monotonic() - start)
-
-    # ------------------------------------------------------------------ requests
+        session.launch_seconds = time.monotonic() - start
+        return session
 
     @property
     def info(self) -> ServerInfo:
         """The layout and settings (first process's hello, ``n_envs`` = total)."""
-        info = self._pool.info
-        assert info is not None  # launch() completes the hello
+        info = self.target.info
+        if info is None:  # launch() completes the hello; only a hand-built session lacks it
+            raise RLGodotError("the session has not completed its hello; use GodotSession.launch")
         return info
 
     @property
-    def n_envs(self) -> int:
-        """Total instances."""
-        return self._pool.n_envs
+    def counts(self) -> tuple[int, ...]:
+        """Instances per process."""
+        return self.target.counts
 
     @property
     def closed(self) -> bool:
         """True once :meth:`close` ran."""
         return self._closed
-
-    def reset(
-        self,
-        seeds: Sequence[int] | None = None,
-        options: Mapping[str, Any] | None = None,
-        indices: Sequence[int] | None = None,
-        *,
-        timeout: float | None = None,
-    ) -> StepBatch:
-        """Reset all instances or those in ``indices`` (global indices, result in that order).
-
-        Seed every reset instance explicitly when there are several processes: unseeded
-        instance i of each process would otherwise run the same seed stream.
-        """
-        return self._pool.reset(seeds, options, indices, timeout=timeout)
-
-    def step(self, actions: np.ndarray, *, timeout: float | None = None) -> StepBatch:
-        """Step all instances with ``(n_envs, A)`` actions."""
-        return self._pool.step(actions, timeout=timeout)
-
-    def ping(self, *, timeout: float | None = None) -> list[float]:
-        """Round trip time of each process in seconds."""
-        return self._pool.ping(timeout=timeout)
-
-    def bench(self, steps: int, *, timeout: float | None = None) -> list[dict[str, Any]]:
-        """Each process steps its instances ``steps`` times alone, concurrently; no I/O."""
-        return self._pool.bench(steps, timeout=timeout)
 
     def close(self, timeout: float = 3.0) -> None:
         """Say goodbye, then terminate every process; idempotent, never raises.
@@ -197,15 +166,12 @@ class GodotSession:
         self._closed = True
         try:
             with contextlib.suppress(Exception):  # closing must always reach the terminate
-                self._pool.close(timeout=min(timeout, 2.0))
+                super().close(timeout=min(timeout, 2.0))
         finally:
             _terminate(self.processes, grace=1.0, timeout=timeout)
 
     def __enter__(self) -> GodotSession:
         return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         procs = ", ".join(p.describe() for p in self.processes)

@@ -324,13 +324,22 @@ class AsyncGodotClient:
     def send_step(self, actions: np.ndarray) -> None:
         """Phase 1 of a step: send actions checked by :func:`check_actions`, don't wait."""
         self._require_hello("step")
+        self.check_ready("step")
+        self.write_step(actions)
+
+    def write_step(self, actions: np.ndarray) -> None:
+        """Send a step whose actions and readiness the caller checked.
+
+        The pool checks every process before it sends to any, so no process steps alone.
+        """
         if self._binary:
             frame = self._step_header + actions.astype(_F32, copy=False).tobytes()
         else:
             frame = encode_frame(
                 encode_json({"type": "step", "actions": actions.tolist()}), self._max_frame_bytes
             )
-        self._send(frame, "step")
+        self._transport.write(frame)
+        self._pending = "step"
 
     def reply_future(self, timeout: float | None = None) -> asyncio.Future[bytearray]:
         """Phase 2: a future of the reply body that fails when the deadline passes.

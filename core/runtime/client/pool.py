@@ -205,7 +205,7 @@ class AsyncGodotPool:
         futures = []
         try:
             for client, offset, count in zip(self.clients, self.offsets, self.counts, strict=True):
-                client.send_step(array[offset : offset + count])
+                client.write_step(array[offset : offset + count])
                 futures.append(client.reply_future(timeout))
         except BaseException:
             self.abort("a step could not be sent to every process")
