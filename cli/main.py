@@ -7,29 +7,23 @@ import json
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from rlgodot.cli.config_options import config_options
 from rlgodot.core.errors import RLGodotError
-from rlgodot.core.jobs.config import TrainConfig, field_help
+from rlgodot.core.jobs.config import (
+    BenchConfig,
+    CheckConfig,
+    EvalConfig,
+    PlayConfig,
+    RunConfig,
+    TrainConfig,
+    field_help,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, Any]:
-    """``("a=1", "b=x")`` -> ``{"a": 1, "b": "x"}``; values are JSON when they parse as JSON."""
-    parsed: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, raw = pair.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint=what)
-        try:
-            parsed[name] = json.loads(raw)
-        except json.JSONDecodeError:
-            parsed[name] = raw
-    return parsed
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
@@ -55,11 +49,6 @@ def _friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-env_option = click.option("--env", "env", required=True, help=field_help(TrainConfig, "env"))
-options_option = click.option(
-    "--option", "-o", "options", multiple=True, metavar="NAME=VALUE",
-    help="Env option (repeatable); see 'rlgodot list-envs --env NAME'.",
-)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object last.")
 
 
@@ -73,7 +62,8 @@ def main() -> None:
 
 
 @main.command("list-envs")
-@click.option("--env", "env", default=None, help="Show one env in detail (options, defaults).")
+@click.option("--env", "env", default=None,
+              help=field_help(TrainConfig, "env") + " Shows one env in detail (options, defaults).")
 @json_option
 @_friendly_errors
 def list_envs_command(env: str | None, as_json: bool) -> None:
@@ -116,29 +106,19 @@ def _spec_summary(spec: Any) -> dict[str, Any]:
 
 
 @main.command("run")
-@env_option
-@click.option("--steps", default=10_000, show_default=True, help="Env steps in total.")
-@click.option("--n-envs", default=1, show_default=True, help="Instances stepped together.")
-@click.option("--n-procs", default=1, show_default=True, help="Godot processes.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the first reset.")
-@click.option("--pin-cpus", is_flag=True, help="Pin each Godot process to a core.")
+@config_options(RunConfig)
 @click.option("--human", is_flag=True, help="Play it yourself in a window instead (= 'play').")
-@options_option
 @json_option
 @_friendly_errors
-def run_command(
-    env: str, steps: int, n_envs: int, n_procs: int, seed: int, pin_cpus: bool, human: bool,
-    options: tuple[str, ...], as_json: bool,
-) -> None:
+def run_command(human: bool, as_json: bool, **values: Any) -> None:
     """Step an env with random actions and print steps/s."""
-    from rlgodot.core.jobs.run import play, run_random
-
     if human:
-        sys.exit(play(env))
-    result = run_random(
-        env, steps=steps, n_envs=n_envs, n_procs=n_procs, seed=seed,
-        options=_parse_pairs(options, "--option"), pin_cpus=pin_cpus,
-    )
+        from rlgodot.core.jobs.play import play
+
+        sys.exit(play(PlayConfig(env=values["env"])))
+    from rlgodot.core.jobs.run import run_random
+
+    result = run_random(RunConfig(**values))
     click.echo(
         f"{result.env_id}: {result.steps} steps with {result.n_envs} instances in "
         f"{result.n_procs} process(es): {result.steps_per_s:,.0f} steps/s; "
@@ -149,105 +129,52 @@ def run_command(
 
 
 @main.command("bench")
-@env_option
-@click.option("--n-envs", default=64, show_default=True, help="Instances in total.")
-@click.option("--procs", default=1, show_default=True, help="Godot processes.")
-@click.option("--action-repeat", type=int, default=None,
-              help="Physics ticks per decision; default: the env's.")
-@click.option("--seconds", default=5.0, show_default=True, help="Length of the Python phase.")
-@click.option("--pin-cpus", is_flag=True, help="Pin each Godot process to a core.")
-@click.option("--sweep", is_flag=True,
-              help="Run n-envs 1, 16, 64, 256 x procs 1, 2 and print a table.")
-@click.option("--sb3", "sb3_timesteps", type=int, default=None, metavar="TIMESTEPS",
-              help="Instead: SB3 PPO fps on the env vs on a free env with the same spaces.")
+@config_options(BenchConfig)
 @json_option
 @_friendly_errors
-def bench_command(
-    env: str, n_envs: int, procs: int, action_repeat: int | None, seconds: float,
-    pin_cpus: bool, sweep: bool, sb3_timesteps: int | None, as_json: bool,
-) -> None:
+def bench_command(as_json: bool, **values: Any) -> None:
     """Random-action throughput vs the engine's own limit (same scene, same run)."""
-    from rlgodot.core.jobs.bench import bench, bench_sb3
+    from rlgodot.core.jobs.bench import bench_sb3, bench_sweep
 
-    if sb3_timesteps:
-        sb3 = bench_sb3(env, n_envs=n_envs, procs=procs, timesteps=sb3_timesteps,
-                        pin_cpus=pin_cpus)
+    config = BenchConfig(**values)
+    if config.sb3_timesteps:
+        sb3 = bench_sb3(config)
         click.echo(f"{sb3.env_id}: SB3 PPO {sb3.godot_fps:,.0f} fps on Godot, "
                    f"{sb3.ceiling_fps:,.0f} fps on a free env: {sb3.ratio:.0%} of SB3's ceiling")
         if as_json:
             click.echo(json.dumps(sb3.summary()))
         return
 
-    sweep_grid = [(n, m) for m in (1, 2) for n in (1, 16, 64, 256) if n >= m]
-    grid = sweep_grid if sweep else [(n_envs, procs)]
     click.echo(f"{'n_envs':>6} {'procs':>5} {'decisions/s':>12} {'ticks/s':>12} "
                f"{'engine/s':>12} {'ratio':>6}")
     results = []
-    for n, m in grid:
-        result = bench(env, n_envs=n, procs=m, action_repeat=action_repeat, seconds=seconds,
-                       pin_cpus=pin_cpus)
+    for result in bench_sweep(config):
         results.append(result.summary())
-        click.echo(f"{n:>6} {m:>5} {result.decisions_per_s:>12,.0f} {result.ticks_per_s:>12,.0f} "
-                   f"{result.engine_decisions_per_s:>12,.0f} {result.ratio:>6.2f}")
+        click.echo(f"{result.n_envs:>6} {result.procs:>5} {result.decisions_per_s:>12,.0f} "
+                   f"{result.ticks_per_s:>12,.0f} {result.engine_decisions_per_s:>12,.0f} "
+                   f"{result.ratio:>6.2f}")
     if as_json:
-        click.echo(json.dumps(results if sweep else results[0]))
+        click.echo(json.dumps(results if config.sweep else results[0]))
 
 
 @main.command("play")
-@env_option
-@click.option("--seconds", type=float, default=None, help="Quit after this many seconds.")
+@config_options(PlayConfig)
 @_friendly_errors
-def play_command(env: str, seconds: float | None) -> None:
+def play_command(**values: Any) -> None:
     """Play an env with the keyboard in a Godot window (needs a display)."""
-    from rlgodot.core.jobs.run import play
+    from rlgodot.core.jobs.play import play
 
-    sys.exit(play(env, seconds=seconds))
+    sys.exit(play(PlayConfig(**values)))
 
 
 @main.command("train")
-@env_option
-@click.option("--algo", type=click.Choice(["ppo", "dqn"]), default="ppo", show_default=True,
-              help=field_help(TrainConfig, "algo"))
-@click.option("--timesteps", type=int, default=None, help=field_help(TrainConfig, "timesteps"))
-@click.option("--n-envs", type=int, default=None, help=field_help(TrainConfig, "n_envs"))
-@click.option("--n-procs", type=int, default=None, help=field_help(TrainConfig, "n_procs"))
-@click.option("--seed", type=int, default=None, help=field_help(TrainConfig, "seed"))
-@click.option("--hp", "hyperparameters", multiple=True, metavar="NAME=VALUE",
-              help=field_help(TrainConfig, "hyperparameters") + " Repeatable.")
-@click.option("--output-dir", type=click.Path(path_type=Path), default=Path("runs"),
-              show_default=True, help=field_help(TrainConfig, "output_dir"))
-@click.option("--checkpoint-every", type=int, default=50_000, show_default=True,
-              help=field_help(TrainConfig, "checkpoint_every"))
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-@click.option("--pin-cpus", is_flag=True, help=field_help(TrainConfig, "pin_cpus"))
-@click.option("--verbose", "-v", count=True, help=field_help(TrainConfig, "verbose"))
-@click.option("--backend", type=click.Choice(["sb3", "rllib"]), default="sb3", show_default=True,
-              help=field_help(TrainConfig, "backend"))
-@click.option("--address", default=None, help=field_help(TrainConfig, "address"))
-@click.option("--env-runners", type=int, default=2, show_default=True,
-              help=field_help(TrainConfig, "env_runners"))
-@click.option("--envs-per-runner", type=int, default=None,
-              help=field_help(TrainConfig, "envs_per_runner"))
-@options_option
+@config_options(TrainConfig)
 @_friendly_errors
-def train_command(
-    env: str, algo: str, timesteps: int | None, n_envs: int | None, n_procs: int | None,
-    seed: int | None, hyperparameters: tuple[str, ...], output_dir: Path, checkpoint_every: int,
-    no_progress: bool, pin_cpus: bool, verbose: int, backend: str, address: str | None,
-    env_runners: int, envs_per_runner: int | None, options: tuple[str, ...],
-) -> None:
+def train_command(**values: Any) -> None:
     """Train PPO or DQN (SB3, or Ray RLlib with --backend rllib), with TensorBoard logs."""
     from rlgodot.core.jobs.train import train
 
-    config = TrainConfig(
-        env=env, algo=algo, timesteps=timesteps, n_envs=n_envs, n_procs=n_procs, seed=seed,
-        options=_parse_pairs(options, "--option"),
-        hyperparameters=_parse_pairs(hyperparameters, "--hp"), output_dir=output_dir,
-        checkpoint_every=checkpoint_every, progress_bar=not no_progress, pin_cpus=pin_cpus,
-        verbose=verbose, backend=backend, address=address, env_runners=env_runners,
-        envs_per_runner=envs_per_runner,
-    )
-    result = train(config)
+    result = train(TrainConfig(**values))
     click.echo(
         f"trained {result.algo} on {result.env_id}: {result.timesteps} steps in "
         f"{result.wall_time_s:.1f} s ({result.steps_per_s:,.0f} steps/s)"
@@ -258,30 +185,14 @@ def train_command(
 
 
 @main.command("eval")
-@env_option
-@click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Model .zip from 'rlgodot train' or an RLlib checkpoint directory; "
-                   "default: the plugin's shipped model.")
-@click.option("--algo", type=click.Choice(["ppo", "dqn"]), default=None,
-              help="Algorithm of an SB3 model without metadata (default: from its .json).")
-@click.option("--random", "random_policy", is_flag=True, help="Random actions (the baseline).")
-@click.option("--episodes", default=10, show_default=True, help="Episodes to run.")
-@click.option("--seed", default=0, show_default=True, help="Seed of instance 0 (i gets seed+i).")
-@click.option("--n-envs", type=int, default=None, help="Instances (default min(episodes, 8)).")
-@options_option
+@config_options(EvalConfig)
 @json_option
 @_friendly_errors
-def eval_command(
-    env: str, model: Path | None, algo: str | None, random_policy: bool, episodes: int,
-    seed: int, n_envs: int | None, options: tuple[str, ...], as_json: bool,
-) -> None:
+def eval_command(as_json: bool, **values: Any) -> None:
     """Evaluate a model (or random actions) over seeded episodes."""
     from rlgodot.core.jobs.evaluate import evaluate
 
-    result = evaluate(
-        env, model=model, episodes=episodes, seed=seed, random_policy=random_policy,
-        n_envs=n_envs, options=_parse_pairs(options, "--option"), algo=algo,
-    )
+    result = evaluate(EvalConfig(**values))
     success = "n/a" if result.success_rate is None else f"{result.success_rate:.0%}"
     click.echo(
         f"{result.env_id} [{result.policy}]: {result.episodes} episodes, success {success}, "
@@ -297,23 +208,17 @@ def eval_command(
 
 
 @main.command("check")
-@env_option
-@click.option("--only", multiple=True, help="Run only these checks (repeatable).")
-@click.option("--steps", default=2000, show_default=True, help="Random steps per check.")
+@config_options(CheckConfig)
 @json_option
 @_friendly_errors
-def check_command(env: str, only: tuple[str, ...], steps: int, as_json: bool) -> None:
+def check_command(as_json: bool, **values: Any) -> None:
     """Run the conformance suite against an installed env (real headless Godot)."""
-    from rlgodot.core.jobs.conformance import CHECKS, run_check
+    from rlgodot.core.jobs.conformance import check_names, run_check
 
-    names = list(only) or list(CHECKS)
-    unknown = [n for n in names if n not in CHECKS]
-    if unknown:
-        known = ", ".join(CHECKS)
-        raise click.BadParameter(f"unknown {unknown}; known: {known}", param_hint="--only")
+    config = CheckConfig(**values)
     results = []
-    for name in names:
-        result = run_check(env, name, steps)
+    for name in check_names(config):
+        result = run_check(config.env, name, config.steps)
         results.append(result)
         mark = "PASS" if result.passed else "FAIL"
         click.echo(f"{mark} {result.name:<24} {result.seconds:6.1f} s  {result.detail}")

@@ -133,3 +133,56 @@ def test_sigkill_of_python_takes_godot_along(godot_binary):
     while set(rlgodot_godot_pids()) - before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not set(rlgodot_godot_pids()) - before, "Godot outlived its killed parent"
+
+
+NO_ZERO_ENVS = "n_envs (--n-envs) must be at least 1, got 0; give 1 or more"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--env", "ball", "--n-envs", "0"], NO_ZERO_ENVS),
+        (["eval", "--env", "ball", "--n-envs", "0"], NO_ZERO_ENVS),
+        (["run", "--env", "ball", "--n-envs", "0"], NO_ZERO_ENVS),
+        (["bench", "--env", "ball", "--n-envs", "0"], NO_ZERO_ENVS),
+        (["eval", "--env", "ball", "--episodes", "-1"], "episodes (--episodes) must be at least 1"),
+        (["run", "--env", "ball", "--steps", "-5"], "steps (--steps) must be at least 1, got -5"),
+        (["check", "--env", "ball", "--steps", "-5"], "steps (--steps) must be at least 1"),
+        (["train", "--env", "ball", "--timesteps", "-1"], "timesteps (--timesteps) must be at"),
+        (["bench", "--env", "ball", "--sb3", "-1"], "sb3_timesteps (--sb3) must be at least 1"),
+        (["check", "--env", "ball", "--only", "nope"], "unknown check(s) nope for --only; known:"),
+    ],
+)
+def test_out_of_range_settings_fail_before_launch_in_one_line(args, message):
+    result = CliRunner().invoke(main, args)  # fails before Godot starts: needs no Godot
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: ") and message in result.output
+    assert result.output.count("\n") == 1, result.output  # one line, no traceback
+    assert "Traceback" not in result.output and not isinstance(result.exception, ValueError)
+
+
+def test_config_checks_hold_for_the_python_api_too():
+    from rlgodot.core.errors import InvalidOption
+    from rlgodot.core.jobs.config import EvalConfig, TrainConfig
+    from rlgodot.core.jobs.evaluate import evaluate
+
+    with pytest.raises(InvalidOption, match="n_envs"):
+        TrainConfig(env="ball", n_envs=0)
+    with pytest.raises(InvalidOption, match="algo"):
+        EvalConfig(env="ball", algo="a2c")
+    with pytest.raises(InvalidOption, match="episodes"):
+        evaluate("ball", episodes=-3)
+
+
+def test_help_shows_the_configs_defaults_and_choices():
+    def help_of(command):
+        return " ".join(invoke(command, "--help").output.split())
+
+    train = help_of("train")
+    assert "--algo [ppo|dqn]" in train and "[default: ppo]" in train
+    assert "--backend [sb3|rllib]" in train and "--no-progress" in train
+    assert "--hp NAME=VALUE" in train and "-o, --option NAME=VALUE" in train
+    assert "[default: 10]" in help_of("eval")
+    assert "[default: 10000]" in help_of("run")
+    bench = help_of("bench")
+    assert "[default: 64]" in bench and "--procs" in bench and "--sb3 TIMESTEPS" in bench

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rlgodot.core.jobs.run import play
+from rlgodot.core.jobs.play import play
 
 pytestmark = pytest.mark.godot
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
+from rlgodot.core.errors import InvalidOption
+from rlgodot.core.jobs.config import BenchConfig, config_from
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import EnvSpec
@@ -62,18 +65,18 @@ class BenchResult:
         return dataclasses.asdict(self)
 
 
-def bench(
-    env: str,
-    n_envs: int = 64,
-    procs: int = 1,
-    action_repeat: int | None = None,
-    seconds: float = 5.0,
-    pin_cpus: bool = False,
-) -> BenchResult:
-    """Measure random-action throughput for about ``seconds``, then the engine's limit."""
-    spec = get_registry().get(env)
-    if action_repeat is not None:
-        spec = dataclasses.replace(spec, action_repeat=action_repeat)
+def bench(config: BenchConfig | str, **overrides: Any) -> BenchResult:
+    """Measure random-action throughput for about ``seconds``, then the engine's limit.
+
+    Called as ``bench(BenchConfig(env="null", n_envs=8))`` or ``bench("null", n_envs=8)``; see
+    :class:`BenchConfig` (``sweep`` and ``sb3_timesteps`` are read by :func:`bench_sweep` and
+    :func:`bench_sb3`, not here).
+    """
+    config = config_from(BenchConfig, config, overrides)
+    n_envs, procs, seconds, pin_cpus = config.n_envs, config.procs, config.seconds, config.pin_cpus
+    spec = get_registry().get(config.env)
+    if config.action_repeat is not None:
+        spec = dataclasses.replace(spec, action_repeat=config.action_repeat)
     rng = np.random.default_rng(0)
     actions = [random_actions(spec.action_space, n_envs, rng) for _ in range(ACTION_VARIANTS)]
     vec = GodotVecEnv(
@@ -112,6 +115,18 @@ def bench(
         godot_rss_mib=[round(r, 1) for r in rss],
         rss_per_instance_kib=sum(rss) * 1024 / n_envs,
     )
+
+
+SWEEP = [(n, m) for m in (1, 2) for n in (1, 16, 64, 256) if n >= m]
+"""The ``(n_envs, procs)`` grid of ``rlgodot bench --sweep``."""
+
+
+def bench_sweep(config: BenchConfig | str, **overrides: Any) -> Iterator[BenchResult]:
+    """:func:`bench` over :data:`SWEEP` with ``config.sweep``, else once; results as they come."""
+    config = config_from(BenchConfig, config, overrides)
+    grid = SWEEP if config.sweep else [(config.n_envs, config.procs)]
+    for n_envs, procs in grid:
+        yield bench(dataclasses.replace(config, n_envs=n_envs, procs=procs))
 
 
 def _rss_kib(pid: int) -> int:
@@ -192,13 +207,23 @@ class FreeVecEnv(VecEnv):
         return [False] * self.num_envs
 
 
-def bench_sb3(env: str, n_envs: int = 16, procs: int = 1, timesteps: int = 50_000,
-              pin_cpus: bool = False) -> SB3BenchResult:
-    """PPO with the env's default hyperparameters on Godot, then on a free env; SB3 ``fps``."""
+def bench_sb3(config: BenchConfig | str, **overrides: Any) -> SB3BenchResult:
+    """PPO with the env's default hyperparameters on Godot, then on a free env; SB3 ``fps``.
+
+    Trains ``config.sb3_timesteps`` env steps on each (``bench_sb3("ball", sb3_timesteps=50_000,
+    n_envs=16)``).
+
+    Raises:
+        InvalidOption: ``sb3_timesteps`` is not set.
+    """
+    config = config_from(BenchConfig, config, overrides)
+    if config.sb3_timesteps is None:
+        raise InvalidOption("bench_sb3 needs sb3_timesteps (--sb3 TIMESTEPS): env steps per run")
+    n_envs, procs, timesteps = config.n_envs, config.procs, config.sb3_timesteps
     import torch
     from stable_baselines3 import PPO
 
-    spec = get_registry().get(env)
+    spec = get_registry().get(config.env)
     defaults = spec.train.get("ppo")
     hyperparameters = dict(defaults.hyperparameters) if defaults else {}
     torch.set_num_threads(1)
@@ -210,7 +235,7 @@ def bench_sb3(env: str, n_envs: int = 16, procs: int = 1, timesteps: int = 50_00
         return model.num_timesteps / (time.perf_counter() - start)
 
     godot_env = GodotVecEnv(spec, n_envs=n_envs, seed=0,
-                            settings=LaunchSettings(n_procs=procs, pin_cpus=pin_cpus))
+                            settings=LaunchSettings(n_procs=procs, pin_cpus=config.pin_cpus))
     try:
         godot_fps = fps(godot_env)
     finally:

@@ -1,72 +1,51 @@
-"""Run configurations: one dataclass per job, each field documented once.
+"""Job configurations: one dataclass per job, each setting defined and documented once.
 
-The CLI builds its options from these fields (defaults and help text), so a setting means the
-same thing from Python and from the command line.
+A field's default is its one default, its ``help`` metadata its one description. The CLI
+builds its options from these fields (``rlgodot.cli.config_options``), so a setting means the
+same thing from Python and from the command line. Field metadata read by the CLI:
+
+- ``help``: the description (also listed under ``Attributes`` in the class docstring);
+- ``choices``: the few values the field takes;
+- ``cli``: the long flag when it is not ``--kebab-name`` (``--no-kebab-name`` for a bool
+  whose default is True); ``short``: a short flag (``-o``); ``metavar``; ``count``: an int
+  counted by repeating the flag (``-vv``);
+- ``min``: the least value allowed (checked by :meth:`JobConfig.validate`).
+
+``None`` means "the env's (or plugin's) default" wherever a field allows it. Every config is
+checked when it is made, so bad values fail before Godot starts, from Python as from the CLI.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from rlgodot.core.errors import InvalidOption
+
+C = TypeVar("C", bound="JobConfig")
 
 
 def doc(text: str, **kwargs: Any) -> Any:
-    """A dataclass field carrying its help text in metadata (read by the CLI)."""
-    return field(metadata={"help": text}, **kwargs)
+    """A dataclass field carrying its help text (and CLI hints, see above) in metadata.
+
+    Keyword arguments that are not :func:`dataclasses.field` arguments go into the metadata.
+    """
+    field_args = {"default", "default_factory", "init", "repr", "compare", "kw_only"}
+    metadata = {k: v for k, v in kwargs.items() if k not in field_args}
+    return field(
+        metadata={"help": text, **metadata},
+        **{k: v for k, v in kwargs.items() if k in field_args},
+    )
 
 
-@dataclass
-class TrainConfig:
-    """Settings of one training run (``rlgodot train``); ``None`` means the env's default."""
-
-    env: str = doc(
-        "Env name or id, e.g. 'ball' or 'ball-v0' (see 'rlgodot list-envs').", default=""
-    )
-    algo: str = doc("SB3 algorithm: 'ppo' (any action space) or 'dqn' (Discrete).", default="ppo")
-    timesteps: int | None = doc(
-        "Env steps to train for, summed over instances; default: the plugin's.", default=None
-    )
-    n_envs: int | None = doc("Env instances stepped together; default: the plugin's.", default=None)
-    n_procs: int | None = doc("Godot processes; default: the plugin's.", default=None)
-    seed: int | None = doc("Seed of the algorithm and of the envs' first reset.", default=None)
-    options: dict[str, Any] = doc(
-        "Env options (name -> value); see 'rlgodot list-envs'.", default_factory=dict
-    )
-    hyperparameters: dict[str, Any] = doc(
-        "Overrides of the algorithm's keyword arguments (e.g. learning_rate).",
-        default_factory=dict,
-    )
-    output_dir: Path = doc(
-        "Where runs go: <output_dir>/<env>-<algo>-<time>/ with model, checkpoints and "
-        "TensorBoard logs.",
-        default=Path("runs"),
-    )
-    checkpoint_every: int = doc(
-        "Save a checkpoint every this many env steps (0 = never).", default=50_000
-    )
-    torch_threads: int = doc(
-        "torch.set_num_threads for training; 1 leaves the other cores to Godot.", default=1
-    )
-    progress_bar: bool = doc("Show a progress bar.", default=True)
-    pin_cpus: bool = doc("Pin each Godot process to a core.", default=False)
-    verbose: int = doc("Verbosity (0 quiet, 1 training summaries).", default=0)
-    backend: str = doc(
-        "Trainer: 'sb3' (Stable Baselines 3, one machine) or 'rllib' (Ray RLlib, scale-out).",
-        default="sb3",
-    )
-    address: str | None = doc(
-        "RLlib: Ray cluster to join ('auto' or HOST:PORT); default: a private local Ray.",
-        default=None,
-    )
-    env_runners: int = doc(
-        "RLlib: EnvRunners, each with one Godot process (1 CPU each, plus 1 for the driver).",
-        default=2,
-    )
-    envs_per_runner: int | None = doc(
-        "RLlib: env instances in each runner's Godot process; default: the plugin's n_envs.",
-        default=None,
-    )
+def cli_flag(f: dataclasses.Field[Any]) -> str:
+    """The command-line flag of a config field (``n_envs`` -> ``--n-envs``)."""
+    if "cli" in f.metadata:
+        return str(f.metadata["cli"])
+    kebab = f.name.replace("_", "-")
+    return f"--no-{kebab}" if f.default is True else f"--{kebab}"
 
 
 def field_help(cls: type, name: str) -> str:
@@ -75,3 +54,227 @@ def field_help(cls: type, name: str) -> str:
         if f.name == name:
             return str(f.metadata.get("help", ""))
     raise KeyError(name)
+
+
+def _document(cls: type[C]) -> type[C]:
+    """Append an ``Attributes`` section, built from the fields' help, to the class docstring."""
+    lines = [f"    {f.name}: {f.metadata['help']}" for f in fields(cls) if "help" in f.metadata]
+    cls.__doc__ = f"{cls.__doc__ or ''}\n\nAttributes:\n" + "\n".join(lines)
+    return cls
+
+
+@dataclass
+class JobConfig:
+    """Base of the job configs: checks every field against its ``min`` and ``choices``."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidOption` (one line, with the fix) for a value out of range.
+
+        Raises:
+            InvalidOption: A value below the field's ``min`` or not among its ``choices``.
+        """
+        for f in fields(self):
+            _check_field(f, getattr(self, f.name))
+
+
+def _check_field(f: dataclasses.Field[Any], value: Any) -> None:
+    if value is None:
+        return
+    flag = f"{f.name} ({cli_flag(f)})"
+    low = f.metadata.get("min")
+    if low is not None and (not isinstance(value, (int, float)) or value < low):
+        fallback = ", or leave it out for the default" if f.default is None else ""
+        raise InvalidOption(
+            f"{flag} must be at least {low}, got {value!r}; give {low} or more{fallback}"
+        )
+    choices = f.metadata.get("choices")
+    if choices and str(value).lower() not in choices:
+        raise InvalidOption(f"{flag} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def config_from(cls: type[C], env_or_config: str | C, overrides: dict[str, Any]) -> C:
+    """A job's config from either a config or an env name plus keyword overrides.
+
+    ``evaluate(EvalConfig(env="ball", episodes=4))`` and ``evaluate("ball", episodes=4)`` are
+    the same call; the defaults live only in ``cls``.
+
+    Raises:
+        TypeError: An override that is not a field of ``cls``.
+        InvalidOption: A value out of range (see :meth:`JobConfig.validate`).
+    """
+    if isinstance(env_or_config, cls):
+        return dataclasses.replace(env_or_config, **overrides) if overrides else env_or_config
+    return cls(env=env_or_config, **overrides)  # type: ignore[call-arg]
+
+
+# Fields shared by several jobs, each described once.
+
+
+def env_field() -> Any:
+    """The env to run (required)."""
+    return doc("Env name or id, e.g. 'ball' or 'ball-v0' (see 'rlgodot list-envs').")
+
+
+def options_field() -> Any:
+    """Env options, ``-o NAME=VALUE`` on the command line."""
+    return doc(
+        "Env option NAME=VALUE; see 'rlgodot list-envs --env NAME'.",
+        default_factory=dict, cli="--option", short="-o",
+    )
+
+
+def n_envs_field(text: str, default: int | None) -> Any:
+    """Env instances (at least 1)."""
+    return doc(text, default=default, min=1)
+
+
+def pin_cpus_field() -> Any:
+    """Pin each Godot process to a core."""
+    return doc("Pin each Godot process to a core.", default=False)
+
+
+ALGOS = ("ppo", "dqn")
+
+
+@_document
+@dataclass
+class TrainConfig(JobConfig):
+    """Settings of one training run (``rlgodot train``); ``None`` means the env's default."""
+
+    env: str = env_field()
+    algo: str = doc(
+        "Algorithm: 'ppo' (any action space) or 'dqn' (Discrete).", default="ppo", choices=ALGOS
+    )
+    timesteps: int | None = doc(
+        "Env steps to train for, summed over instances; default: the plugin's.",
+        default=None, min=1,
+    )
+    n_envs: int | None = n_envs_field(
+        "Env instances stepped together; default: the plugin's.", None
+    )
+    n_procs: int | None = doc("Godot processes; default: the plugin's.", default=None, min=1)
+    seed: int | None = doc(
+        "Seed of the algorithm and of the envs' first reset.", default=None, min=0
+    )
+    options: dict[str, Any] = options_field()
+    hyperparameters: dict[str, Any] = doc(
+        "Override of the algorithm's keyword arguments NAME=VALUE (e.g. learning_rate=0.001).",
+        default_factory=dict, cli="--hp",
+    )
+    output_dir: Path = doc(
+        "Where runs go: <output_dir>/<env>-<algo>-<time>/ with model, checkpoints and "
+        "TensorBoard logs.",
+        default=Path("runs"),
+    )
+    checkpoint_every: int = doc(
+        "Save a checkpoint every this many env steps (0 = never).", default=50_000, min=0
+    )
+    torch_threads: int = doc(
+        "torch.set_num_threads for training; 1 leaves the other cores to Godot.",
+        default=1, min=1,
+    )
+    progress_bar: bool = doc("Show a progress bar.", default=True, cli="--no-progress")
+    pin_cpus: bool = pin_cpus_field()
+    verbose: int = doc(
+        "Verbosity (0 quiet, 1 training summaries).", default=0, min=0, count=True, short="-v"
+    )
+    backend: str = doc(
+        "Trainer: 'sb3' (Stable Baselines 3, one machine) or 'rllib' (Ray RLlib, scale-out).",
+        default="sb3", choices=("sb3", "rllib"),
+    )
+    address: str | None = doc(
+        "RLlib: Ray cluster to join ('auto' or HOST:PORT); default: a private local Ray.",
+        default=None,
+    )
+    env_runners: int = doc(
+        "RLlib: EnvRunners, each with one Godot process (1 CPU each, plus 1 for the driver).",
+        default=2, min=0,
+    )
+    envs_per_runner: int | None = doc(
+        "RLlib: env instances in each runner's Godot process; default: the plugin's n_envs.",
+        default=None, min=1,
+    )
+
+
+@_document
+@dataclass
+class EvalConfig(JobConfig):
+    """Settings of an evaluation over seeded episodes (``rlgodot eval``)."""
+
+    env: str = env_field()
+    model: Path | None = doc(
+        "Model .zip from 'rlgodot train' or an RLlib checkpoint directory; "
+        "default: the plugin's shipped model.",
+        default=None,
+    )
+    algo: str | None = doc(
+        "Algorithm of an SB3 model without metadata; default: from its .json.",
+        default=None, choices=ALGOS,
+    )
+    random_policy: bool = doc("Random actions (the baseline).", default=False, cli="--random")
+    episodes: int = doc("Episodes to run.", default=10, min=1)
+    seed: int = doc("Seed of instance 0 (instance i gets seed+i).", default=0, min=0)
+    n_envs: int | None = n_envs_field("Instances; default: min(episodes, 8).", None)
+    options: dict[str, Any] = options_field()
+    deterministic: bool = doc("Deterministic actions of the model.", default=True)
+
+
+@_document
+@dataclass
+class RunConfig(JobConfig):
+    """Settings of a random-action run (``rlgodot run``): throughput."""
+
+    env: str = env_field()
+    steps: int = doc("Env steps in total, summed over instances.", default=10_000, min=1)
+    n_envs: int = n_envs_field("Instances stepped together.", 1)
+    n_procs: int = doc("Godot processes.", default=1, min=1)
+    seed: int | None = doc("Seed of the first reset and of the actions.", default=0, min=0)
+    options: dict[str, Any] = options_field()
+    pin_cpus: bool = pin_cpus_field()
+
+
+@_document
+@dataclass
+class BenchConfig(JobConfig):
+    """Settings of ``rlgodot bench``: Python-path throughput vs the engine's own limit."""
+
+    env: str = env_field()
+    n_envs: int = n_envs_field("Instances in total.", 64)
+    procs: int = doc("Godot processes.", default=1, min=1)
+    action_repeat: int | None = doc(
+        "Physics ticks per decision; default: the env's.", default=None, min=1
+    )
+    seconds: float = doc("Length of the Python phase.", default=5.0, min=0)
+    pin_cpus: bool = pin_cpus_field()
+    sweep: bool = doc(
+        "Run n-envs 1, 16, 64, 256 x procs 1, 2 and print a table.", default=False
+    )
+    sb3_timesteps: int | None = doc(
+        "Instead: SB3 PPO fps over TIMESTEPS env steps on the env vs on a free env with the "
+        "same spaces.",
+        default=None, min=1, cli="--sb3", metavar="TIMESTEPS",
+    )
+
+
+@_document
+@dataclass
+class PlayConfig(JobConfig):
+    """Settings of keyboard play in a window (``rlgodot play``)."""
+
+    env: str = env_field()
+    seconds: float | None = doc(
+        "Quit after this many seconds; default: when the window closes.", default=None, min=0
+    )
+
+
+@_document
+@dataclass
+class CheckConfig(JobConfig):
+    """Settings of the conformance suite (``rlgodot check``)."""
+
+    env: str = env_field()
+    only: tuple[str, ...] = doc("Run only this check.", default=())
+    steps: int = doc("Random steps per check.", default=2000, min=1)

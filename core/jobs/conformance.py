@@ -10,13 +10,15 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from rlgodot.core.envs.gym_env import GodotEnv
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
-from rlgodot.core.errors import RLGodotError
+from rlgodot.core.errors import InvalidOption, RLGodotError
+from rlgodot.core.jobs.config import CheckConfig, config_from
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import EnvSpec
@@ -257,9 +259,24 @@ def run_check(env: str, name: str, steps: int = 2000) -> CheckResult:
     return CheckResult(spec.id, name, passed, time.perf_counter() - start, detail)
 
 
-def run_checks(env: str, only: list[str] | None = None, steps: int = 2000) -> list[CheckResult]:
-    """Run the conformance suite (or the ``only`` checks) against an installed env."""
-    unknown = set(only or []) - set(CHECKS)
+def check_names(config: CheckConfig) -> list[str]:
+    """The checks ``config`` selects: ``config.only``, or all of them.
+
+    Raises:
+        InvalidOption: A name in ``only`` that is no check.
+    """
+    unknown = [n for n in config.only if n not in CHECKS]
     if unknown:
-        raise KeyError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
-    return [run_check(env, name, steps) for name in (only or list(CHECKS))]
+        raise InvalidOption(
+            f"unknown check(s) {', '.join(unknown)} for --only; known: {', '.join(CHECKS)}"
+        )
+    return list(config.only) or list(CHECKS)
+
+
+def run_checks(config: CheckConfig | str, **overrides: Any) -> list[CheckResult]:
+    """Run the conformance suite (or the ``only`` checks) against an installed env.
+
+    Called as ``run_checks(CheckConfig(env="ball"))`` or ``run_checks("ball", only=("seeding",))``.
+    """
+    config = config_from(CheckConfig, config, overrides)
+    return [run_check(config.env, name, config.steps) for name in check_names(config)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,12 @@ import numpy as np
 
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
 from rlgodot.core.errors import RLGodotError
+from rlgodot.core.jobs.config import EvalConfig, config_from
 from rlgodot.core.jobs.models import load_model
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.jobs.rllib import is_rllib_checkpoint, load_rllib_policy
 from rlgodot.core.plugin.registry import get_registry
+from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.settings import LaunchSettings
 
 
@@ -66,85 +69,109 @@ class EvalResult:
         }
 
 
-def evaluate(
-    env: str,
-    model: str | Path | None = None,
-    episodes: int = 10,
-    seed: int = 0,
-    random_policy: bool = False,
-    n_envs: int | None = None,
-    options: dict[str, Any] | None = None,
-    deterministic: bool = True,
-    algo: str | None = None,
-) -> EvalResult:
-    """Run ``episodes`` episodes and summarise them.
+def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
+    """Run ``config.episodes`` episodes and summarise them; see :class:`EvalConfig`.
 
-    ``model`` is an SB3 ``.zip`` from ``rlgodot train`` or an RLlib checkpoint directory from
-    ``rlgodot train --backend rllib``. Without ``model`` the plugin's shipped model is used;
-    ``random_policy`` uses uniformly random actions instead (the baseline). Instance i starts
-    from seed ``seed + i`` and each instance runs an equal share of the episodes (as SB3's
-    ``evaluate_policy``), so a result depends only on ``seed``, ``episodes`` and ``n_envs``.
-
-    ``algo`` names the SB3 algorithm of a model without metadata (e.g. a checkpoint of a run
-    that did not finish).
+    Called as ``evaluate(EvalConfig(env="ball", episodes=4))`` or ``evaluate("ball",
+    episodes=4)``. ``model`` is an SB3 ``.zip`` from ``rlgodot train`` or an RLlib checkpoint
+    directory from ``rlgodot train --backend rllib``. Without ``model`` the plugin's shipped
+    model is used; ``random_policy`` uses uniformly random actions instead (the baseline).
+    Instance i starts from seed ``seed + i`` and each instance runs an equal share of the
+    episodes (as SB3's ``evaluate_policy``), so a result depends only on ``seed``, ``episodes``
+    and ``n_envs``. ``algo`` names the SB3 algorithm of a model without metadata (e.g. a
+    checkpoint of a run that did not finish).
 
     Raises:
         RLGodotError: No model given and the plugin ships none.
+        InvalidOption: A setting out of range (e.g. ``n_envs=0``).
     """
-    spec = get_registry().get(env)
-    policy_name = "random"
-    act = None
-    if not random_policy:
-        path = Path(model) if model is not None else spec.model
-        if path is None:
-            raise RLGodotError(
-                f"{spec.id} ships no trained model; pass --model PATH (from 'rlgodot train') "
-                "or --random for the random baseline"
-            )
-        policy_name = str(path)
-        if is_rllib_checkpoint(path):
-            act = load_rllib_policy(path)
-        else:
-            agent, metadata = load_model(path, algo)
-            trained_on = metadata.get("env_id")
-            if trained_on and trained_on != spec.id:
-                raise RLGodotError(f"model {path} was trained on {trained_on}, not {spec.id}")
-
-            def act(obs: np.ndarray) -> np.ndarray:
-                return agent.predict(obs, deterministic=deterministic)[0]
-
-    n = n_envs or min(episodes, 8)
-    targets = np.array([(episodes + i) // n for i in range(n)])
-    rng = np.random.default_rng(seed)
-    vec = GodotVecEnv(spec, n_envs=n, options=options, seed=seed, settings=LaunchSettings())
-    returns: list[float] = []
-    lengths: list[int] = []
-    successes: list[bool] = []
-    outcomes: dict[str, int] = {}
+    config = config_from(EvalConfig, config, overrides)
+    spec = get_registry().get(config.env)
+    policy_name, act = _load_policy(spec, config)
+    n = config.n_envs or min(config.episodes, 8)
+    vec = GodotVecEnv(spec, n_envs=n, options=config.options, seed=config.seed,
+                      settings=LaunchSettings())
     try:
-        obs = vec.reset()
-        counts = np.zeros(n, dtype=np.int64)
-        running_return = np.zeros(n)
-        running_length = np.zeros(n, dtype=np.int64)
-        while (counts < targets).any():
-            actions = random_actions(spec.action_space, n, rng) if act is None else act(obs)
-            obs, rewards, dones, infos = vec.step(actions)
-            running_return += rewards
-            running_length += 1
-            for i in np.flatnonzero(dones):
-                if counts[i] < targets[i]:
-                    returns.append(float(running_return[i]))
-                    lengths.append(int(running_length[i]))
-                    if spec.success_key:
-                        successes.append(bool(infos[i].get(spec.success_key, False)))
-                    for key, value in infos[i].items():
-                        if isinstance(value, (bool, np.bool_)) and key != "TimeLimit.truncated":
-                            outcomes[key] = outcomes.get(key, 0) + bool(value)
-                    counts[i] += 1
-                running_return[i] = 0.0
-                running_length[i] = 0
+        episodes = _run_episodes(vec, spec, act, config)
     finally:
         vec.close()
+    return _summarise(spec, policy_name, episodes)
+
+
+Policy = Callable[[np.ndarray], np.ndarray]
+
+
+def _load_policy(spec: EnvSpec, config: EvalConfig) -> tuple[str, Policy | None]:
+    """The policy's name and its act function (``None``: random actions)."""
+    if config.random_policy:
+        return "random", None
+    path = Path(config.model) if config.model is not None else spec.model
+    if path is None:
+        raise RLGodotError(
+            f"{spec.id} ships no trained model; pass --model PATH (from 'rlgodot train') "
+            "or --random for the random baseline"
+        )
+    if is_rllib_checkpoint(path):
+        return str(path), load_rllib_policy(path)
+    agent, metadata = load_model(path, config.algo)
+    trained_on = metadata.get("env_id")
+    if trained_on and trained_on != spec.id:
+        raise RLGodotError(f"model {path} was trained on {trained_on}, not {spec.id}")
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        return agent.predict(obs, deterministic=config.deterministic)[0]
+
+    return str(path), act
+
+
+@dataclass
+class _Episodes:
+    """What the finished episodes left: per-episode figures and counts of end-of-episode flags."""
+
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    successes: list[bool] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def record(self, spec: EnvSpec, episode_return: float, length: int,
+               info: dict[str, Any]) -> None:
+        """Add one finished episode and the boolean flags of its final info."""
+        self.returns.append(episode_return)
+        self.lengths.append(length)
+        if spec.success_key:
+            self.successes.append(bool(info.get(spec.success_key, False)))
+        for key, value in info.items():
+            if isinstance(value, (bool, np.bool_)) and key != "TimeLimit.truncated":
+                self.outcomes[key] = self.outcomes.get(key, 0) + bool(value)
+
+
+def _run_episodes(vec: GodotVecEnv, spec: EnvSpec, act: Policy | None,
+                  config: EvalConfig) -> _Episodes:
+    """Step until every instance has finished its share of the episodes."""
+    n = vec.num_envs
+    targets = np.array([(config.episodes + i) // n for i in range(n)])
+    rng = np.random.default_rng(config.seed)
+    episodes = _Episodes()
+    obs = vec.reset()
+    counts = np.zeros(n, dtype=np.int64)
+    running_return = np.zeros(n)
+    running_length = np.zeros(n, dtype=np.int64)
+    while (counts < targets).any():
+        actions = random_actions(spec.action_space, n, rng) if act is None else act(obs)
+        obs, rewards, dones, infos = vec.step(actions)
+        running_return += rewards
+        running_length += 1
+        for i in np.flatnonzero(dones):
+            if counts[i] < targets[i]:
+                episodes.record(spec, float(running_return[i]), int(running_length[i]), infos[i])
+                counts[i] += 1
+            running_return[i] = 0.0
+            running_length[i] = 0
+    return episodes
+
+
+def _summarise(spec: EnvSpec, policy_name: str, episodes: _Episodes) -> EvalResult:
+    returns, lengths, successes = episodes.returns, episodes.lengths, episodes.successes
     success_lengths = [n for n, ok in zip(lengths, successes, strict=False) if ok]
     mean_success_length = float(np.mean(success_lengths)) if success_lengths else None
     return EvalResult(
@@ -154,7 +181,7 @@ def evaluate(
         success_rate=float(np.mean(successes)) if successes else None,
         mean_return=float(np.mean(returns)),
         mean_length=float(np.mean(lengths)),
-        outcome_rates={key: count / len(returns) for key, count in sorted(outcomes.items())},
+        outcome_rates={k: c / len(returns) for k, c in sorted(episodes.outcomes.items())},
         mean_success_length=mean_success_length,
         mean_success_seconds=None if mean_success_length is None
         else mean_success_length * spec.action_repeat / spec.physics_hz,

@@ -1,22 +1,17 @@
-"""Random-action runs (throughput) and human play of an installed env."""
+"""Random-action runs of an installed env: throughput."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from rlgodot.core.envs.launch import prepare_project
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
-from rlgodot.core.errors import RLGodotError
+from rlgodot.core.jobs.config import RunConfig, config_from
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.plugin.registry import get_registry
-from rlgodot.core.runtime.launcher.binary import find_godot
-from rlgodot.core.runtime.launcher.process import GodotProcess
 from rlgodot.core.runtime.settings import LaunchSettings
 
 
@@ -49,27 +44,25 @@ class RunResult:
         return dict(self.__dict__)
 
 
-def run_random(
-    env: str,
-    steps: int = 10_000,
-    n_envs: int = 1,
-    n_procs: int = 1,
-    seed: int | None = 0,
-    options: dict[str, Any] | None = None,
-    pin_cpus: bool = False,
-) -> RunResult:
-    """Step ``n_envs`` instances with uniformly random actions for ``steps`` env steps in total."""
-    spec = get_registry().get(env)
-    rng = np.random.default_rng(seed)
+def run_random(config: RunConfig | str, **overrides: Any) -> RunResult:
+    """Step ``n_envs`` instances with uniformly random actions for ``steps`` env steps in total.
+
+    Called as ``run_random(RunConfig(env="ball", n_envs=8))`` or ``run_random("ball",
+    n_envs=8)``; see :class:`RunConfig`.
+    """
+    config = config_from(RunConfig, config, overrides)
+    n_envs, n_procs = config.n_envs, config.n_procs
+    spec = get_registry().get(config.env)
+    rng = np.random.default_rng(config.seed)
     start = time.perf_counter()
     vec = GodotVecEnv(
-        spec, n_envs=n_envs, options=options, seed=seed,
-        settings=LaunchSettings(n_procs=n_procs, pin_cpus=pin_cpus),
+        spec, n_envs=n_envs, options=config.options, seed=config.seed,
+        settings=LaunchSettings(n_procs=n_procs, pin_cpus=config.pin_cpus),
     )
     try:
         vec.reset()
         launch_s = time.perf_counter() - start
-        iterations = max(1, -(-steps // n_envs))
+        iterations = max(1, -(-config.steps // n_envs))
         episodes = 0
         loop_start = time.perf_counter()
         for _ in range(iterations):
@@ -83,30 +76,3 @@ def run_random(
     return RunResult(
         spec.id, n_envs, n_procs, done_steps, seconds, done_steps / seconds, launch_s, episodes
     )
-
-
-def play(env: str, seconds: float | None = None) -> int:
-    """Open the env in a Godot window driven by the keyboard; return Godot's exit code.
-
-    With ``seconds`` the window is closed after that long and 0 is returned.
-
-    Raises:
-        RLGodotError: There is no display to open a window on.
-    """
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise RLGodotError(
-            "playing needs a display and none is set (DISPLAY/WAYLAND_DISPLAY). On a headless "
-            "machine run it under a virtual display: xvfb-run -a rlgodot play --env ..."
-        )
-    spec = get_registry().get(env)
-    godot = find_godot()
-    project = prepare_project(spec, godot)
-    process = GodotProcess.launch(
-        godot, project, spec.scene_res_path, physics_hz=spec.physics_hz, play=True
-    )
-    try:
-        return process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        return 0  # --seconds ran out: a normal end of play
-    finally:
-        process.terminate()

@@ -15,7 +15,7 @@ from stable_baselines3.common.vec_env import VecMonitor
 
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
 from rlgodot.core.errors import InvalidOption
-from rlgodot.core.jobs.config import TrainConfig
+from rlgodot.core.jobs.config import TrainConfig, config_from
 from rlgodot.core.jobs.models import ALGORITHMS, save_model
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import EnvSpec, TrainDefaults
@@ -70,12 +70,16 @@ def resolve_training(config: TrainConfig) -> tuple[EnvSpec, TrainDefaults, dict[
     return spec, defaults, hyperparameters
 
 
-def train(config: TrainConfig) -> TrainResult:
+def train(config: TrainConfig | str, **overrides: Any) -> TrainResult:
     """Train ``config.algo`` on ``config.env``; see :class:`TrainConfig` for every setting.
+
+    Called as ``train(TrainConfig(env="ball", timesteps=10_000))`` or ``train("ball",
+    timesteps=10_000)``.
 
     Godot processes are always ended, also when training fails or is interrupted. With
     ``config.backend == "rllib"`` this runs :func:`rlgodot.core.jobs.rllib.train_rllib`.
     """
+    config = config_from(TrainConfig, config, overrides)
     if config.backend == "rllib":
         from rlgodot.core.jobs.rllib import train_rllib
 
