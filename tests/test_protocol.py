@@ -16,27 +16,29 @@ from rlgodot.core.runtime.protocol import (
     RESET,
     TERMINATED,
     TRUNCATED,
-    FrameReader,
-    FrameWriter,
     ServerInfo,
     SessionConfig,
     StepBatch,
     batch_from_json,
     concat_batches,
     decode_binary_result,
-    decode_binary_step,
     decode_json,
     decode_length,
     decode_reply,
-    encode_binary_result,
-    encode_binary_step,
     encode_frame,
     encode_json,
+)
+from rlgodot.core.runtime.protocol.framing import FrameProtocol
+from rlgodot.core.testing.wire import (
+    FrameReader,
+    FrameWriter,
+    decode_binary_step,
+    encode_binary_result,
+    encode_binary_step,
     encode_result,
     encode_step,
     split_frames,
 )
-from rlgodot.core.runtime.protocol.framing import FrameProtocol
 
 
 def make_batch(n: int = 3, width: int = 4, terminal: tuple[int, ...] = (1,)) -> StepBatch:

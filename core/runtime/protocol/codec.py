@@ -119,68 +119,7 @@ def batch_from_json(message: Mapping[str, Any], width: int) -> StepBatch:
     return StepBatch(states, status, indices, terminal_states)
 
 
-def batch_to_json(message_type: str, batch: StepBatch) -> dict[str, Any]:
-    """Build the JSON form of a ``step_result`` / ``reset_result`` (the server's side)."""
-    message: dict[str, Any] = {
-        "type": message_type,
-        "states": batch.states.tolist(),
-        "status": batch.status.tolist(),
-    }
-    if message_type == "step_result":
-        message["terminal"] = [
-            [int(i), s]
-            for i, s in zip(batch.terminal_indices, batch.terminal_states.tolist(), strict=True)
-        ]
-    return message
-
-
 # ---------------------------------------------------------------------------- binary
-
-
-def encode_binary_step(actions: np.ndarray) -> bytes:
-    """Encode an ``(n, A)`` action batch as a binary ``step`` body.
-
-    The caller validates values; this only fixes the dtype and memory order.
-    """
-    actions = np.ascontiguousarray(actions, dtype=_F32)
-    if actions.ndim != 2:
-        raise ProtocolError(f"actions must be 2-D (n, A), got shape {actions.shape}")
-    n, width = actions.shape
-    return BINARY_HEADER.pack(BINARY_MAGIC, KIND_STEP, 0, n, width, 0) + actions.tobytes()
-
-
-def decode_binary_step(body: bytes | bytearray | memoryview) -> np.ndarray:
-    """Decode a binary ``step`` body into an ``(n, A)`` float32 array (the server's side).
-
-    Raises:
-        ProtocolError: Not a well-formed binary step.
-    """
-    kind, n, width, n_terminal = _binary_header(body)
-    if kind != KIND_STEP or n_terminal != 0:
-        raise ProtocolError(f"expected a binary step, got kind {kind} with {n_terminal} terminals")
-    expected = BINARY_HEADER.size + 4 * n * width
-    if len(body) != expected:
-        raise ProtocolError(f"binary step of {n}x{width} must be {expected} bytes, got {len(body)}")
-    return np.frombuffer(bytearray(body), _F32, n * width, BINARY_HEADER.size).reshape(n, width)
-
-
-def encode_binary_result(message_type: str, batch: StepBatch) -> bytes:
-    """Encode a ``step_result`` / ``reset_result`` in the binary codec (the server's side)."""
-    kind = RESULT_KINDS[message_type]
-    states = np.ascontiguousarray(batch.states, dtype=_F32)
-    n, width = states.shape
-    k = len(batch.terminal_indices)
-    pad = -n % 4
-    return b"".join(
-        (
-            BINARY_HEADER.pack(BINARY_MAGIC, kind, 0, n, width, k),
-            states.tobytes(),
-            np.ascontiguousarray(batch.status, dtype=np.uint8).tobytes(),
-            bytes(pad),
-            np.ascontiguousarray(batch.terminal_indices, dtype=_U32).tobytes(),
-            np.ascontiguousarray(batch.terminal_states, dtype=_F32).reshape(k, width).tobytes(),
-        )
-    )
 
 
 def decode_binary_result(body: bytes | bytearray | memoryview) -> BinaryResult:
@@ -193,7 +132,7 @@ def decode_binary_result(body: bytes | bytearray | memoryview) -> BinaryResult:
         ProtocolError: Wrong magic or kind, a size that does not match the header, or a
             terminal index outside ``0..n-1``.
     """
-    kind, n, width, k = _binary_header(body)
+    kind, n, width, k = read_binary_header(body)
     if kind not in (KIND_STEP_RESULT, KIND_RESET_RESULT):
         raise ProtocolError(f"expected a binary step_result or reset_result, got kind {kind}")
     states_bytes = 4 * n * width
@@ -242,21 +181,8 @@ def decode_reply(body: bytes | bytearray | memoryview) -> dict[str, Any] | Binar
     )
 
 
-def encode_step(actions: np.ndarray, codec: str) -> bytes:
-    """Encode a ``step`` request in the session's codec."""
-    if codec == "binary":
-        return encode_binary_step(actions)
-    return encode_json({"type": "step", "actions": np.asarray(actions, dtype=np.float32).tolist()})
-
-
-def encode_result(message_type: str, batch: StepBatch, codec: str) -> bytes:
-    """Encode a ``step_result`` / ``reset_result`` in the given codec (the server's side)."""
-    if codec == "binary":
-        return encode_binary_result(message_type, batch)
-    return encode_json(batch_to_json(message_type, batch))
-
-
-def _binary_header(body: bytes | bytearray | memoryview) -> tuple[int, int, int, int]:
+def read_binary_header(body: bytes | bytearray | memoryview) -> tuple[int, int, int, int]:
+    """``(kind, n, width, n_terminal)`` of a binary body, its magic and size checked."""
     if len(body) < BINARY_HEADER.size:
         raise ProtocolError(
             f"binary message of {len(body)} bytes is shorter than its 16-byte header"

@@ -61,89 +61,6 @@ def decode_length(
     return size
 
 
-def split_frames(
-    data: bytes | bytearray, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
-) -> tuple[list[bytes], bytes]:
-    """Cut a byte buffer into complete frame bodies.
-
-    Returns:
-        The complete bodies in order, and the unconsumed rest (an incomplete frame, or b"").
-
-    Raises:
-        ProtocolError: A header announces more than ``max_frame_bytes``.
-    """
-    bodies: list[bytes] = []
-    view = memoryview(data)
-    pos = 0
-    while len(view) - pos >= HEADER_SIZE:
-        size = decode_length(view[pos : pos + HEADER_SIZE], max_frame_bytes)
-        end = pos + HEADER_SIZE + size
-        if end > len(view):
-            break
-        bodies.append(bytes(view[pos + HEADER_SIZE : end]))
-        pos = end
-    return bodies, bytes(view[pos:])
-
-
-class FrameReader:
-    """Reads whole frame bodies from an ``asyncio.StreamReader``.
-
-    Args:
-        reader: The stream to read from.
-        max_frame_bytes: Largest body accepted; can be lowered after the server's hello.
-    """
-
-    def __init__(
-        self, reader: asyncio.StreamReader, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
-    ) -> None:
-        self.reader = reader
-        self.max_frame_bytes = max_frame_bytes
-
-    async def read(self) -> bytes:
-        """Return the next frame body.
-
-        Raises:
-            asyncio.IncompleteReadError: The peer closed the stream (``partial`` is empty if it
-                closed cleanly between frames).
-            ProtocolError: The frame is larger than ``max_frame_bytes``.
-        """
-        header = await self.reader.readexactly(HEADER_SIZE)
-        size = decode_length(header, self.max_frame_bytes)
-        if size == 0:
-            return b""
-        return await self.reader.readexactly(size)
-
-
-class FrameWriter:
-    """Writes length-prefixed frames to an ``asyncio.StreamWriter``.
-
-    ``write`` only buffers (the kernel socket buffer normally takes a frame at once); call
-    ``drain`` when a large frame may have filled it.
-    """
-
-    def __init__(
-        self, writer: asyncio.StreamWriter, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
-    ) -> None:
-        self.writer = writer
-        self.max_frame_bytes = max_frame_bytes
-
-    def write(self, body: bytes | bytearray | memoryview) -> None:
-        """Queue one frame for sending.
-
-        Raises:
-            ProtocolError: The body is larger than ``max_frame_bytes``.
-        """
-        self.writer.write(encode_frame(body, self.max_frame_bytes))
-
-    async def drain(self) -> None:
-        """Wait until the transport's write buffer is below its high-water mark."""
-        await self.writer.drain()
-
-    def buffered(self) -> int:
-        """Bytes queued in the transport but not yet handed to the kernel."""
-        return self.writer.transport.get_write_buffer_size()
-
-
 class ConnectionLost(ConnectionError):
     """The peer closed the connection (EOF) or it was reset; raised by ``FrameProtocol``."""
 
@@ -185,13 +102,10 @@ class FrameProtocol(asyncio.Protocol):
                 return
         buf += data
         while len(buf) >= HEADER_SIZE:
-            size = int.from_bytes(buf[:HEADER_SIZE], "little")
-            if size > self.max_frame_bytes:
-                self.error = ProtocolError(
-                    f"peer announced a frame of {size} bytes, over the limit of "
-                    f"{self.max_frame_bytes} bytes; the stream is corrupt or the peer speaks "
-                    "another protocol"
-                )
+            try:
+                size = decode_length(buf[:HEADER_SIZE], self.max_frame_bytes)
+            except ProtocolError as exc:
+                self.error = exc
                 buf.clear()
                 if self.transport is not None:
                     self.transport.abort()
