@@ -1,9 +1,9 @@
 """Length-prefixed frames: a u32 little-endian body length, then the body.
 
-The pure functions work on bytes (tests, debugging, any transport); ``FrameReader`` and
-``FrameWriter`` do the same over asyncio streams. ``FrameProtocol`` is the lean variant the
-client uses: an ``asyncio.Protocol`` that cuts frames in ``data_received`` and hands each to a
-waiting future, so a reply costs one event-loop wake-up and no task.
+``encode_frame`` and ``decode_length`` work on bytes; ``FrameProtocol`` is what the client
+uses: an ``asyncio.Protocol`` that cuts frames in ``data_received`` and hands each to a waiting
+future, so a reply costs one event-loop wake-up and no task. (Stream readers and writers for a
+fake server are in :mod:`rlgodot.core.testing.wire`.)
 
 Both ends cap the frame size: a corrupt or hostile length must fail fast instead of making us
 allocate gigabytes, and once a length is wrong the stream cannot be resynchronised.
