@@ -19,9 +19,9 @@ import pytest
 from rlgodot.core.errors import GodotLaunchError, GodotNotFound, GodotVersionError, ProjectError
 from rlgodot.core.runtime.launcher import (
     GodotBinary,
+    GodotCommand,
     GodotProcess,
     assemble_project,
-    build_command,
     cache_dir,
     find_godot,
     live_processes,
@@ -322,9 +322,9 @@ def test_project_key_covers_sources_settings_and_version(tmp_path: Path, addon: 
 LISTENING = "echo RLGODOT_LISTENING 43210\nexec sleep 600\n"
 
 
-def test_build_command_serve_and_play():
+def test_godot_command_serve_and_play():
     godot = GodotBinary(("/g",), (4, 6, 3), "4.6.3", "test")
-    serve = build_command(godot, "/p", "res://envs/b/b.tscn", physics_hz=120, port=0)
+    serve = GodotCommand(godot, "/p", "res://envs/b/b.tscn", physics_hz=120, port=0).argv()
     assert serve == [
         "/g",
         "--headless",
@@ -338,14 +338,15 @@ def test_build_command_serve_and_play():
         "--rlgodot-port=0",
         "--rlgodot-physics-hz=120",
     ]
-    play = build_command(godot, "/p", "res://envs/b/b.tscn", play=True, user_args=["--x"])
+    play = GodotCommand(godot, "/p", "res://envs/b/b.tscn", play=True, user_args=["--x"]).argv()
     assert "--headless" not in play and "--fixed-fps" not in play
     assert play[-3:] == ["--rlgodot-play", "--rlgodot-physics-hz=60", "--x"]
 
 
 def test_launch_reads_the_port_and_terminate_is_idempotent(tmp_path: Path):
     godot = fake_binary(tmp_path / "godot", LISTENING)
-    with GodotProcess.launch(godot, tmp_path, "res://envs/x/x.tscn", ready_timeout=10) as process:
+    command = GodotCommand(godot, tmp_path, "res://envs/x/x.tscn")
+    with GodotProcess.launch(command, ready_timeout=10) as process:
         assert process.port == 43210
         assert process.describe() == f"Godot (pid {process.pid}, port 43210)"
         assert process in live_processes()
@@ -358,7 +359,7 @@ def test_launch_reads_the_port_and_terminate_is_idempotent(tmp_path: Path):
 def test_launch_of_a_process_that_exits_reports_code_and_output(tmp_path: Path):
     godot = fake_binary(tmp_path / "godot", 'echo "ERROR: scene not found" >&2\nexit 2\n')
     with pytest.raises(GodotLaunchError) as info:
-        GodotProcess.launch(godot, tmp_path, "res://envs/x/x.tscn", ready_timeout=10)
+        GodotProcess.launch(GodotCommand(godot, tmp_path, "res://envs/x/x.tscn"), ready_timeout=10)
     message = str(info.value)
     assert "exit code 2" in message and "ERROR: scene not found" in message
     assert "RLAgent" in message  # the hint for exit code 2
@@ -369,7 +370,7 @@ def test_launch_timeout_terminates_the_process(tmp_path: Path):
     before = set(live_processes())
     start = time.monotonic()
     with pytest.raises(GodotLaunchError, match="did not print RLGODOT_LISTENING within 0.5 s"):
-        GodotProcess.launch(godot, tmp_path, "res://envs/x/x.tscn", ready_timeout=0.5)
+        GodotProcess.launch(GodotCommand(godot, tmp_path, "res://envs/x/x.tscn"), ready_timeout=0.5)
     assert time.monotonic() - start < 5
     assert set(live_processes()) == before
 
@@ -378,7 +379,8 @@ def test_output_is_drained_so_a_chatty_godot_never_blocks(tmp_path: Path):
     # 2 MB of output before the ready line would fill a 64 KiB pipe and hang without draining.
     body = "head -c 2000000 /dev/zero | tr '\\0' 'x' | fold -w 100\necho\n" + LISTENING
     godot = fake_binary(tmp_path / "godot", body)
-    with GodotProcess.launch(godot, tmp_path, "res://envs/x/x.tscn", ready_timeout=20) as process:
+    command = GodotCommand(godot, tmp_path, "res://envs/x/x.tscn")
+    with GodotProcess.launch(command, ready_timeout=20) as process:
         assert process.port == 43210
         assert process.output_tail(1) == "RLGODOT_LISTENING 43210"
 
@@ -386,7 +388,7 @@ def test_output_is_drained_so_a_chatty_godot_never_blocks(tmp_path: Path):
 def test_cpu_pinning(tmp_path: Path):
     cpu = max(os.sched_getaffinity(0))
     godot = fake_binary(tmp_path / "godot", LISTENING)
-    with GodotProcess.launch(godot, tmp_path, "res://x.tscn", cpu=cpu) as process:
+    with GodotProcess.launch(GodotCommand(godot, tmp_path, "res://x.tscn"), cpu=cpu) as process:
         assert os.sched_getaffinity(process.pid) == {cpu}
 
 
@@ -396,13 +398,13 @@ def test_godot_dies_with_its_parent_even_on_sigkill(tmp_path: Path):
         f"""
         import threading, time
         from pathlib import Path
-        from rlgodot.core.runtime.launcher import GodotBinary, GodotProcess
+        from rlgodot.core.runtime.launcher import GodotBinary, GodotCommand, GodotProcess
         godot = GodotBinary(({str(godot.command[0])!r},), (4, 6, 0), "4.6.0", "test")
         box = []
         # Launched from a short-lived thread: the parent-death signal must not fire when
         # that thread ends, only when the process dies.
         t = threading.Thread(target=lambda: box.append(
-            GodotProcess.launch(godot, Path("."), "res://x.tscn")))
+            GodotProcess.launch(GodotCommand(godot, Path("."), "res://x.tscn"))))
         t.start(); t.join()
         print(box[0].pid, flush=True)
         time.sleep(600)
@@ -436,9 +438,9 @@ def test_atexit_terminates_live_processes(tmp_path: Path):
     code = textwrap.dedent(
         f"""
         from pathlib import Path
-        from rlgodot.core.runtime.launcher import GodotBinary, GodotProcess
+        from rlgodot.core.runtime.launcher import GodotBinary, GodotCommand, GodotProcess
         godot = GodotBinary(({str(godot.command[0])!r},), (4, 6, 0), "4.6.0", "test")
-        print(GodotProcess.launch(godot, Path("."), "res://x.tscn").pid, flush=True)
+        print(GodotProcess.launch(GodotCommand(godot, Path("."), "res://x.tscn")).pid, flush=True)
         """
     )
     out = subprocess.run(
@@ -455,5 +457,7 @@ def test_bad_scene_with_the_real_addon_is_a_launch_error(
 ):
     project = assemble_project(addon, {}, {}, real_godot, tmp_path / "cache")
     with pytest.raises(GodotLaunchError) as info:
-        GodotProcess.launch(real_godot, project, "res://envs/none/none.tscn", ready_timeout=20)
+        GodotProcess.launch(
+            GodotCommand(real_godot, project, "res://envs/none/none.tscn"), ready_timeout=20
+        )
     assert "exit code 2" in str(info.value)

@@ -27,7 +27,12 @@ from rlgodot.core.errors import (
     RemoteError,
 )
 from rlgodot.core.runtime.client import AsyncGodotClient, AsyncGodotPool, GodotClient
-from rlgodot.core.runtime.launcher import GodotBinary, GodotProcess, assemble_project
+from rlgodot.core.runtime.launcher import (
+    GodotBinary,
+    GodotCommand,
+    GodotProcess,
+    assemble_project,
+)
 from rlgodot.core.runtime.launcher.process import live_processes
 from rlgodot.core.runtime.protocol import RESET, TERMINATED, TRUNCATED, SessionConfig
 from rlgodot.core.runtime.session import GodotSession
@@ -82,7 +87,7 @@ def no_godot_left_behind() -> Iterator[None]:
 
 @pytest.fixture
 def process(godot: GodotBinary, project: Path) -> Iterator[GodotProcess]:
-    with GodotProcess.launch(godot, project, SCENE, ready_timeout=30) as proc:
+    with GodotProcess.launch(GodotCommand(godot, project, SCENE), ready_timeout=30) as proc:
         yield proc
 
 
@@ -101,7 +106,7 @@ def launch(godot: GodotBinary, project: Path, **kwargs) -> GodotSession:
     kwargs.setdefault("expect_state_names", NAMES)
     kwargs.setdefault("expect_action_size", A)
     kwargs.setdefault("timeout", 10.0)
-    return GodotSession.launch(godot, project, SCENE, **kwargs)
+    return GodotSession.launch(GodotCommand(godot, project, SCENE), **kwargs)
 
 
 # ---------------------------------------------------------------------------- handshake
@@ -225,7 +230,7 @@ def test_spinning_single_client_steps_exactly_like_a_blocking_one(
     actions = np.random.default_rng(1).uniform(-1, 1, (30, 1, A)).astype(np.float32)
     runs = []
     for spin in (0, 300):
-        with GodotProcess.launch(godot, project, SCENE, ready_timeout=30) as proc:
+        with GodotProcess.launch(GodotCommand(godot, project, SCENE), ready_timeout=30) as proc:
             client = GodotClient.connect(proc.port, process=proc, request_timeout=10)
             try:
                 client.hello(SessionConfig(n_envs=1, spin_usec=spin), NAMES, A)
@@ -265,7 +270,7 @@ def test_invalid_actions_are_refused_before_sending(godot: GodotBinary, project:
 
 def test_async_pool_fans_out(godot: GodotBinary, project: Path):
     async def main() -> None:
-        processes = [GodotProcess.launch(godot, project, SCENE) for _ in range(2)]
+        processes = [GodotProcess.launch(GodotCommand(godot, project, SCENE)) for _ in range(2)]
         clients = [await AsyncGodotClient.connect(p.port, process=p) for p in processes]
         pool = AsyncGodotPool(clients)
         try:

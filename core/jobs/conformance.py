@@ -180,12 +180,14 @@ def check_play_mode(spec: EnvSpec, steps: int) -> str:
     """
     from rlgodot.core.envs.launch import prepare_project
     from rlgodot.core.runtime.launcher.binary import find_godot
-    from rlgodot.core.runtime.launcher.process import GodotProcess
+    from rlgodot.core.runtime.launcher.process import GodotCommand, GodotProcess
 
     godot = find_godot()
     process = GodotProcess.spawn(
-        godot, prepare_project(spec, godot), spec.scene_res_path, physics_hz=spec.physics_hz,
-        play=True, godot_args=("--headless", "--quit-after", "300"),
+        GodotCommand(
+            godot, prepare_project(spec, godot), spec.scene_res_path,
+            physics_hz=spec.physics_hz, play=True, godot_args=("--headless", "--quit-after", "300"),
+        )
     )
     try:
         code = process.wait(timeout=60)

@@ -11,7 +11,7 @@ from rlgodot.core.errors import RLGodotError
 from rlgodot.core.jobs.config import PlayConfig, config_from
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.runtime.launcher.binary import find_godot
-from rlgodot.core.runtime.launcher.process import GodotProcess
+from rlgodot.core.runtime.launcher.process import GodotCommand, GodotProcess
 
 
 def play(config: PlayConfig | str, **overrides: Any) -> int:
@@ -33,7 +33,7 @@ def play(config: PlayConfig | str, **overrides: Any) -> int:
     godot = find_godot()
     project = prepare_project(spec, godot)
     process = GodotProcess.launch(
-        godot, project, spec.scene_res_path, physics_hz=spec.physics_hz, play=True
+        GodotCommand(godot, project, spec.scene_res_path, physics_hz=spec.physics_hz, play=True)
     )
     try:
         return process.wait(timeout=config.seconds)

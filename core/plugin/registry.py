@@ -134,31 +134,57 @@ def _as_list(provided: Any, plugin_name: str) -> list[EnvSpec]:
 
 
 def _validate_spec(spec: Any, plugin_name: str) -> None:
-    """Check a spec once at load time, so envs fail with a plugin-named message, not later."""
+    """Check a spec once at load time, so envs fail with a plugin-named message, not later.
 
-    def fail(problem: str) -> None:
+    Raises:
+        PluginError: Naming the plugin, the env and the first problem found.
+    """
+    problem = (
+        f"rlgodot_env_specs() returned a {type(spec).__name__}, not an EnvSpec"
+        if not isinstance(spec, EnvSpec)
+        else _layout_problem(spec) or _files_problem(spec)
+    )
+    if problem:
         raise PluginError(f"plugin {plugin_name!r}, env {getattr(spec, 'id', '?')!r}: {problem}")
 
-    if not isinstance(spec, EnvSpec):
-        fail(f"rlgodot_env_specs() returned a {type(spec).__name__}, not an EnvSpec")
-    if not ENV_ID_PATTERN.match(spec.id):
-        fail("the id must look like 'name-v0' (lowercase letters, digits, '-', '_')")
+
+def _layout_problem(spec: EnvSpec) -> str | None:
+    """What is wrong with the id, spaces, layout or stepping numbers of a spec, if anything."""
     obs = spec.observation_space
-    if not isinstance(obs, gym.spaces.Box) or obs.dtype != np.float32:
-        fail(f"observation_space must be a float32 gymnasium Box, got {obs}")
-    if not isinstance(spec.action_space, gym.spaces.Box | gym.spaces.Discrete):
-        fail(f"action_space must be a Box or Discrete, got {spec.action_space}")
-    if spec.action_size < 1 or not spec.state_names:
-        fail("action_size must be >= 1 and state_names non-empty")
-    if len(set(spec.state_names)) != len(spec.state_names):
-        fail("state_names must be unique")
-    if spec.max_episode_steps < 0 or spec.action_repeat < 1 or spec.physics_hz < 1:
-        fail("need max_episode_steps >= 0, action_repeat >= 1, physics_hz >= 1")
+    checks = [
+        (
+            ENV_ID_PATTERN.match(spec.id) is not None,
+            "the id must look like 'name-v0' (lowercase letters, digits, '-', '_')",
+        ),
+        (
+            isinstance(obs, gym.spaces.Box) and obs.dtype == np.float32,
+            f"observation_space must be a float32 gymnasium Box, got {obs}",
+        ),
+        (
+            isinstance(spec.action_space, gym.spaces.Box | gym.spaces.Discrete),
+            f"action_space must be a Box or Discrete, got {spec.action_space}",
+        ),
+        (
+            spec.action_size >= 1 and bool(spec.state_names),
+            "action_size must be >= 1 and state_names non-empty",
+        ),
+        (len(set(spec.state_names)) == len(spec.state_names), "state_names must be unique"),
+        (
+            spec.max_episode_steps >= 0 and spec.action_repeat >= 1 and spec.physics_hz >= 1,
+            "need max_episode_steps >= 0, action_repeat >= 1, physics_hz >= 1",
+        ),
+    ]
+    return next((message for ok, message in checks if not ok), None)
+
+
+def _files_problem(spec: EnvSpec) -> str | None:
+    """What is missing of the files a spec names (its scene, its shipped model), if anything."""
     scene = Path(spec.godot_dir) / spec.scene
     if not scene.is_file():
-        fail(f"its Godot scene {scene} does not exist (is the godot/ folder package data?)")
+        return f"its Godot scene {scene} does not exist (is the godot/ folder package data?)"
     if spec.model is not None and not Path(spec.model).is_file():
-        fail(f"its shipped model {spec.model} does not exist")
+        return f"its shipped model {spec.model} does not exist"
+    return None
 
 
 _REGISTRY: Registry | None = None

@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from rlgodot.core.errors import RLGodotError
 from rlgodot.core.runtime.client.async_client import (
@@ -22,8 +21,7 @@ from rlgodot.core.runtime.client.async_client import (
 )
 from rlgodot.core.runtime.client.pool import AsyncGodotPool, split_evenly
 from rlgodot.core.runtime.client.sync_client import EventLoopRunner, GodotPool
-from rlgodot.core.runtime.launcher.binary import GodotBinary
-from rlgodot.core.runtime.launcher.process import GodotProcess, cpu_for
+from rlgodot.core.runtime.launcher.process import GodotCommand, GodotProcess, cpu_for
 from rlgodot.core.runtime.protocol.messages import ServerInfo, SessionConfig
 
 
@@ -53,20 +51,14 @@ class GodotSession(GodotPool):
     @classmethod
     def launch(
         cls,
-        godot: GodotBinary,
-        project_dir: Path | str,
-        scene_res_path: str,
+        command: GodotCommand,
         *,
         n_envs: int,
         n_procs: int = 1,
         config: SessionConfig | None = None,
         expect_state_names: Sequence[str] | None = None,
         expect_action_size: int | None = None,
-        physics_hz: int = 60,
-        headless: bool = True,
         pin_cpus: bool = False,
-        godot_args: Sequence[str] = (),
-        user_args: Sequence[str] = (),
         ready_timeout: float = 30.0,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         timeout: float = DEFAULT_REQUEST_TIMEOUT,
@@ -74,20 +66,14 @@ class GodotSession(GodotPool):
         """Start ``n_procs`` Godot processes concurrently, connect, and say hello.
 
         Args:
-            godot: The Godot binary.
-            project_dir: An assembled, imported project.
-            scene_res_path: The env instance scene (``res://envs/<name>/<scene>.tscn``).
+            command: What each process runs (binary, project, scene, window or not).
             n_envs: Total instances, split over the processes as evenly as possible.
             n_procs: Godot processes (each simulates its share; they step concurrently).
             config: Session settings; its ``n_envs`` is replaced by each process's share.
             expect_state_names: The layout the caller decodes; a scene that declares another
                 fails with ``LayoutMismatch``.
             expect_action_size: The action size the caller sends.
-            physics_hz: Physics ticks per simulated second.
-            headless: No window (set False to render; needs a display).
             pin_cpus: Pin process i to CPU ``i mod #cpus`` (faster on small machines; measure it).
-            godot_args: Extra engine arguments (before ``--``).
-            user_args: Extra scene arguments (after ``--``).
             ready_timeout: Seconds for all processes to start listening.
             connect_timeout: Seconds to connect to each.
             timeout: Default deadline of every request (hello, reset, step) in seconds.
@@ -106,16 +92,7 @@ class GodotSession(GodotPool):
             # parallel. (Spawning from worker threads would break the parent-death signal.)
             for i in range(n_procs):
                 processes.append(
-                    GodotProcess.spawn(
-                        godot,
-                        project_dir,
-                        scene_res_path,
-                        physics_hz=physics_hz,
-                        headless=headless,
-                        cpu=cpu_for(i) if pin_cpus else None,
-                        user_args=user_args,
-                        godot_args=godot_args,
-                    )
+                    GodotProcess.spawn(command, cpu=cpu_for(i) if pin_cpus else None)
                 )
             deadline = start + ready_timeout
             for process in processes:

@@ -67,6 +67,30 @@ _READ_SIZE = 256 * 1024  # as asyncio's socket transport reads
 Reply = dict[str, Any] | BinaryResult
 
 
+def _hello_message(
+    config: SessionConfig,
+    expect_state_names: Sequence[str] | None,
+    expect_action_size: int | None,
+    codecs: Sequence[str],
+) -> dict[str, Any]:
+    """The client hello of docs/PROTOCOL.md."""
+    message: dict[str, Any] = {
+        "type": "hello",
+        "protocol": PROTOCOL_VERSION,
+        "client": CLIENT_NAME,
+        "codecs": list(codecs),
+        "config": config.to_json(),
+    }
+    expect: dict[str, Any] = {}
+    if expect_state_names is not None:
+        expect["state_names"] = list(expect_state_names)
+    if expect_action_size is not None:
+        expect["action_size"] = int(expect_action_size)
+    if expect:
+        message["expect"] = expect
+    return message
+
+
 class _DeadlinePassed(Exception):
     """Set on a reply future whose deadline expired (turned into GodotTimeout)."""
 
@@ -221,21 +245,31 @@ class AsyncGodotClient:
         """
         if self.info is not None:
             raise RLGodotError(f"hello was already done on {self.describe()}")
-        message: dict[str, Any] = {
-            "type": "hello",
-            "protocol": PROTOCOL_VERSION,
-            "client": CLIENT_NAME,
-            "codecs": list(codecs),
-            "config": config.to_json(),
-        }
-        expect: dict[str, Any] = {}
-        if expect_state_names is not None:
-            expect["state_names"] = list(expect_state_names)
-        if expect_action_size is not None:
-            expect["action_size"] = int(expect_action_size)
-        if expect:
-            message["expect"] = expect
+        message = _hello_message(config, expect_state_names, expect_action_size, codecs)
         reply = await self._request(encode_json(message), "hello", timeout)
+        info = self._server_info(reply, config, codecs)
+        try:
+            check_layout(info, expect_state_names, expect_action_size, self.describe())
+        except LayoutMismatch:
+            self._drop("layout mismatch")
+            raise
+        self.info = info
+        self._n = info.n_envs
+        self._width = info.state_size
+        self._action_size = info.action_size
+        self._binary = info.codec == "binary"
+        self._max_frame_bytes = info.max_frame_bytes
+        self._protocol.max_frame_bytes = info.max_frame_bytes
+        body_size = BINARY_HEADER.size + 4 * self._n * self._action_size
+        self._step_header = HEADER.pack(body_size) + BINARY_HEADER.pack(
+            BINARY_MAGIC, KIND_STEP, 0, self._n, self._action_size, 0
+        )
+        return info
+
+    def _server_info(
+        self, reply: Reply, config: SessionConfig, codecs: Sequence[str]
+    ) -> ServerInfo:
+        """Check a hello reply against what was asked and parse it."""
         if isinstance(reply, BinaryResult):
             raise self._protocol_error(f"expected hello, got a binary {reply.type}", "hello")
         self._expect(reply, "hello", "hello")
@@ -255,22 +289,6 @@ class AsyncGodotClient:
             raise self._protocol_error(
                 f"asked for {config.n_envs} instances, server created {info.n_envs}", "hello"
             )
-        try:
-            check_layout(info, expect_state_names, expect_action_size, self.describe())
-        except LayoutMismatch:
-            self._drop("layout mismatch")
-            raise
-        self.info = info
-        self._n = info.n_envs
-        self._width = info.state_size
-        self._action_size = info.action_size
-        self._binary = info.codec == "binary"
-        self._max_frame_bytes = info.max_frame_bytes
-        self._protocol.max_frame_bytes = info.max_frame_bytes
-        body_size = BINARY_HEADER.size + 4 * self._n * self._action_size
-        self._step_header = HEADER.pack(body_size) + BINARY_HEADER.pack(
-            BINARY_MAGIC, KIND_STEP, 0, self._n, self._action_size, 0
-        )
         return info
 
     # ------------------------------------------------------------------ requests

@@ -8,8 +8,8 @@ from rlgodot.core.runtime.launcher.binary import (
     provision_godot,
 )
 from rlgodot.core.runtime.launcher.process import (
+    GodotCommand,
     GodotProcess,
-    build_command,
     live_processes,
     terminate_all,
 )
@@ -22,10 +22,10 @@ from rlgodot.core.runtime.launcher.project import (
 
 __all__ = [
     "GodotBinary",
+    "GodotCommand",
     "GodotProcess",
     "ProjectFile",
     "assemble_project",
-    "build_command",
     "cache_dir",
     "check_godot",
     "find_godot",

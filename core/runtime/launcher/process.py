@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rlgodot.core.errors import GodotLaunchError
@@ -35,6 +36,51 @@ _EXIT_HINTS = {
     3: "no client connected in time (--rlgodot-accept-timeout)",
     4: "the port could not be bound: pass port=0 to let the OS choose a free one",
 }
+
+@dataclass(frozen=True)
+class GodotCommand:
+    """One Godot command line (docs/GODOT_ADDON.md): which project and scene, and how to run it.
+
+    Attributes:
+        godot: The binary (see :func:`find_godot`).
+        project_dir: An assembled, imported project (see :func:`assemble_project`).
+        scene_res_path: The env instance scene, ``res://envs/<name>/<scene>.tscn``.
+        physics_hz: Physics ticks per simulated second; also passed as ``--fixed-fps`` so each
+            frame runs exactly one tick, flat out.
+        headless: No window, no rendering. Set False to render (needs a display).
+        port: TCP port, 0 = a free one chosen by the OS (use 0 unless debugging).
+        user_args: Extra arguments for the scene, appended after ``--``.
+        godot_args: Extra engine arguments before ``--`` (e.g. ``--verbose``).
+        play: Play mode: a window, keyboard control, real time; no port.
+    """
+
+    godot: GodotBinary
+    project_dir: Path | str
+    scene_res_path: str
+    physics_hz: int = 60
+    headless: bool = True
+    port: int = 0
+    user_args: Sequence[str] = ()
+    godot_args: Sequence[str] = ()
+    play: bool = False
+
+    def argv(self) -> list[str]:
+        """The command line, for serve or play mode."""
+        args = [*self.godot.command]
+        if self.headless and not self.play:
+            args.append("--headless")
+        args += ["--path", str(self.project_dir)]
+        if not self.play:
+            args += ["--fixed-fps", str(int(self.physics_hz))]
+        args += [*self.godot_args, BOOTSTRAP_SCENE, "--", f"--rlgodot-scene={self.scene_res_path}"]
+        if self.play:
+            args.append("--rlgodot-play")
+        else:
+            args.append(f"--rlgodot-port={int(self.port)}")
+        args.append(f"--rlgodot-physics-hz={int(self.physics_hz)}")
+        args += list(self.user_args)
+        return args
+
 
 _LIVE: set[GodotProcess] = set()
 _LIVE_LOCK = threading.Lock()
@@ -68,36 +114,20 @@ class GodotProcess:
     # ------------------------------------------------------------------ start
 
     @classmethod
-    def spawn(
-        cls,
-        godot: GodotBinary,
-        project_dir: Path | str,
-        scene_res_path: str,
-        *,
-        physics_hz: int = 60,
-        headless: bool = True,
-        port: int = 0,
-        cpu: int | None = None,
-        user_args: Sequence[str] = (),
-        godot_args: Sequence[str] = (),
-        play: bool = False,
-    ) -> GodotProcess:
+    def spawn(cls, command: GodotCommand, *, cpu: int | None = None) -> GodotProcess:
         """Start Godot without waiting for it to listen (see :meth:`launch`).
 
         Spawning is fast; waiting is not. A session spawns all its processes first and then
         waits for all of them, so they load in parallel.
+
+        Args:
+            command: What to run.
+            cpu: Pin the process to this CPU (faster on small machines; measure it).
+
+        Raises:
+            GodotLaunchError: The binary could not be started.
         """
-        args = build_command(
-            godot,
-            project_dir,
-            scene_res_path,
-            physics_hz=physics_hz,
-            headless=headless,
-            port=port,
-            user_args=user_args,
-            godot_args=godot_args,
-            play=play,
-        )
+        args = command.argv()
         try:
             popen = _spawn.popen(
                 args,
@@ -114,53 +144,21 @@ class GodotProcess:
 
     @classmethod
     def launch(
-        cls,
-        godot: GodotBinary,
-        project_dir: Path | str,
-        scene_res_path: str,
-        *,
-        physics_hz: int = 60,
-        headless: bool = True,
-        port: int = 0,
-        cpu: int | None = None,
-        user_args: Sequence[str] = (),
-        godot_args: Sequence[str] = (),
-        ready_timeout: float = 30.0,
-        play: bool = False,
+        cls, command: GodotCommand, *, cpu: int | None = None, ready_timeout: float = 30.0
     ) -> GodotProcess:
-        """Start Godot serving ``scene_res_path`` and wait until it listens.
+        """Start Godot and, unless in play mode, wait until it listens.
 
         Args:
-            godot: The binary (see :func:`find_godot`).
-            project_dir: An assembled, imported project (see :func:`assemble_project`).
-            scene_res_path: The env instance scene, ``res://envs/<name>/<scene>.tscn``.
-            physics_hz: Physics ticks per simulated second; also passed as ``--fixed-fps`` so
-                each frame runs exactly one tick, flat out.
-            headless: No window, no rendering. Set False to render (needs a display).
-            port: TCP port, 0 = a free one chosen by the OS (use 0 unless debugging).
-            cpu: Pin the process to this CPU (faster on small machines; measure it).
-            user_args: Extra arguments for the scene, appended after ``--``.
-            godot_args: Extra engine arguments before ``--`` (e.g. ``--verbose``).
+            command: What to run.
+            cpu: Pin the process to this CPU.
             ready_timeout: Seconds to wait for ``RLGODOT_LISTENING``.
-            play: Play mode: a window, keyboard control, real time; no port, no waiting.
 
         Raises:
             GodotLaunchError: Godot exited or stayed silent past ``ready_timeout`` (it is then
                 terminated); the message has the exit code and output tail.
         """
-        process = cls.spawn(
-            godot,
-            project_dir,
-            scene_res_path,
-            physics_hz=physics_hz,
-            headless=headless,
-            port=port,
-            cpu=cpu,
-            user_args=user_args,
-            godot_args=godot_args,
-            play=play,
-        )
-        if not play:
+        process = cls.spawn(command, cpu=cpu)
+        if not command.play:
             process.wait_ready(ready_timeout)
         return process
 
@@ -339,35 +337,6 @@ class GodotProcess:
             pass
         finally:
             self._eof.set()
-
-
-def build_command(
-    godot: GodotBinary,
-    project_dir: Path | str,
-    scene_res_path: str,
-    *,
-    physics_hz: int = 60,
-    headless: bool = True,
-    port: int = 0,
-    user_args: Sequence[str] = (),
-    godot_args: Sequence[str] = (),
-    play: bool = False,
-) -> list[str]:
-    """The Godot command line of docs/GODOT_ADDON.md, for serve or play mode."""
-    args = [*godot.command]
-    if headless and not play:
-        args.append("--headless")
-    args += ["--path", str(project_dir)]
-    if not play:
-        args += ["--fixed-fps", str(int(physics_hz))]
-    args += [*godot_args, BOOTSTRAP_SCENE, "--", f"--rlgodot-scene={scene_res_path}"]
-    if play:
-        args.append("--rlgodot-play")
-    else:
-        args.append(f"--rlgodot-port={int(port)}")
-    args.append(f"--rlgodot-physics-hz={int(physics_hz)}")
-    args += list(user_args)
-    return args
 
 
 def live_processes() -> list[GodotProcess]:

@@ -142,6 +142,9 @@ class ServerInfo:
         autoreset: ``"same_step"`` or ``"next_step"``.
         max_frame_bytes: Largest frame either side accepts.
         scene: ``res://`` path of the env instance scene.
+        option_schema: The scene's options as the agent script declares them (its ``@export``
+            properties): name -> ``{"type": ..., "min": ..., "max": ...}`` (range keys only
+            for ranged options).
         raw: The complete hello message, including fields this client does not know.
     """
 
@@ -158,6 +161,7 @@ class ServerInfo:
     autoreset: str
     max_frame_bytes: int
     scene: str
+    option_schema: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -199,6 +203,7 @@ class ServerInfo:
             autoreset=field("autoreset", str, "same_step"),
             max_frame_bytes=field("max_frame_bytes", int, DEFAULT_MAX_FRAME_BYTES),
             scene=field("scene", str, ""),
+            option_schema=field("option_schema", dict, {}),
             raw=dict(message),
         )
 
