@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rlgodot.core.errors import LayoutMismatch
 from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.launcher.binary import GodotBinary, find_godot
+from rlgodot.core.runtime.launcher.process import GodotCommand
 from rlgodot.core.runtime.launcher.project import addon_dir, assemble_project
 from rlgodot.core.runtime.protocol.messages import Autoreset, SessionConfig
 from rlgodot.core.runtime.session import GodotSession
@@ -46,17 +48,58 @@ def launch_session(
         options={**spec.default_options("scene"), **scene_options},
         spin_usec=settings.resolved_spin_usec(),
     )
-    return GodotSession.launch(
-        godot,
-        project,
-        spec.scene_res_path,
+    session = GodotSession.launch(
+        GodotCommand(
+            godot,
+            project,
+            spec.scene_res_path,
+            physics_hz=spec.physics_hz,
+            headless=settings.headless,
+        ),
         n_envs=n_envs,
         n_procs=settings.n_procs,
         config=config,
         expect_state_names=spec.state_names,
         expect_action_size=spec.action_size,
-        physics_hz=spec.physics_hz,
-        headless=settings.headless,
         pin_cpus=settings.pin_cpus,
         timeout=settings.step_timeout,
     )
+    try:
+        check_option_schema(spec, session.info.option_schema)
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+def check_option_schema(spec: EnvSpec, schema: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuse a scene whose ``@export`` options disagree with the spec's :class:`Option` ranges.
+
+    Python checks ranges before launch and the scene checks them again when it applies them;
+    both must mean the same range, so the spec is the one place a user reads it.
+
+    Raises:
+        LayoutMismatch: A scene option of the spec is not declared by the scene, or its
+            range differs; the message names both sides.
+    """
+    for name, option in spec.options.items():
+        if option.target != "scene":
+            continue
+        declared = schema.get(name)
+        if declared is None:
+            raise LayoutMismatch(
+                f"{spec.id}: option {name!r} is a scene option of the EnvSpec, but the scene "
+                f"{spec.scene_res_path} has no @export property of that name"
+            )
+        scene_range = (declared.get("min"), declared.get("max"))
+        spec_range = (option.low, option.high)
+        if scene_range != spec_range:
+            raise LayoutMismatch(
+                f"{spec.id}: option {name!r} has range {_range_text(*spec_range)} in the EnvSpec "
+                f"but @export_range {_range_text(*scene_range)} in {spec.scene_res_path}; make "
+                "them equal"
+            )
+
+
+def _range_text(low: float | None, high: float | None) -> str:
+    return f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"

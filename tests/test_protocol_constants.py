@@ -1,0 +1,93 @@
+"""The protocol facts Python and GDScript must agree on, read from both sides and compared.
+
+The addon keeps every protocol constant in ``net/protocol.gd`` (one ``const`` per line); this
+test parses that file as shipped in the installed package and compares it with the Python
+constants, so a change on one side only fails here instead of on the wire.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rlgodot.core import __version__
+from rlgodot.core.runtime.launcher.project import addon_dir
+from rlgodot.core.runtime.protocol import codec, messages
+
+CONST = re.compile(r'^const (\w+): (int|String) = (0x[0-9A-Fa-f]+|-?\d+|"[^"]*")$')
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "PROTOCOL.md"
+
+
+def _gd_constants() -> dict[str, int | str]:
+    values: dict[str, int | str] = {}
+    for line in (addon_dir() / "net" / "protocol.gd").read_text().splitlines():
+        match = CONST.match(line)
+        if match:
+            name, kind, raw = match.groups()
+            values[name] = int(raw, 0) if kind == "int" else raw[1:-1]
+    return values
+
+
+GD = _gd_constants()
+
+PAIRS = {
+    "PROTOCOL_VERSION": messages.PROTOCOL_VERSION,
+    "MAX_ENVS": messages.MAX_N_ENVS,
+    "MAX_SPIN_USEC": messages.MAX_SPIN_USEC,
+    "DEFAULT_MAX_FRAME_BYTES": messages.DEFAULT_MAX_FRAME_BYTES,
+    "DEFAULT_N_ENVS": messages.SessionConfig().n_envs,
+    "DEFAULT_ACTION_REPEAT": messages.SessionConfig().action_repeat,
+    "DEFAULT_MAX_EPISODE_STEPS": messages.SessionConfig().max_episode_steps,
+    "STATUS_TERMINATED": messages.TERMINATED,
+    "STATUS_TRUNCATED": messages.TRUNCATED,
+    "STATUS_RESET_STEP": messages.RESET,
+    "CODEC_BINARY": messages.CODEC_BINARY,
+    "CODEC_JSON": messages.CODEC_JSON,
+    "AUTORESET_SAME_STEP": messages.AUTORESET_MODES[0],
+    "AUTORESET_NEXT_STEP": messages.AUTORESET_MODES[1],
+    "JSON_FIRST_BYTE": codec.JSON_START,
+    "BINARY_MAGIC": codec.BINARY_MAGIC,
+    "KIND_STEP": codec.KIND_STEP,
+    "KIND_STEP_RESULT": codec.KIND_STEP_RESULT,
+    "KIND_RESET_RESULT": codec.KIND_RESET_RESULT,
+    "BINARY_HEADER_BYTES": codec.BINARY_HEADER.size,
+    "SERVER_NAME": f"rlgodot-godot/{__version__}",
+}
+
+
+def test_the_constants_file_parses():
+    assert len(GD) >= len(PAIRS), "net/protocol.gd lost constants or its one-literal-per-line form"
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_gdscript_constant_equals_python(name):
+    assert name in GD, f"net/protocol.gd has no constant {name}"
+    assert GD[name] == PAIRS[name], f"{name}: GDScript {GD[name]!r}, Python {PAIRS[name]!r}"
+
+
+def test_python_closing_error_codes_are_godot_error_codes():
+    godot_codes = {v for k, v in GD.items() if k.startswith("ERROR_")}
+    assert godot_codes >= messages.CLOSING_ERROR_CODES
+
+
+def test_every_message_type_and_error_code_is_documented():
+    docs = DOCS.read_text()
+    names = [k for k in GD if k.startswith(("TYPE_", "ERROR_"))]
+    assert len(names) >= 15
+    missing = [GD[k] for k in names if f"`{GD[k]}`" not in docs]
+    assert not missing, f"docs/PROTOCOL.md does not mention {missing}"
+
+
+def test_result_kind_names_match():
+    godot_kinds = {
+        GD["TYPE_STEP_RESULT"]: GD["KIND_STEP_RESULT"],
+        GD["TYPE_RESET_RESULT"]: GD["KIND_RESET_RESULT"],
+    }
+    assert godot_kinds == codec.RESULT_KINDS
+
+
+def test_addon_version_is_the_package_version():
+    cfg = (addon_dir() / "plugin.cfg").read_text()
+    assert f'version="{__version__}"' in cfg
