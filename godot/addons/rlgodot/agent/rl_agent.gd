@@ -117,13 +117,15 @@ static func _convert_option(type: int, value: Variant) -> Variant:
 	return null
 
 
-## "float", "int", "bool", "array" (the option_schema names), or with `article` "a float" etc.
+## "float", "int", "bool", "array" (the option_schema names); with `article` "a float" etc.
 static func _type_text(type: int, article: bool) -> String:
 	var text: String = type_string(type).to_lower()
 	if type == TYPE_ARRAY or type == TYPE_PACKED_FLOAT32_ARRAY:
 		text = "array"
 	if not article:
 		return text
+	if type == TYPE_PACKED_FLOAT32_ARRAY:
+		return "an array of finite numbers"
 	return ("an " if text.left(1) in ["a", "e", "i", "o", "u"] else "a ") + text
 
 

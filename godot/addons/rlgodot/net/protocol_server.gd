@@ -31,11 +31,10 @@ var _throttle_last_usec: int = 0
 
 
 func _init() -> void:
-	process_physics_priority = -1000000
+	process_physics_priority = EnvBatch.DRIVER_PHYSICS_PRIORITY
 
 
 func _ready() -> void:
-	_batch.name = "Instances"
 	add_child(_batch)
 
 

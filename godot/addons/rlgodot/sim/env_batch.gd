@@ -9,6 +9,9 @@ extends Node
 
 const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
 
+## process_physics_priority of a driver: its _physics_process runs before every scene node's.
+const DRIVER_PHYSICS_PRIORITY: int = -1000000
+
 ## The env instance scene and its layout (set by configure()).
 var scene: PackedScene = null
 var scene_path: String = ""
@@ -30,7 +33,7 @@ var terminal_states: PackedFloat32Array = PackedFloat32Array()
 
 var _agents: Array[RLAgent] = []
 var _seed_streams: Array[RandomNumberGenerator] = []
-## Every option of the scene: its unset values, then the session's (hello) options.
+## Every scene option's value for the session: the hello's options over the unset values.
 var _base_options: Dictionary = {}
 var _episode_steps: PackedInt32Array = PackedInt32Array()
 var _pending_reset: PackedByteArray = PackedByteArray()
@@ -43,6 +46,10 @@ var _bad_state_reported: bool = false
 ## Seed of a seed stream, decorrelated from the episode RNG seeded with the same value.
 static func _derive_stream_seed(salt: String, value: int) -> int:
 	return ("rlgodot-%s:%d" % [salt, value]).sha256_text().substr(0, 15).hex_to_int()
+
+
+func _init() -> void:
+	name = "Instances"
 
 
 func configure(env_scene: PackedScene, env_scene_path: String, names: PackedStringArray,
@@ -59,21 +66,18 @@ func configure(env_scene: PackedScene, env_scene_path: String, names: PackedStri
 ## options (then no instance is kept).
 func create_instances(n: int, human: bool, options: Dictionary) -> String:
 	for i: int in n:
-		var agent: RLAgent = scene.instantiate() as RLAgent
-		agent.instance_index = i
-		agent.n_instances = n
-		agent.human_control = human
+		var instance: RLAgent = scene.instantiate() as RLAgent
+		instance.instance_index = i
+		instance.n_instances = n
+		instance.human_control = human
+		var problem: String = instance.apply_options(options)
+		if problem != "":
+			instance.free()
+			return problem
 		if i == 0:
-			_base_options = agent.option_values()
-			var problem: String = agent.apply_options(options)
-			if problem != "":
-				agent.free()
-				return problem
-			_base_options.merge(options, true)
-		else:
-			agent.apply_options(options)
-		add_child(agent)
-		_agents.append(agent)
+			_base_options = instance.option_values()
+		add_child(instance)
+		_agents.append(instance)
 		var stream: RandomNumberGenerator = RandomNumberGenerator.new()
 		stream.seed = _derive_stream_seed("default", i)
 		_seed_streams.append(stream)
@@ -92,13 +96,17 @@ func create_instances(n: int, human: bool, options: Dictionary) -> String:
 func reset_instances(indices: PackedInt32Array, seeds: Array[int], new_options: Variant) -> String:
 	if new_options != null and not indices.is_empty():
 		var given: Dictionary = new_options
-		var merged: Dictionary = _base_options.merged(given, true)
-		# Checked on one instance first (all share the script), so a refusal changes nothing.
-		var problem: String = _agents[indices[0]].apply_options(merged)
+		# Checked on one instance first (all share the script; apply_options() sets nothing on a
+		# refusal), so a refused reset changes nothing.
+		var problem: String = _agents[indices[0]].apply_options(given)
 		if problem != "":
 			return problem
 		for i: int in indices:
-			_agents[i].apply_options(merged)
+			var agent_i: RLAgent = _agents[i]
+			for name: String in _base_options:
+				if not given.has(name):
+					agent_i.set(name, _base_options[name])
+			agent_i.apply_options(given)
 	for k: int in indices.size():
 		var i: int = indices[k]
 		var episode_seed: int

@@ -21,11 +21,10 @@ var _episode: int = 0
 
 
 func _init() -> void:
-	process_physics_priority = -1000000
+	process_physics_priority = EnvBatch.DRIVER_PHYSICS_PRIORITY
 
 
 func _ready() -> void:
-	_batch.name = "Instances"
 	add_child(_batch)
 	_stream.randomize()
 	add_child(_hud)
