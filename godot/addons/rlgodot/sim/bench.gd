@@ -40,8 +40,9 @@ func start(batch: EnvBatch, steps: int) -> void:
 ## One step has finished: counts episode ends, begins the next step; false after the last.
 func next() -> bool:
 	var ended: int = Protocol.STATUS_TERMINATED | Protocol.STATUS_TRUNCATED
-	for i: int in _batch.n_envs:
-		if _batch.status[i] & ended:
+	var status: PackedByteArray = _batch.status
+	for i: int in status.size():
+		if status[i] & ended:
 			_episodes += 1
 	_left -= 1
 	if _left <= 0:
