@@ -6,7 +6,7 @@ extends RLAgent
 ## | action (2) | force direction x, y: each clamped to [-1, 1], the vector limited to length 1, times max_force |
 ## | state (7) | ball_x, ball_y (m, from the arena centre, y grows down the screen), ball_vx, ball_vy (m/s), target_x, target_y (m), reached (0/1) |
 ## | terminated | the ball centre is within target_radius of the target centre at the end of a step (checked in get_state(), every action_repeat ticks) |
-## | truncated | by the controller (max_episode_steps) |
+## | truncated | by the batch (max_episode_steps) |
 ##
 ## Square arena of half-size 5 m, no gravity. Ball: radius 0.25 m, 1 kg, linear damping 2 /s,
 ## so with the default max_force of 8 N it tops out near 3.9 m/s and crosses the arena corner to

@@ -6,7 +6,7 @@ extends RLAgent
 ## | action (2) | throttle in [-1, 1] (rear wheel torque; negative brakes, then reverses), lean in [-1, 1] (chassis torque; positive = lean back, nose up) |
 ## | state (16 + LOOK_POINTS) | see STATE_NAMES: chassis x, y (m, y up), angle (rad, counter-clockwise = nose up), vx, vy (m/s), angular velocity (rad/s, ccw), rear wheel spin (rad/s, forward > 0), rear/front wheel ground contact (0/1), head clearance (m), wind (m/s^2, + = tailwind), on_oil (0/1), distance to the next oil patch (m, capped), course length (m), crashed, finished, then the ground height minus the chassis height at LOOK_POINTS points ahead |
 ## | terminated | the rider's head touches the ground (crashed) or the chassis passes the finish line (finished), checked in get_state() |
-## | truncated | by the controller (max_episode_steps) |
+## | truncated | by the batch (max_episode_steps) |
 ##
 ## World: 100 px = 1 m, the project's default gravity 980 px/s^2 = 9.8 m/s^2. The bike is three
 ## rigid bodies (chassis with the rider's head as a collision shape, two wheels) joined by soft

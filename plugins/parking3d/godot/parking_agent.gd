@@ -6,7 +6,7 @@ extends RLAgent
 ## | action (2) | throttle in [-1, 1] (negative = reverse; \|throttle\| < 0.1 or a sign opposing the motion brakes), steering in [-1, 1] (+1 = full right) |
 ## | state (26) | car_x, car_z (m, lot frame), car_heading (rad, 0 = +z), speed (m/s, signed along the car), lateral_speed (m/s), yaw_rate (rad/s), steering (-1..1), target_x, target_z, target_heading (bay axis, rad), heading_error (rad, folded by allow_reverse), footprint_out (m the footprint sticks out of the bay, 0 = inside), parked (0/1), collided (0/1), ray_0..ray_11 (m, obstacle distance from the car centre, clockwise from straight ahead, max 8 m) |
 ## | terminated | parked (footprint inside the bay, heading within heading_tolerance, speed < max_park_speed), or a collision with a parked car / wall when end_on_collision |
-## | truncated | by the controller (max_episode_steps) |
+## | truncated | by the batch (max_episode_steps) |
 ##
 ## Lot (metres, y up): an aisle 8 m wide along x at z = 0, one row of 8 bays (3.0 m x 5.5 m) on
 ## each side; bays 0-7 north (z < 0, axis pointing -z), 8-15 south (z > 0, axis +z), x centres

@@ -200,36 +200,36 @@ func apply_options(values: Dictionary) -> String:
 	var schema: Dictionary = _option_schema_of(self)
 	var converted: Dictionary = {}
 	for key: Variant in values:
-		var name: String = str(key)
-		if not schema.has(name):
+		var option: String = str(key)
+		if not schema.has(option):
 			var known: Array = schema.keys()
 			known.sort()
 			return "option '%s' is not an option of %s (its options: %s)" % [
-				name, _script_file(), ", ".join(PackedStringArray(known)) if not known.is_empty() else "none"]
-		var entry: Dictionary = schema[name]
+				option, _script_file(), ", ".join(PackedStringArray(known)) if not known.is_empty() else "none"]
+		var entry: Dictionary = schema[option]
 		var type: int = entry["type"]
 		var value: Variant = _convert_option(type, values[key])
 		if value == null:
 			return "option '%s' of %s must be %s, got %s" % [
-				name, _script_file(), _type_text(type, true), Codec.describe(values[key])]
+				option, _script_file(), _type_text(type, true), Codec.describe(values[key])]
 		var low: Variant = entry["min"]
 		var high: Variant = entry["max"]
 		if Codec.is_number(value):
 			var number: float = Codec.as_float(value)
 			if (low != null and number < Codec.as_float(low)) or (high != null and number > Codec.as_float(high)):
 				return "option '%s' of %s is %s, outside its range %s .. %s" % [
-					name, _script_file(), Codec.describe(value), Codec.describe(low), Codec.describe(high)]
-		converted[name] = value
-	for name: String in converted:
-		set(name, converted[name])
+					option, _script_file(), Codec.describe(value), Codec.describe(low), Codec.describe(high)]
+		converted[option] = value
+	for option: String in converted:
+		set(option, converted[option])
 	return ""
 
 
 ## The current values of every scene option (the exported script properties).
 func option_values() -> Dictionary:
 	var result: Dictionary = {}
-	for name: String in _option_schema_of(self):
-		result[name] = get(name)
+	for option: String in _option_schema_of(self):
+		result[option] = get(option)
 	return result
 
 
@@ -238,14 +238,14 @@ func option_values() -> Dictionary:
 func option_schema() -> Dictionary:
 	var result: Dictionary = {}
 	var schema: Dictionary = _option_schema_of(self)
-	for name: String in schema:
-		var entry: Dictionary = schema[name]
+	for option: String in schema:
+		var entry: Dictionary = schema[option]
 		var type: int = entry["type"]
 		var item: Dictionary = {"type": _type_text(type, false)}
 		for bound: String in ["min", "max"]:
 			if entry[bound] != null:
 				item[bound] = entry[bound]
-		result[name] = item
+		result[option] = item
 	return result
 
 

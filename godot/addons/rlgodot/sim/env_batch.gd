@@ -103,9 +103,9 @@ func reset_instances(indices: PackedInt32Array, seeds: Array[int], new_options: 
 			return problem
 		for i: int in indices:
 			var agent_i: RLAgent = _agents[i]
-			for name: String in _base_options:
-				if not given.has(name):
-					agent_i.set(name, _base_options[name])
+			for option: String in _base_options:
+				if not given.has(option):
+					agent_i.set(option, _base_options[option])
 			agent_i.apply_options(given)
 	for k: int in indices.size():
 		var i: int = indices[k]
