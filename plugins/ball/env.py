@@ -89,12 +89,18 @@ def _distance(states: np.ndarray) -> np.ndarray:
 
 
 OPTIONS = {
-    "target_radius": Option(0.5, "metres from the target centre that count as reached"),
-    "min_start_distance": Option(3.0, "minimum metres between start and target"),
-    "max_force": Option(8.0, "force (newtons) of a full action; the ball has 1 kg mass"),
-    "progress_weight": Option(1.0, "reward per metre of progress", target="reward"),
-    "time_penalty": Option(0.01, "reward subtracted every step", target="reward"),
-    "success_bonus": Option(1.0, "reward for reaching the target", target="reward"),
+    "target_radius": Option(
+        0.5, "metres from the target centre that count as reached", low=0.01, high=50.0),
+    "min_start_distance": Option(
+        3.0, "minimum metres between start and target", low=0.0, high=12.0),
+    "max_force": Option(
+        8.0, "force (newtons) of a full action; the ball has 1 kg mass", low=0.0, high=100.0),
+    "progress_weight": Option(
+        1.0, "reward per metre of progress", target="reward", low=0.0, high=10.0),
+    "time_penalty": Option(
+        0.01, "reward subtracted every step", target="reward", low=0.0, high=1.0),
+    "success_bonus": Option(
+        1.0, "reward for reaching the target", target="reward", low=0.0, high=100.0),
 }
 
 COMMON: dict[str, Any] = {

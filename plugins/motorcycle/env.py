@@ -165,23 +165,28 @@ class MotorcycleDiscreteDecoder(MotorcycleDecoder):
 
 
 OPTIONS = {
-    "course_length": Option(150.0, "finish line distance from the start, m (>= 10)"),
-    "hill_height_min": Option(0.5, "lowest hill, m (>= 0)"),
-    "hill_height_max": Option(2.0, "highest hill, m (>= hill_height_min; 0 with min 0 = flat)"),
-    "hill_steepness": Option(0.7, "steepest hill slope, rise/run (0.05 .. ~1.5)"),
-    "hill_gap_max": Option(6.0, "longest flat stretch between hills, m (>= 0)"),
-    "oil_probability": Option(0.15, "chance of an oil patch per 12 m stretch (0 .. 1)"),
-    "oil_length": Option(3.0, "length of an oil patch, m (0 .. 12)"),
-    "oil_friction": Option(0.1, "friction of oil, ground is 1.0 (0 .. 1)"),
-    "wind_strength": Option(1.0, "peak gust acceleration, m/s^2 (>= 0; 0 = no wind)"),
-    "wind_frequency": Option(0.1, "mean gusts per second (>= 0)"),
-    "wind_duration": Option(1.5, "duration of one gust, s (>= 0)"),
-    "progress_weight": Option(0.1, "reward per metre of progress", target="reward"),
-    "time_penalty": Option(0.002, "reward subtracted every step", target="reward"),
+    "course_length": Option(150.0, "finish line distance from the start, m", low=10.0, high=2000.0),
+    "hill_height_min": Option(0.5, "lowest hill, m", low=0.0, high=5.0),
+    "hill_height_max": Option(
+        2.0, "highest hill, m (>= hill_height_min; 0 with min 0 = flat)", low=0.0, high=5.0),
+    "hill_steepness": Option(0.7, "steepest hill slope, rise/run", low=0.05, high=1.5),
+    "hill_gap_max": Option(6.0, "longest flat stretch between hills, m", low=0.0, high=50.0),
+    "oil_probability": Option(0.15, "chance of an oil patch per 12 m stretch", low=0.0, high=1.0),
+    "oil_length": Option(3.0, "length of an oil patch, m", low=0.0, high=12.0),
+    "oil_friction": Option(0.1, "friction of oil, ground is 1.0", low=0.0, high=1.0),
+    "wind_strength": Option(1.0, "peak gust acceleration, m/s^2 (0 = no wind)", low=0.0, high=20.0),
+    "wind_frequency": Option(0.1, "mean gusts per second", low=0.0, high=5.0),
+    "wind_duration": Option(1.5, "duration of one gust, s", low=0.05, high=10.0),
+    "progress_weight": Option(
+        0.1, "reward per metre of progress", target="reward", low=0.0, high=10.0),
+    "time_penalty": Option(
+        0.002, "reward subtracted every step", target="reward", low=0.0, high=1.0),
     "upright_weight": Option(0.0, "shaping: reward subtracted per radian of tilt per step",
-                             target="reward"),
-    "crash_penalty": Option(5.0, "reward subtracted on a crash", target="reward"),
-    "finish_bonus": Option(5.0, "reward for reaching the finish line", target="reward"),
+                             target="reward", low=0.0, high=10.0),
+    "crash_penalty": Option(
+        5.0, "reward subtracted on a crash", target="reward", low=0.0, high=100.0),
+    "finish_bonus": Option(
+        5.0, "reward for reaching the finish line", target="reward", low=0.0, high=100.0),
 }
 
 COMMON: dict[str, Any] = {

@@ -155,33 +155,42 @@ class ParkingDiscreteDecoder(ParkingDecoder):
 
 
 OPTIONS = {
-    "target_bay": Option(-1, "target bay 0-15 (0-7 north row, 8-15 south), -1 = random"),
-    "occupancy": Option(0.5, "probability that each other bay holds a parked car, 0-1"),
-    "start_dx": Option(3.0, "start x within +- this many metres of the target bay centre"),
-    "start_dz": Option(1.0, "start z within +- this many metres of the aisle centre line (max 3)"),
+    "target_bay": Option(
+        -1, "target bay 0-15 (0-7 north row, 8-15 south), -1 = random", low=-1, high=15),
+    "occupancy": Option(
+        0.5, "probability that each other bay holds a parked car", low=0.0, high=1.0),
+    "start_dx": Option(
+        3.0, "start x within +- this many metres of the target bay centre", low=0.0, high=10.0),
+    "start_dz": Option(
+        1.0, "start z within +- this many metres of the aisle centre line", low=0.0, high=3.0),
     "start_heading_range": Option(
         45.0, "start heading: facing into the bay +- this many degrees (90 = up to along the "
-              "aisle, 180 = any)"),
+              "aisle, 180 = any)", low=0.0, high=180.0),
     "start_pose": Option([], "[x, z, heading_deg]: place the car exactly (tests); [] = random"),
-    "start_speed": Option(0.0, "initial forward speed, m/s (tests)"),
+    "start_speed": Option(0.0, "initial forward speed, m/s (tests)", low=-10.0, high=10.0),
     "allow_reverse": Option(True, "parking nose-in or tail-in both count"),
-    "heading_tolerance": Option(15.0, "max degrees between car and bay axis when parked"),
-    "max_park_speed": Option(0.5, "max speed (m/s) when parked"),
+    "heading_tolerance": Option(
+        15.0, "max degrees between car and bay axis when parked", low=0.0, high=90.0),
+    "max_park_speed": Option(0.5, "max speed (m/s) when parked", low=0.0, high=5.0),
     "end_on_collision": Option(True, "a collision with a parked car or wall ends the episode"),
-    "max_engine_force": Option(2000.0, "engine force of full throttle, N (car mass 1000 kg)"),
-    "brake_force": Option(30.0, "VehicleBody3D brake value when braking"),
-    "max_speed": Option(4.0, "no engine force above this speed, m/s"),
+    "max_engine_force": Option(
+        2000.0, "engine force of full throttle, N (car mass 1000 kg)", low=0.0, high=10000.0),
+    "brake_force": Option(30.0, "VehicleBody3D brake value when braking", low=0.0, high=1000.0),
+    "max_speed": Option(4.0, "no engine force above this speed, m/s", low=0.1, high=30.0),
     "progress_weight": Option(1.0, "reward per metre (or heading-weighted radian) of progress",
-                              target="reward"),
+                              target="reward", low=0.0, high=10.0),
     "heading_weight": Option(2.0, "potential metres per radian of heading error near the bay",
-                             target="reward"),
+                             target="reward", low=0.0, high=10.0),
     "lateral_weight": Option(1.0, "weight of the offset across the bay axis in the distance term",
-                             target="reward"),
+                             target="reward", low=0.0, high=10.0),
     "footprint_weight": Option(
-        2.0, "potential per metre the footprint sticks out of the bay, near it", target="reward"),
-    "time_penalty": Option(0.01, "reward subtracted every step", target="reward"),
-    "collision_penalty": Option(5.0, "reward subtracted on a collision", target="reward"),
-    "success_bonus": Option(10.0, "reward for parking", target="reward"),
+        2.0, "potential per metre the footprint sticks out of the bay, near it",
+        target="reward", low=0.0, high=10.0),
+    "time_penalty": Option(
+        0.01, "reward subtracted every step", target="reward", low=0.0, high=1.0),
+    "collision_penalty": Option(
+        5.0, "reward subtracted on a collision", target="reward", low=0.0, high=100.0),
+    "success_bonus": Option(10.0, "reward for parking", target="reward", low=0.0, high=100.0),
 }
 
 COMMON: dict[str, Any] = {

@@ -1,4 +1,4 @@
 @tool
 extends EditorPlugin
 ## Editor stub: enabling the addon needs no editor UI; RLAgent is a global class_name and the
-## runtime (bootstrap, controller, server) runs from plain scripts.
+## runtime (bootstrap, protocol server, batch, play mode) runs from plain scripts.

@@ -6,15 +6,14 @@ extends RLAgent
 ## | action (2) | force direction x, y: each clamped to [-1, 1], the vector limited to length 1, times max_force |
 ## | state (7) | ball_x, ball_y (m, from the arena centre, y grows down the screen), ball_vx, ball_vy (m/s), target_x, target_y (m), reached (0/1) |
 ## | terminated | the ball centre is within target_radius of the target centre at the end of a step (checked in get_state(), every action_repeat ticks) |
-## | truncated | by the controller (max_episode_steps) |
+## | truncated | by the batch (max_episode_steps) |
 ##
 ## Square arena of half-size 5 m, no gravity. Ball: radius 0.25 m, 1 kg, linear damping 2 /s,
 ## so with the default max_force of 8 N it tops out near 3.9 m/s and crosses the arena corner to
 ## corner in about 3.7 s. Each episode draws the ball start (at rest) and the target from `rng`,
 ## both at least 0.5 m from the walls and at least min_start_distance apart.
 ##
-## Options: target_radius (m, default 0.5), min_start_distance (m, default 3.0), max_force (N,
-## default 8.0).
+## Options: the @export properties below (values and defaults come from the Python EnvSpec).
 ##
 ## Version history: v0 first version.
 
@@ -24,16 +23,19 @@ const PIXELS_PER_METRE: float = 50.0
 const ARENA_HALF_SIZE: float = 5.0
 const WALL_MARGIN: float = 0.5
 const INSTANCE_SPACING: float = 12.0
-const DEFAULT_TARGET_RADIUS: float = 0.5
-const DEFAULT_MIN_START_DISTANCE: float = 3.0
-const DEFAULT_MAX_FORCE: float = 8.0
 const PLACEMENT_ATTEMPTS: int = 1000
 const STATE_NAMES: PackedStringArray = [
 	"ball_x", "ball_y", "ball_vx", "ball_vy", "target_x", "target_y", "reached"]
 
+## Metres from the target centre that count as reached.
+@export_range(0.01, 50.0) var target_radius: float
+## Minimum metres between the start and the target (the farthest pair drawn when unreachable).
+@export_range(0.0, 12.0) var min_start_distance: float
+## Force of a full action, newtons (the ball has 1 kg mass).
+@export_range(0.0, 100.0) var max_force: float
+
 var _target: Vector2 = Vector2.ZERO
-var _target_radius: float = DEFAULT_TARGET_RADIUS
-var _force_scale: float = DEFAULT_MAX_FORCE * PIXELS_PER_METRE
+var _force_scale: float = 0.0
 var _state: PackedFloat32Array = PackedFloat32Array()
 
 @onready var _arena: ArenaView = $Arena as ArenaView
@@ -44,10 +46,8 @@ var _state: PackedFloat32Array = PackedFloat32Array()
 func _enter_tree() -> void:
 	# Place the arena before its bodies enter the physics space: N arenas created on top of each
 	# other at the origin would make every broadphase insert (and the first step) pay O(N) pairs.
-	var columns: int = ceili(sqrt(float(n_instances)))
-	var cell: Vector2i = Vector2i(instance_index % columns, floori(float(instance_index) / columns))
 	var arena: Node2D = get_node("Arena") as Node2D
-	arena.position = Vector2(cell) * INSTANCE_SPACING * PIXELS_PER_METRE
+	arena.position = grid_position(Vector2.ONE * INSTANCE_SPACING * PIXELS_PER_METRE)
 
 
 func _ready() -> void:
@@ -70,9 +70,7 @@ func action_size() -> int:
 
 
 func reset_episode() -> void:
-	_target_radius = _option("target_radius", DEFAULT_TARGET_RADIUS, 0.01)
-	var min_distance: float = _option("min_start_distance", DEFAULT_MIN_START_DISTANCE, 0.0)
-	_force_scale = _option("max_force", DEFAULT_MAX_FORCE, 0.0) * PIXELS_PER_METRE
+	_force_scale = max_force * PIXELS_PER_METRE
 	var limit: float = ARENA_HALF_SIZE - WALL_MARGIN
 	var start: Vector2 = Vector2.ZERO
 	var target: Vector2 = Vector2.ZERO
@@ -86,7 +84,7 @@ func reset_episode() -> void:
 			best = d
 			start = s
 			target = t
-		if d >= min_distance:
+		if d >= min_start_distance:
 			break
 	_target = target
 	_ball.constant_force = Vector2.ZERO
@@ -97,7 +95,7 @@ func reset_episode() -> void:
 	PhysicsServer2D.body_set_state(_ball.get_rid(), PhysicsServer2D.BODY_STATE_TRANSFORM,
 			_ball.global_transform)
 	_arena.target_position = target * PIXELS_PER_METRE
-	_arena.target_radius = _target_radius * PIXELS_PER_METRE
+	_arena.target_radius = target_radius * PIXELS_PER_METRE
 	_arena.queue_redraw()
 
 
@@ -112,7 +110,7 @@ func apply_action(action: PackedFloat32Array) -> void:
 func get_state() -> PackedFloat32Array:
 	var position_m: Vector2 = _ball.position / PIXELS_PER_METRE
 	var velocity_m: Vector2 = _ball.linear_velocity / PIXELS_PER_METRE
-	var reached: bool = position_m.distance_to(_target) <= _target_radius
+	var reached: bool = position_m.distance_to(_target) <= target_radius
 	if reached:
 		end_episode()
 	_state[0] = position_m.x
@@ -137,12 +135,3 @@ func hud_text() -> String:
 	return "distance to target %.2f m   speed %.2f m/s   (arrows/WASD push)" % [
 		position_m.distance_to(_target), speed]
 
-
-## A numeric option, clamped to `minimum`; wrong types fall back to the default with a warning.
-func _option(key: String, default_value: float, minimum: float) -> float:
-	var value: Variant = options.get(key, default_value)
-	if typeof(value) != TYPE_INT and typeof(value) != TYPE_FLOAT:
-		push_warning("ball: option %s must be a number, got %s; using %s" % [key, str(value), default_value])
-		return default_value
-	var number: float = value
-	return maxf(number, minimum)

@@ -6,7 +6,7 @@ extends RLAgent
 ## | action (2) | throttle in [-1, 1] (rear wheel torque; negative brakes, then reverses), lean in [-1, 1] (chassis torque; positive = lean back, nose up) |
 ## | state (16 + LOOK_POINTS) | see STATE_NAMES: chassis x, y (m, y up), angle (rad, counter-clockwise = nose up), vx, vy (m/s), angular velocity (rad/s, ccw), rear wheel spin (rad/s, forward > 0), rear/front wheel ground contact (0/1), head clearance (m), wind (m/s^2, + = tailwind), on_oil (0/1), distance to the next oil patch (m, capped), course length (m), crashed, finished, then the ground height minus the chassis height at LOOK_POINTS points ahead |
 ## | terminated | the rider's head touches the ground (crashed) or the chassis passes the finish line (finished), checked in get_state() |
-## | truncated | by the controller (max_episode_steps) |
+## | truncated | by the batch (max_episode_steps) |
 ##
 ## World: 100 px = 1 m, the project's default gravity 980 px/s^2 = 9.8 m/s^2. The bike is three
 ## rigid bodies (chassis with the rider's head as a collision shape, two wheels) joined by soft
@@ -15,9 +15,8 @@ extends RLAgent
 ## no node is created or freed after _ready(). Instances are stacked INSTANCE_SPACING apart
 ## vertically (their bodies only collide with layer 1, their own course never reaches another's).
 ##
-## Options (defaults come from the Python EnvSpec): course_length, hill_height_min,
-## hill_height_max, hill_steepness, hill_gap_max, oil_probability, oil_length, oil_friction,
-## wind_strength, wind_frequency, wind_duration.
+## Options: the @export properties below (values and defaults come from the Python EnvSpec; the
+## ranges bound the course's points and the gust schedule).
 ##
 ## Version history: v0 first version.
 
@@ -52,10 +51,29 @@ const STATE_NAMES: PackedStringArray = [
 	"crashed", "finished",
 	"look_0", "look_1", "look_2", "look_3", "look_4", "look_5",
 	"look_6", "look_7", "look_8", "look_9", "look_10", "look_11"]
-const DEFAULTS: Dictionary = {
-	"course_length": 150.0, "hill_height_min": 0.5, "hill_height_max": 2.0,
-	"hill_steepness": 0.7, "hill_gap_max": 6.0, "oil_probability": 0.15, "oil_length": 3.0,
-	"oil_friction": 0.1, "wind_strength": 1.0, "wind_frequency": 0.1, "wind_duration": 1.5}
+
+## Finish line distance from the start, m.
+@export_range(10.0, 2000.0) var course_length: float
+## Lowest hill, m.
+@export_range(0.0, 5.0) var hill_height_min: float
+## Highest hill, m (below hill_height_min counts as hill_height_min; both 0 = flat).
+@export_range(0.0, 5.0) var hill_height_max: float
+## Steepest hill slope, rise / run.
+@export_range(0.05, 1.5) var hill_steepness: float
+## Longest flat stretch between hills, m.
+@export_range(0.0, 50.0) var hill_gap_max: float
+## Chance of an oil patch per 12 m stretch.
+@export_range(0.0, 1.0) var oil_probability: float
+## Length of an oil patch, m.
+@export_range(0.0, 12.0) var oil_length: float
+## Friction of oil (the ground has 1.0).
+@export_range(0.0, 1.0) var oil_friction: float
+## Peak gust acceleration, m/s^2 (0 = no wind).
+@export_range(0.0, 20.0) var wind_strength: float
+## Mean gusts per second (Poisson arrivals).
+@export_range(0.0, 5.0) var wind_frequency: float
+## Duration of one gust, s.
+@export_range(0.05, 10.0) var wind_duration: float
 
 var _heights: PackedFloat32Array = PackedFloat32Array()
 var _oil_start: PackedFloat32Array = PackedFloat32Array()
@@ -63,7 +81,6 @@ var _oil_end: PackedFloat32Array = PackedFloat32Array()
 var _gust_start: PackedFloat32Array = PackedFloat32Array()
 var _gust_end: PackedFloat32Array = PackedFloat32Array()
 var _gust_accel: PackedFloat32Array = PackedFloat32Array()
-var _course_length: float = 100.0
 var _wind: float = 0.0
 var _bike_mass: float = 1.0
 var _start_frame: int = 0
@@ -91,8 +108,8 @@ var _state: PackedFloat32Array = PackedFloat32Array()
 func _enter_tree() -> void:
 	# Stack the courses far apart, centred on the origin, before any body enters the space.
 	var world: Node2D = get_node("World") as Node2D
-	var row: float = float(instance_index) - 0.5 * float(n_instances - 1)
-	world.position = Vector2(0.0, row * INSTANCE_SPACING * PPM)
+	var spacing: Vector2 = Vector2(0.0, INSTANCE_SPACING * PPM)
+	world.position = grid_position(spacing, 1) - spacing * (0.5 * float(n_instances - 1))
 
 
 func _ready() -> void:
@@ -124,7 +141,6 @@ func action_size() -> int:
 
 
 func reset_episode() -> void:
-	_course_length = _option("course_length", 10.0)
 	_build_course()
 	_build_wind()
 	_crashed = false
@@ -144,7 +160,7 @@ func reset_episode() -> void:
 	_chassis.constant_force = Vector2.ZERO
 	_chassis.constant_torque = 0.0
 	_rear.constant_torque = 0.0
-	_view.setup(_heights, START_BACK, DX, _oil_start, _oil_end, _course_length, PPM)
+	_view.setup(_heights, START_BACK, DX, _oil_start, _oil_end, course_length, PPM)
 	_view.bodies = [_chassis, _rear, _front]
 
 
@@ -172,7 +188,7 @@ func get_state() -> PackedFloat32Array:
 		if head_clearance < CRASH_MARGIN or not pos.is_finite():
 			_crashed = true
 			end_episode()
-		elif pos.x >= _course_length:
+		elif pos.x >= course_length:
 			_finished = true
 			end_episode()
 	var rear_x: float = _rear.position.x / PPM
@@ -197,7 +213,7 @@ func get_state() -> PackedFloat32Array:
 	_state[10] = _wind
 	_state[11] = 1.0 if on_oil else 0.0
 	_state[12] = oil_ahead
-	_state[13] = _course_length
+	_state[13] = course_length
 	_state[14] = 1.0 if _crashed else 0.0
 	_state[15] = 1.0 if _finished else 0.0
 	# The terrain ahead, interpolated inline (no call per point).
@@ -225,26 +241,23 @@ func hud_text() -> String:
 	elif _finished:
 		status = "   FINISHED"
 	return "speed %.0f km/h   distance %.0f / %.0f m   wind %+.1f%s   (up/down throttle/brake, left/right lean back/forward)" % [
-		speed, clampf(pos.x, 0.0, _course_length), _course_length, _wind, status]
+		speed, clampf(pos.x, 0.0, course_length), course_length, _wind, status]
 
 
 ## Builds the seeded course: flat start, cosine hills, flat finish; oil patches split off.
 func _build_course() -> void:
-	var height_min: float = _option("hill_height_min", 0.0)
-	var height_max: float = maxf(_option("hill_height_max", 0.0), height_min)
-	var steepness: float = _option("hill_steepness", 0.05)
-	var gap_max: float = _option("hill_gap_max", 0.0)
-	var count: int = int(ceilf((START_BACK + _course_length + RUN_OUT) / DX)) + 1
+	var height_max: float = maxf(hill_height_max, hill_height_min)
+	var count: int = int(ceilf((START_BACK + course_length + RUN_OUT) / DX)) + 1
 	_heights.resize(count)
 	_heights.fill(0.0)
 	var cursor: float = FLAT_START
-	var hills_end: float = _course_length - FINISH_FLAT
+	var hills_end: float = course_length - FINISH_FLAT
 	while true:
-		var gap: float = rng.randf_range(0.0, gap_max)
-		var height: float = rng.randf_range(height_min, height_max)
-		var width: float = maxf(PI * height / steepness * rng.randf_range(1.0, 1.6), 2.0)
+		var gap: float = rng.randf_range(0.0, hill_gap_max)
+		var height: float = rng.randf_range(hill_height_min, height_max)
+		var width: float = maxf(PI * height / hill_steepness * rng.randf_range(1.0, 1.6), 2.0)
 		var x0: float = cursor + gap
-		if x0 + width > hills_end:
+		if not (x0 + width <= hills_end):  # also ends the loop on NaN (options never set)
 			break
 		var first: int = int(ceilf((x0 + START_BACK) / DX))
 		var last: int = int(floorf((x0 + width + START_BACK) / DX))
@@ -254,12 +267,9 @@ func _build_course() -> void:
 		cursor = x0 + width
 	_oil_start.clear()
 	_oil_end.clear()
-	var oil_probability: float = _option("oil_probability", 0.0)
-	var oil_length: float = _option("oil_length", 0.0)
-	var friction: float = clampf(_option("oil_friction", 0.0), 0.0, 1.0)
-	_oil_body.physics_material_override.friction = friction
+	_oil_body.physics_material_override.friction = oil_friction
 	var cell: float = FLAT_START
-	while cell + OIL_CELL <= _course_length:
+	while cell + OIL_CELL <= course_length:
 		var chance: float = rng.randf()
 		var offset: float = rng.randf_range(0.0, maxf(OIL_CELL - oil_length, 0.0))
 		if chance < oil_probability and oil_length > 0.0:
@@ -299,21 +309,18 @@ func _build_wind() -> void:
 	_gust_start.clear()
 	_gust_end.clear()
 	_gust_accel.clear()
-	var strength: float = _option("wind_strength", 0.0)
-	var frequency: float = _option("wind_frequency", 0.0)
-	var duration: float = _option("wind_duration", 0.0)
-	if strength <= 0.0 or frequency <= 0.0 or duration <= 0.0:
+	if wind_strength <= 0.0 or wind_frequency <= 0.0 or wind_duration <= 0.0:
 		return
 	var t: float = 0.0
 	while true:
-		t += -log(1.0 - rng.randf() * 0.999999) / frequency
+		t += -log(1.0 - rng.randf() * 0.999999) / wind_frequency
 		if t > WIND_HORIZON:
 			break
 		var sign_value: float = 1.0 if rng.randf() < 0.5 else -1.0
 		_gust_start.append(t)
-		_gust_end.append(t + duration)
-		_gust_accel.append(sign_value * strength * rng.randf_range(0.5, 1.0))
-		t += duration
+		_gust_end.append(t + wind_duration)
+		_gust_accel.append(sign_value * wind_strength * rng.randf_range(0.5, 1.0))
+		t += wind_duration
 
 
 func _place(body: RigidBody2D, origin: Vector2, offset: Vector2) -> void:
@@ -364,14 +371,3 @@ func _pixels(m: Vector2) -> Vector2:
 func _metres(px: Vector2) -> Vector2:
 	return Vector2(px.x / PPM, -px.y / PPM)
 
-
-## A numeric option, clamped to `minimum`; wrong types fall back to the default with a warning.
-func _option(key: String, minimum: float) -> float:
-	var fallback: float = DEFAULTS[key]
-	var value: Variant = options.get(key, fallback)
-	if typeof(value) != TYPE_INT and typeof(value) != TYPE_FLOAT:
-		push_warning("motorcycle: option %s must be a number, got %s; using %s" % [
-			key, str(value), fallback])
-		return maxf(fallback, minimum)
-	var number: float = value
-	return maxf(number, minimum)

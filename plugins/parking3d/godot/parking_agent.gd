@@ -6,7 +6,7 @@ extends RLAgent
 ## | action (2) | throttle in [-1, 1] (negative = reverse; \|throttle\| < 0.1 or a sign opposing the motion brakes), steering in [-1, 1] (+1 = full right) |
 ## | state (26) | car_x, car_z (m, lot frame), car_heading (rad, 0 = +z), speed (m/s, signed along the car), lateral_speed (m/s), yaw_rate (rad/s), steering (-1..1), target_x, target_z, target_heading (bay axis, rad), heading_error (rad, folded by allow_reverse), footprint_out (m the footprint sticks out of the bay, 0 = inside), parked (0/1), collided (0/1), ray_0..ray_11 (m, obstacle distance from the car centre, clockwise from straight ahead, max 8 m) |
 ## | terminated | parked (footprint inside the bay, heading within heading_tolerance, speed < max_park_speed), or a collision with a parked car / wall when end_on_collision |
-## | truncated | by the controller (max_episode_steps) |
+## | truncated | by the batch (max_episode_steps) |
 ##
 ## Lot (metres, y up): an aisle 8 m wide along x at z = 0, one row of 8 bays (3.0 m x 5.5 m) on
 ## each side; bays 0-7 north (z < 0, axis pointing -z), 8-15 south (z > 0, axis +z), x centres
@@ -19,6 +19,7 @@ extends RLAgent
 ## start_dx), z = U(-start_dz, start_dz), heading = facing into the bay (bay axis) +
 ## U(-start_heading_range, start_heading_range) deg (180 = any heading). Option start_pose = [x, z, heading_deg]
 ## places the car exactly (tests, debugging); start_speed gives it an initial forward speed.
+## Options: the @export properties below (values and defaults come from the Python EnvSpec).
 ##
 ## Version history: v0 first version.
 
@@ -48,6 +49,35 @@ const STATE_NAMES: PackedStringArray = [
 	"ray_10", "ray_11"]
 const N_BASE: int = 14
 
+## Target bay 0-15 (0-7 north row, 8-15 south), -1 = random.
+@export_range(-1, 15) var target_bay: int
+## Probability that each other bay holds a parked car.
+@export_range(0.0, 1.0) var occupancy: float
+## Start x within +- this many metres of the target bay centre (kept inside the lot).
+@export_range(0.0, 10.0) var start_dx: float
+## Start z within +- this many metres of the aisle centre line.
+@export_range(0.0, 3.0) var start_dz: float
+## Start heading: facing into the bay +- this many degrees (180 = any).
+@export_range(0.0, 180.0) var start_heading_range: float
+## [x, z, heading_deg]: place the car exactly (tests); empty = random.
+@export var start_pose: PackedFloat32Array
+## Initial forward speed, m/s (tests).
+@export_range(-10.0, 10.0) var start_speed: float
+## Parking nose-in or tail-in both count.
+@export var allow_reverse: bool
+## Max degrees between car and bay axis when parked.
+@export_range(0.0, 90.0) var heading_tolerance: float
+## Max speed (m/s) when parked.
+@export_range(0.0, 5.0) var max_park_speed: float
+## A collision with a parked car or wall ends the episode.
+@export var end_on_collision: bool
+## Engine force of full throttle, N (car mass 1000 kg).
+@export_range(0.0, 10000.0) var max_engine_force: float
+## VehicleBody3D brake value when braking.
+@export_range(0.0, 1000.0) var brake_force: float
+## No engine force above this speed, m/s.
+@export_range(0.1, 30.0) var max_speed: float
+
 var _target_bay: int = 0
 var _target_pos: Vector3 = Vector3.ZERO
 var _target_heading: float = 0.0
@@ -55,13 +85,7 @@ var _throttle: float = 0.0
 var _steer: float = 0.0
 var _collided: bool = false
 var _parked: bool = false
-var _engine_force: float = 2000.0
-var _brake_force: float = 30.0
-var _max_speed: float = 4.0
-var _heading_tolerance: float = deg_to_rad(15.0)
-var _max_park_speed: float = 0.5
-var _allow_reverse: bool = true
-var _end_on_collision: bool = true
+var _heading_tolerance: float = 0.0
 var _state: PackedFloat32Array = PackedFloat32Array()
 var _parked_bodies: Array[StaticBody3D] = []
 var _ray_query: PhysicsRayQueryParameters3D = PhysicsRayQueryParameters3D.new()
@@ -76,10 +100,9 @@ var _highlight: MeshInstance3D = null
 
 func _enter_tree() -> void:
 	# Place the lot before its bodies enter the physics space, far from every other instance.
-	var columns: int = ceili(sqrt(float(n_instances)))
-	var cell: Vector2i = Vector2i(instance_index % columns, floori(float(instance_index) / columns))
 	var lot: Node3D = get_node("Lot") as Node3D
-	lot.position = Vector3(cell.x, 0.0, cell.y) * INSTANCE_SPACING
+	var where: Vector2 = grid_position(Vector2.ONE * INSTANCE_SPACING)
+	lot.position = Vector3(where.x, 0.0, where.y)
 
 
 func _ready() -> void:
@@ -108,21 +131,13 @@ func action_size() -> int:
 
 
 func reset_episode() -> void:
-	_engine_force = _num("max_engine_force", 2000.0, 0.0)
-	_brake_force = _num("brake_force", 30.0, 0.0)
-	_max_speed = _num("max_speed", 4.0, 0.1)
-	_heading_tolerance = deg_to_rad(_num("heading_tolerance", 15.0, 0.0))
-	_max_park_speed = _num("max_park_speed", 0.5, 0.0)
-	_allow_reverse = _flag("allow_reverse", true)
-	_end_on_collision = _flag("end_on_collision", true)
+	_heading_tolerance = deg_to_rad(heading_tolerance)
 	var n_bays: int = 2 * BAYS_PER_ROW
-	var fixed_bay: int = int(_num("target_bay", -1.0, -1.0))
 	_target_bay = rng.randi_range(0, n_bays - 1)
-	if fixed_bay >= 0:
-		_target_bay = mini(fixed_bay, n_bays - 1)
+	if target_bay >= 0:
+		_target_bay = target_bay
 	_target_pos = _bay_center(_target_bay)
 	_target_heading = PI if _target_bay < BAYS_PER_ROW else 0.0
-	var occupancy: float = clampf(_num("occupancy", 0.5, 0.0), 0.0, 1.0)
 	for i: int in n_bays:
 		var occupied: bool = rng.randf() < occupancy and i != _target_bay
 		var where: Vector3 = _bay_center(i) + Vector3(0.0, PARKED_SIZE.y * 0.5, 0.0)
@@ -136,20 +151,15 @@ func reset_episode() -> void:
 		PhysicsServer3D.body_set_state(body.get_rid(), PhysicsServer3D.BODY_STATE_TRANSFORM,
 				body.global_transform)
 	# Start pose: drawn every episode (same rng consumption), overridden by start_pose.
-	var dx: float = _num("start_dx", 3.0, 0.0)
-	var dz: float = minf(_num("start_dz", 1.0, 0.0), AISLE_WIDTH * 0.5 - 1.0)
-	var h_range: float = deg_to_rad(_num("start_heading_range", 45.0, 0.0))
-	var x: float = clampf(_target_pos.x + rng.randf_range(-dx, dx), -LOT_HALF_X + 2.5, LOT_HALF_X - 2.5)
-	var z: float = rng.randf_range(-dz, dz)
+	var h_range: float = deg_to_rad(start_heading_range)
+	var x: float = clampf(_target_pos.x + rng.randf_range(-start_dx, start_dx), -LOT_HALF_X + 2.5, LOT_HALF_X - 2.5)
+	var z: float = rng.randf_range(-start_dz, start_dz)
 	var heading: float = _target_heading + rng.randf_range(-h_range, h_range)
-	var pose: Variant = options.get("start_pose", [])
-	if pose is Array:
-		var pose_array: Array = pose
-		if pose_array.size() >= 3:
-			x = _to_float(pose_array[0], x)
-			z = _to_float(pose_array[1], z)
-			heading = deg_to_rad(_to_float(pose_array[2], rad_to_deg(heading)))
-	_place_car(x, z, heading, _num("start_speed", 0.0, -10.0))
+	if start_pose.size() >= 3:
+		x = start_pose[0]
+		z = start_pose[1]
+		heading = deg_to_rad(start_pose[2])
+	_place_car(x, z, heading, start_speed)
 	_throttle = 0.0
 	_steer = 0.0
 	_collided = false
@@ -173,14 +183,14 @@ func get_state() -> PackedFloat32Array:
 	var local_velocity: Vector3 = _car.linear_velocity * xform.basis  # world -> car frame
 	var speed: float = local_velocity.z
 	var herr: float = absf(wrapf(heading - _target_heading, -PI, PI))
-	if _allow_reverse:
+	if allow_reverse:
 		herr = minf(herr, PI - herr)
 	if xform.basis.y.y < 0.5:
 		_collided = true  # tipped over
 	var outside: float = _footprint_outside(xform)
 	_parked = (not _collided and herr <= _heading_tolerance
-			and _car.linear_velocity.length() < _max_park_speed and outside <= 0.0)
-	if _parked or (_collided and _end_on_collision):
+			and _car.linear_velocity.length() < max_park_speed and outside <= 0.0)
+	if _parked or (_collided and end_on_collision):
 		end_episode()
 	_state[0] = xform.origin.x
 	_state[1] = xform.origin.z
@@ -237,15 +247,15 @@ func _process(_delta: float) -> void:
 
 func _drive() -> void:
 	var speed: float = _car.linear_velocity.dot(_car.global_basis.z)
-	var force: float = _throttle * _engine_force
+	var force: float = _throttle * max_engine_force
 	var brake: float = 0.0
 	if absf(_throttle) < 0.1:
 		force = 0.0
-		brake = _brake_force
+		brake = brake_force
 	elif _throttle * speed < -0.05:
 		force = 0.0  # opposite to the motion: brake first
-		brake = _brake_force * absf(_throttle)
-	elif absf(speed) > _max_speed:
+		brake = brake_force * absf(_throttle)
+	elif absf(speed) > max_speed:
 		force = 0.0
 	_car.engine_force = force
 	_car.brake = brake
@@ -377,28 +387,3 @@ func _material(color: Color) -> StandardMaterial3D:
 		material.transparency = BaseMaterial3D.TRANSPARENCY_ALPHA
 	return material
 
-
-## A numeric option, clamped to `minimum`; wrong types fall back to the default with a warning.
-func _num(key: String, default_value: float, minimum: float) -> float:
-	var value: Variant = options.get(key, default_value)
-	if typeof(value) != TYPE_INT and typeof(value) != TYPE_FLOAT:
-		push_warning("parking3d: option %s must be a number, got %s; using %s" % [key, str(value), default_value])
-		return default_value
-	var number: float = value
-	return maxf(number, minimum)
-
-
-## A boolean option; numbers count as true when non-zero.
-func _flag(key: String, default_value: bool) -> bool:
-	var value: Variant = options.get(key, default_value)
-	if typeof(value) == TYPE_BOOL:
-		var flag: bool = value
-		return flag
-	return _to_float(value, 1.0 if default_value else 0.0) != 0.0
-
-
-func _to_float(value: Variant, fallback: float) -> float:
-	if typeof(value) == TYPE_INT or typeof(value) == TYPE_FLOAT:
-		var number: float = value
-		return number
-	return fallback

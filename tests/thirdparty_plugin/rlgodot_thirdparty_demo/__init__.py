@@ -45,6 +45,6 @@ def rlgodot_env_specs() -> list[EnvSpec]:
             make_decoder=_decoder,
             max_episode_steps=50,
             action_repeat=2,
-            options={"drift_scale": Option(0.5, "drift speed per second")},
+            options={"drift_scale": Option(0.5, "drift speed per second", low=0.0, high=2.0)},
         )
     ]

@@ -7,12 +7,8 @@ extends RefCounted
 
 enum Decoded { ERROR, JSON_MESSAGE, BINARY_STEP }
 
-const JSON_FIRST_BYTE: int = 0x7B
-const MAGIC: int = 0xB1
-const KIND_STEP: int = 1
-const KIND_STEP_RESULT: int = 2
-const KIND_RESET_RESULT: int = 3
-const HEADER_BYTES: int = 16
+const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
+
 const HEADER_FLOATS: int = 4
 const MAX_EXACT_JSON_INT: float = 9007199254740992.0
 const MAX_INT64_FLOAT: float = 9223372036854775808.0
@@ -82,22 +78,22 @@ static func describe(value: Variant) -> String:
 ## Decodes one frame body; on ERROR, error_code and error_message say why.
 func decode(body: PackedByteArray) -> Decoded:
 	if body.is_empty():
-		return _fail("bad_frame", "empty frame body")
+		return _fail(Protocol.ERROR_BAD_FRAME, "empty frame body")
 	var first: int = body[0]
-	if first == MAGIC:
+	if first == Protocol.BINARY_MAGIC:
 		return _decode_binary(body)
-	if first != JSON_FIRST_BYTE:
-		return _fail("bad_frame", "body starts with byte 0x%02X: expected '{' (JSON) or 0xB1 (binary)" % first)
+	if first != Protocol.JSON_FIRST_BYTE:
+		return _fail(Protocol.ERROR_BAD_FRAME, "body starts with byte 0x%02X: expected '{' (JSON) or 0xB1 (binary)" % first)
 	message_text = body.get_string_from_utf8()
 	if _json.parse(message_text) != OK:
-		return _fail("bad_frame", "JSON did not parse (line %d): %s" % [
+		return _fail(Protocol.ERROR_BAD_FRAME, "JSON did not parse (line %d): %s" % [
 			_json.get_error_line() + 1, _json.get_error_message()])
 	var data: Variant = _json.data
 	if typeof(data) != TYPE_DICTIONARY:
-		return _fail("bad_frame", "JSON body is not an object")
+		return _fail(Protocol.ERROR_BAD_FRAME, "JSON body is not an object")
 	message = data
 	if typeof(message.get("type")) != TYPE_STRING:
-		return _fail("bad_message", "JSON message has no string field 'type'")
+		return _fail(Protocol.ERROR_BAD_MESSAGE, "JSON message has no string field 'type'")
 	return Decoded.JSON_MESSAGE
 
 
@@ -105,25 +101,25 @@ func decode(body: PackedByteArray) -> Decoded:
 ## (error_code bad_action) or type (bad_message).
 func flatten_json_actions(value: Variant, n: int, a: int) -> bool:
 	if typeof(value) != TYPE_ARRAY:
-		_fail("bad_message", "'actions' must be a list of %d lists of %d numbers" % [n, a])
+		_fail(Protocol.ERROR_BAD_MESSAGE, "'actions' must be a list of %d lists of %d numbers" % [n, a])
 		return false
 	var batch: Array = value
 	if batch.size() != n:
-		_fail("bad_action", "expected %d actions of %d floats, got %d rows" % [n, a, batch.size()])
+		_fail(Protocol.ERROR_BAD_ACTION, "expected %d actions of %d floats, got %d rows" % [n, a, batch.size()])
 		return false
 	var flat: PackedFloat32Array = PackedFloat32Array()
 	for i: int in n:
 		var row_value: Variant = batch[i]
 		if typeof(row_value) != TYPE_ARRAY:
-			_fail("bad_message", "action %d is not a list" % i)
+			_fail(Protocol.ERROR_BAD_MESSAGE, "action %d is not a list" % i)
 			return false
 		var row: Array = row_value
 		if row.size() != a:
-			_fail("bad_action", "expected %d actions of %d floats, action %d has %d" % [n, a, i, row.size()])
+			_fail(Protocol.ERROR_BAD_ACTION, "expected %d actions of %d floats, action %d has %d" % [n, a, i, row.size()])
 			return false
 		for x: Variant in row:
 			if not is_number(x):
-				_fail("bad_message", "action %d holds a non-number: %s" % [i, describe(x)])
+				_fail(Protocol.ERROR_BAD_MESSAGE, "action %d holds a non-number: %s" % [i, describe(x)])
 				return false
 		flat.append_array(PackedFloat32Array(row))
 	actions = flat
@@ -181,7 +177,7 @@ func encode_message(msg: Dictionary) -> PackedByteArray:
 
 
 func encode_error(code: String, text: String) -> PackedByteArray:
-	return encode_message({"type": "error", "code": code, "message": text})
+	return encode_message({"type": Protocol.TYPE_ERROR, "code": code, "message": text})
 
 
 ## Encodes a reset_result or step_result (kind KIND_*_RESULT) as one frame with its prefix.
@@ -191,11 +187,11 @@ func encode_result(kind: int, states: PackedFloat32Array, status: PackedByteArra
 	if binary:
 		return _encode_binary_result(kind, states, status, n, w, terminal_index, terminal_states)
 	var msg: Dictionary = {
-		"type": "step_result" if kind == KIND_STEP_RESULT else "reset_result",
+		"type": Protocol.TYPE_STEP_RESULT if kind == Protocol.KIND_STEP_RESULT else Protocol.TYPE_RESET_RESULT,
 		"states": _json_rows(states, n, w),
 		"status": Array(status),
 	}
-	if kind == KIND_STEP_RESULT:
+	if kind == Protocol.KIND_STEP_RESULT:
 		var terminal: Array = []
 		for k: int in terminal_index.size():
 			terminal.append([terminal_index[k], Array(terminal_states.slice(k * w, (k + 1) * w))])
@@ -207,12 +203,12 @@ func _encode_binary_result(kind: int, states: PackedFloat32Array, status: Packed
 		w: int, terminal_index: PackedInt32Array, terminal_states: PackedFloat32Array) -> PackedByteArray:
 	var n_terminal: int = terminal_index.size()
 	var pad: int = (4 - n % 4) % 4
-	var body_len: int = HEADER_BYTES + n * w * 4 + n + pad + n_terminal * 4 + n_terminal * w * 4
+	var body_len: int = Protocol.BINARY_HEADER_BYTES + n * w * 4 + n + pad + n_terminal * 4 + n_terminal * w * 4
 	# resize() keeps the allocation while the size stays in the same power-of-two bucket.
 	_out.resize(4 + body_len)
 	_out.seek(0)
 	_out.put_u32(body_len)
-	_out.put_u8(MAGIC)
+	_out.put_u8(Protocol.BINARY_MAGIC)
 	_out.put_u8(kind)
 	_out.put_u16(0)
 	_out.put_u32(n)
@@ -229,17 +225,17 @@ func _encode_binary_result(kind: int, states: PackedFloat32Array, status: Packed
 
 
 func _decode_binary(body: PackedByteArray) -> Decoded:
-	if body.size() < HEADER_BYTES:
-		return _fail("bad_frame", "binary message of %d bytes is shorter than its 16-byte header" % body.size())
+	if body.size() < Protocol.BINARY_HEADER_BYTES:
+		return _fail(Protocol.ERROR_BAD_FRAME, "binary message of %d bytes is shorter than its 16-byte header" % body.size())
 	var kind: int = body[1]
-	if kind != KIND_STEP:
-		return _fail("bad_message", "binary kind %d is not a request (the client sends kind 1 = step)" % kind)
+	if kind != Protocol.KIND_STEP:
+		return _fail(Protocol.ERROR_BAD_MESSAGE, "binary kind %d is not a request (the client sends kind 1 = step)" % kind)
 	rows = body.decode_u32(4)
 	width = body.decode_u32(8)
-	var payload: int = body.size() - HEADER_BYTES
+	var payload: int = body.size() - Protocol.BINARY_HEADER_BYTES
 	# Bound both factors first so the product cannot overflow (each is a u32).
 	if (width > 0 and (rows > payload or width > payload)) or rows * width * 4 != payload:
-		return _fail("bad_message", "binary step header says %d x %d floats but the payload has %d bytes" % [
+		return _fail(Protocol.ERROR_BAD_MESSAGE, "binary step header says %d x %d floats but the payload has %d bytes" % [
 			rows, width, payload])
 	actions = body.to_float32_array()
 	action_offset = HEADER_FLOATS

@@ -9,11 +9,12 @@ extends RefCounted
 
 enum ReadStatus { OK, CLOSED, TOO_LARGE }
 
+const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
+
 const HOST: String = "127.0.0.1"
-const DEFAULT_MAX_FRAME_BYTES: int = 64 * 1024 * 1024
 const ACCEPT_POLL_MSEC: int = 5
 
-var max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+var max_frame_bytes: int = Protocol.DEFAULT_MAX_FRAME_BYTES
 ## Microseconds read_frame() busy-polls for the next header before blocking (0 = block at once).
 var spin_usec: int = 0
 ## Status of the last read_frame() call.

@@ -5,8 +5,9 @@ extends Node
 ## Exit codes: 0 the session ended, 2 bad command line or scene, 3 no client connected in time,
 ## 4 the port could not be bound.
 
-const SimulationController := preload("res://addons/rlgodot/sim/simulation_controller.gd")
 const FrameServer := preload("res://addons/rlgodot/net/frame_server.gd")
+const PlayMode := preload("res://addons/rlgodot/sim/play_mode.gd")
+const ProtocolServer := preload("res://addons/rlgodot/net/protocol_server.gd")
 
 const EXIT_BAD_ARGS: int = 2
 const EXIT_NO_CLIENT: int = 3
@@ -15,7 +16,8 @@ const DEFAULT_PHYSICS_HZ: int = 60
 const DEFAULT_ACCEPT_TIMEOUT: float = 60.0
 const FLAG_ARGS: PackedStringArray = ["--rlgodot-play"]
 const VALUE_ARGS: PackedStringArray = [
-	"--rlgodot-scene", "--rlgodot-port", "--rlgodot-physics-hz", "--rlgodot-accept-timeout"]
+	"--rlgodot-scene", "--rlgodot-port", "--rlgodot-physics-hz", "--rlgodot-accept-timeout",
+	"--rlgodot-options"]
 
 
 func _ready() -> void:
@@ -60,28 +62,34 @@ func _ready() -> void:
 			scene_path, names.size(), n_actions])
 		return
 
-	var controller: SimulationController = SimulationController.new()
-	controller.name = "SimulationController"
-	controller.configure(scene, scene_path, hz, names, n_actions)
-
 	if args.has("--rlgodot-play"):
-		add_child(controller)
-		controller.start_play()
+		var options_text: String = args.get("--rlgodot-options", "{}")
+		var parsed: Variant = JSON.parse_string(options_text)
+		if typeof(parsed) != TYPE_DICTIONARY:
+			_fail(EXIT_BAD_ARGS, "--rlgodot-options must be a JSON object, got '%s'" % options_text)
+			return
+		var options: Dictionary = parsed
+		var play: PlayMode = PlayMode.new()
+		play.name = "PlayMode"
+		add_child(play)
+		var option_problem: String = play.start(scene, scene_path, hz, names, n_actions, options)
+		if option_problem != "":
+			_fail(EXIT_BAD_ARGS, "--rlgodot-options: " + option_problem)
+		return
+	if args.has("--rlgodot-options"):
+		_fail(EXIT_BAD_ARGS, "--rlgodot-options is for play mode; serve mode takes options at hello")
 		return
 	if not args.has("--rlgodot-port"):
-		controller.free()
 		_fail(EXIT_BAD_ARGS, "pass --rlgodot-port=P (serve mode) or --rlgodot-play (play mode)")
 		return
 	var port_text: String = args["--rlgodot-port"]
 	if not port_text.is_valid_int() or port_text.to_int() < 0 or port_text.to_int() > 65535:
-		controller.free()
 		_fail(EXIT_BAD_ARGS, "--rlgodot-port must be 0..65535, got '%s'" % port_text)
 		return
 	var timeout: float = DEFAULT_ACCEPT_TIMEOUT
 	if args.has("--rlgodot-accept-timeout"):
 		var timeout_text: String = args["--rlgodot-accept-timeout"]
 		if not timeout_text.is_valid_float() or timeout_text.to_float() <= 0.0:
-			controller.free()
 			_fail(EXIT_BAD_ARGS, "--rlgodot-accept-timeout must be > 0 seconds, got '%s'" % timeout_text)
 			return
 		timeout = timeout_text.to_float()
@@ -89,16 +97,16 @@ func _ready() -> void:
 	var server: FrameServer = FrameServer.new()
 	var err: Error = server.listen(port_text.to_int())
 	if err != OK:
-		controller.free()
 		_fail(EXIT_NO_PORT, "cannot listen on %s:%s: %s" % [FrameServer.HOST, port_text, error_string(err)])
 		return
 	print("RLGODOT_LISTENING %d" % server.get_local_port())
 	if not server.wait_for_client(timeout):
-		controller.free()
 		_fail(EXIT_NO_CLIENT, "no client connected within %s s" % str(timeout))
 		return
-	controller.start_serve(server)
-	add_child(controller)
+	var protocol_server: ProtocolServer = ProtocolServer.new()
+	protocol_server.name = "ProtocolServer"
+	protocol_server.configure(server, scene, scene_path, hz, names, n_actions)
+	add_child(protocol_server)
 
 
 ## Fills `out` with the --rlgodot-* arguments (flags map to ""); returns a problem or "".

@@ -9,7 +9,7 @@ const FLASH_SECONDS: float = 2.0
 
 ## The instance whose hud_text() is shown.
 var agent: RLAgent = null
-## Set by the controller at every episode start.
+## Set by PlayMode at every episode start.
 var episode_line: String = ""
 
 var _label: Label = Label.new()

@@ -1,6 +1,9 @@
 extends RLAgent
 ## A point on [-1, 1] pushed by a seeded drift; the action pushes back. Leaving the line ends it.
 
+## Largest drift speed per second (each episode draws one in +- this).
+@export_range(0.0, 2.0) var drift_scale: float
+
 var _position: float = 0.0
 var _drift: float = 0.0
 var _push: float = 0.0
@@ -15,9 +18,8 @@ func action_size() -> int:
 
 
 func reset_episode() -> void:
-	var scale: float = options.get("drift_scale", 0.5) as float
 	_position = rng.randf_range(-0.5, 0.5)
-	_drift = rng.randf_range(-scale, scale)
+	_drift = rng.randf_range(-drift_scale, drift_scale)
 	_push = 0.0
 
 

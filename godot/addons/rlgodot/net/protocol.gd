@@ -1,0 +1,67 @@
+extends RefCounted
+## The constants of wire protocol v1 (docs/PROTOCOL.md), in one place.
+##
+## One `const NAME: type = literal` per line: tests read this file with a regular expression and
+## compare it with the Python constants, so keep every value a plain literal.
+
+## The one integer both ends must agree on at hello.
+const PROTOCOL_VERSION: int = 1
+## The `server` field of the hello reply.
+const SERVER_NAME: String = "rlgodot-godot/0.1.0"
+## Largest `config.n_envs` one Godot process accepts.
+const MAX_ENVS: int = 4096
+## Longest `config.spin_usec` (10 ms).
+const MAX_SPIN_USEC: int = 10000
+## Frame limit announced in the hello reply as `max_frame_bytes` (64 MiB).
+const DEFAULT_MAX_FRAME_BYTES: int = 67108864
+## Hello config defaults.
+const DEFAULT_N_ENVS: int = 1
+const DEFAULT_ACTION_REPEAT: int = 4
+const DEFAULT_MAX_EPISODE_STEPS: int = 1000
+
+## Status bits of a step_result row.
+const STATUS_TERMINATED: int = 1
+const STATUS_TRUNCATED: int = 2
+const STATUS_RESET_STEP: int = 4
+
+## Codec names (hello `codecs` / `codec`).
+const CODEC_BINARY: String = "binary"
+const CODEC_JSON: String = "json"
+
+## Autoreset modes (hello `config.autoreset`).
+const AUTORESET_SAME_STEP: String = "same_step"
+const AUTORESET_NEXT_STEP: String = "next_step"
+
+## Message types: requests.
+const TYPE_HELLO: String = "hello"
+const TYPE_RESET: String = "reset"
+const TYPE_STEP: String = "step"
+const TYPE_BENCH: String = "bench"
+const TYPE_PING: String = "ping"
+const TYPE_CLOSE: String = "close"
+## Message types: replies (and `hello`).
+const TYPE_RESET_RESULT: String = "reset_result"
+const TYPE_STEP_RESULT: String = "step_result"
+const TYPE_BENCH_RESULT: String = "bench_result"
+const TYPE_PONG: String = "pong"
+const TYPE_BYE: String = "bye"
+const TYPE_ERROR: String = "error"
+
+## Error codes of `error` replies.
+const ERROR_BAD_FRAME: String = "bad_frame"
+const ERROR_BAD_MESSAGE: String = "bad_message"
+const ERROR_UNKNOWN_TYPE: String = "unknown_type"
+const ERROR_NOT_READY: String = "not_ready"
+const ERROR_BAD_ACTION: String = "bad_action"
+const ERROR_FRAME_TOO_LARGE: String = "frame_too_large"
+const ERROR_PROTOCOL_VERSION: String = "protocol_version"
+const ERROR_LAYOUT_MISMATCH: String = "layout_mismatch"
+const ERROR_BAD_CONFIG: String = "bad_config"
+
+## Binary messages: first body byte of each form, the kinds, the header size.
+const JSON_FIRST_BYTE: int = 0x7B
+const BINARY_MAGIC: int = 0xB1
+const KIND_STEP: int = 1
+const KIND_STEP_RESULT: int = 2
+const KIND_RESET_RESULT: int = 3
+const BINARY_HEADER_BYTES: int = 16

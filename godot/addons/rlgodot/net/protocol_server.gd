@@ -1,0 +1,417 @@
+extends Node
+## Serve mode: protocol v1 (docs/PROTOCOL.md) over one FrameServer connection, driving an
+## EnvBatch (its child). Checks the hello, dispatches requests (hello, reset, step in JSON or
+## binary, ping, bench, close), replies with results or errors, throttles to realtime_factor.
+##
+## Timing: this node's _physics_process runs before every other node's (lowest priority). A step
+## applies the N actions at a decision point, then `action_repeat` physics ticks run; at the
+## start of the frame after the last tick (the next decision point) it reads every state,
+## replies, and blocks in recv (after an optional spin, see FrameServer) for the next request.
+
+const Bench := preload("res://addons/rlgodot/sim/bench.gd")
+const Codec := preload("res://addons/rlgodot/net/codec.gd")
+const EnvBatch := preload("res://addons/rlgodot/sim/env_batch.gd")
+const FrameServer := preload("res://addons/rlgodot/net/frame_server.gd")
+const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
+
+const KNOWN_TYPES: PackedStringArray = [
+	Protocol.TYPE_HELLO, Protocol.TYPE_RESET, Protocol.TYPE_STEP, Protocol.TYPE_BENCH,
+	Protocol.TYPE_PING, Protocol.TYPE_CLOSE]
+
+var physics_hz: int = 60
+var realtime_factor: float = 0.0
+
+var _batch: EnvBatch = EnvBatch.new()
+var _server: FrameServer = null
+var _codec: Codec = Codec.new()
+var _bench: Bench = Bench.new()
+var _hello_done: bool = false
+var _closed: bool = false
+var _throttle_last_usec: int = 0
+
+
+func _init() -> void:
+	process_physics_priority = EnvBatch.DRIVER_PHYSICS_PRIORITY
+
+
+func _ready() -> void:
+	add_child(_batch)
+
+
+func _physics_process(_delta: float) -> void:
+	if _closed or _batch.run_tick():
+		return
+	if _batch.is_stepping():
+		_batch.finish_step()
+		if _bench.is_running():
+			if _bench.next() or not _send(_codec.encode_message(_bench.result())):
+				return
+		else:
+			_throttle()
+			if not _send(_codec.encode_result(Protocol.KIND_STEP_RESULT, _batch.states, _batch.status,
+					_batch.n_envs, _batch.state_size, _batch.terminal_index, _batch.terminal_states)):
+				return
+	_serve_requests()
+
+
+## Serves the connection of `server` for the env scene; add the node to the tree afterwards.
+func configure(server: FrameServer, env_scene: PackedScene, env_scene_path: String, hz: int,
+		names: PackedStringArray, n_actions: int) -> void:
+	_server = server
+	_server.max_frame_bytes = Protocol.DEFAULT_MAX_FRAME_BYTES
+	physics_hz = hz
+	_batch.configure(env_scene, env_scene_path, names, n_actions)
+
+
+## Blocks reading requests until a step has begun or the connection ends.
+func _serve_requests() -> void:
+	while not _closed:
+		var body: PackedByteArray = _server.read_frame()
+		if _server.read_status == FrameServer.ReadStatus.CLOSED:
+			_shutdown(0)
+			return
+		if _server.read_status == FrameServer.ReadStatus.TOO_LARGE:
+			_send_fatal(Protocol.ERROR_FRAME_TOO_LARGE, "frame of %d bytes exceeds max_frame_bytes %d; closing" % [
+				_server.last_frame_length, _server.max_frame_bytes])
+			return
+		if _handle_request(body):
+			return
+
+
+## Handles one request body; true when it began a step.
+func _handle_request(body: PackedByteArray) -> bool:
+	var decoded: Codec.Decoded = _codec.decode(body)
+	if decoded == Codec.Decoded.ERROR:
+		_send_error(_codec.error_code, _codec.error_message)
+		return false
+	if decoded == Codec.Decoded.BINARY_STEP:
+		if not _hello_done:
+			_send_error(Protocol.ERROR_NOT_READY, "step before hello: send hello first")
+			return false
+		if _codec.rows != _batch.n_envs or _codec.width != _batch.action_size:
+			_send_error(Protocol.ERROR_BAD_ACTION, "expected %d actions of %d floats, got %d of %d" % [
+				_batch.n_envs, _batch.action_size, _codec.rows, _codec.width])
+			return false
+		return _begin_checked_step(_codec.actions, _codec.action_offset)
+	var msg: Dictionary = _codec.message
+	var type: String = msg["type"]
+	match type:
+		Protocol.TYPE_HELLO:
+			_handle_hello(msg)
+		Protocol.TYPE_RESET:
+			_handle_reset(msg)
+		Protocol.TYPE_STEP:
+			return _handle_json_step(msg)
+		Protocol.TYPE_BENCH:
+			return _handle_bench(msg)
+		Protocol.TYPE_PING:
+			if _require_hello(type):
+				_send(_codec.encode_message({"type": Protocol.TYPE_PONG}))
+		Protocol.TYPE_CLOSE:
+			if _send(_codec.encode_message({"type": Protocol.TYPE_BYE})):
+				_shutdown(0)
+		_:
+			_send_error(Protocol.ERROR_UNKNOWN_TYPE, "unknown message type '%s' (known: %s)" % [
+				type, ", ".join(KNOWN_TYPES)])
+	return false
+
+
+## Starts an in-engine benchmark; the reply is sent when its last step has finished.
+func _handle_bench(msg: Dictionary) -> bool:
+	if not _require_hello(Protocol.TYPE_BENCH):
+		return false
+	if not _batch.unreset_instances().is_empty():
+		_send_error(Protocol.ERROR_NOT_READY, "bench before every instance was reset: send reset first")
+		return false
+	var steps_value: Variant = msg.get("steps")
+	var steps_count: int = 0
+	if Codec.is_number(steps_value):
+		steps_count = roundi(Codec.as_float(steps_value))
+	if steps_count < 1:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "bench needs 'steps', an integer >= 1")
+		return false
+	_bench.start(_batch, steps_count)
+	return true
+
+
+func _require_hello(what: String) -> bool:
+	if _hello_done:
+		return true
+	_send_error(Protocol.ERROR_NOT_READY, "%s before hello: send hello first" % what)
+	return false
+
+
+func _handle_hello(msg: Dictionary) -> void:
+	if _hello_done:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "hello was already received on this connection")
+		return
+	var protocol: Variant = msg.get("protocol")
+	if not Codec.is_integer(protocol):
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "hello needs an integer field 'protocol'")
+		return
+	var protocol_number: int = Codec.as_int(protocol)
+	if protocol_number != Protocol.PROTOCOL_VERSION:
+		_send_fatal(Protocol.ERROR_PROTOCOL_VERSION, "client speaks protocol %d, this server (%s) speaks protocol %d" % [
+			protocol_number, Protocol.SERVER_NAME, Protocol.PROTOCOL_VERSION])
+		return
+	var codecs_value: Variant = msg.get("codecs", [Protocol.CODEC_JSON])
+	var config_value: Variant = msg.get("config", {})
+	var expect_value: Variant = msg.get("expect", {})
+	if codecs_value == null:
+		codecs_value = [Protocol.CODEC_JSON]
+	if config_value == null:
+		config_value = {}
+	if expect_value == null:
+		expect_value = {}
+	if typeof(codecs_value) != TYPE_ARRAY:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "hello 'codecs' must be a list of strings")
+		return
+	if typeof(config_value) != TYPE_DICTIONARY:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "hello 'config' must be an object")
+		return
+	if typeof(expect_value) != TYPE_DICTIONARY:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "hello 'expect' must be an object")
+		return
+	var config: Dictionary = config_value
+	var expect: Dictionary = expect_value
+
+	# Types first (bad_message, connection kept) ...
+	for key: String in ["n_envs", "action_repeat", "max_episode_steps", "spin_usec"]:
+		if config.has(key) and not Codec.is_integer(config[key]):
+			_send_error(Protocol.ERROR_BAD_MESSAGE, "config.%s must be an integer, got %s" % [key, Codec.describe(config[key])])
+			return
+	for key: String in ["realtime_factor", "time_scale"]:
+		if config.has(key) and not Codec.is_number(config[key]):
+			_send_error(Protocol.ERROR_BAD_MESSAGE, "config.%s must be a number, got %s" % [key, Codec.describe(config[key])])
+			return
+	if config.has("autoreset") and typeof(config["autoreset"]) != TYPE_STRING:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "config.autoreset must be a string")
+		return
+	if config.has("options") and typeof(config["options"]) != TYPE_DICTIONARY:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "config.options must be an object")
+		return
+	var n: int = Codec.as_int(config.get("n_envs", Protocol.DEFAULT_N_ENVS))
+	var repeat: int = Codec.as_int(config.get("action_repeat", Protocol.DEFAULT_ACTION_REPEAT))
+	var max_steps: int = Codec.as_int(config.get("max_episode_steps", Protocol.DEFAULT_MAX_EPISODE_STEPS))
+	var autoreset: String = str(config.get("autoreset", Protocol.AUTORESET_SAME_STEP))
+	var factor: float = Codec.as_float(config.get("realtime_factor", 0.0))
+	var scale: float = Codec.as_float(config.get("time_scale", 1.0))
+	var spin: int = Codec.as_int(config.get("spin_usec", 0))
+
+	# ... then ranges (bad_config, connection closed).
+	var problem: String = ""
+	if n < 1 or n > Protocol.MAX_ENVS:
+		problem = "config.n_envs must be 1..%d, got %d" % [Protocol.MAX_ENVS, n]
+	elif repeat < 1:
+		problem = "config.action_repeat must be >= 1, got %d" % repeat
+	elif max_steps < 0:
+		problem = "config.max_episode_steps must be >= 0 (0 = no limit), got %d" % max_steps
+	elif autoreset != Protocol.AUTORESET_SAME_STEP and autoreset != Protocol.AUTORESET_NEXT_STEP:
+		problem = "config.autoreset must be '%s' or '%s', got '%s'" % [
+			Protocol.AUTORESET_SAME_STEP, Protocol.AUTORESET_NEXT_STEP, autoreset]
+	elif not is_finite(factor) or factor < 0.0:
+		problem = "config.realtime_factor must be >= 0, got %s" % str(factor)
+	elif not is_finite(scale) or scale <= 0.0:
+		problem = "config.time_scale must be > 0, got %s" % str(scale)
+	elif spin < 0 or spin > Protocol.MAX_SPIN_USEC:
+		problem = "config.spin_usec must be 0..%d, got %d" % [Protocol.MAX_SPIN_USEC, spin]
+	if problem != "":
+		_send_fatal(Protocol.ERROR_BAD_CONFIG, problem)
+		return
+
+	var names: PackedStringArray = _batch.state_names
+	if not _layout_matches(expect):
+		var expected_names: Variant = expect.get("state_names", Array(names))
+		var expected_size: Variant = expect.get("action_size", _batch.action_size)
+		_send_fatal(Protocol.ERROR_LAYOUT_MISMATCH, "scene %s declares state_names %s and action_size %d; the client expects state_names %s and action_size %s" % [
+			_batch.scene_path, Codec.describe(Array(names)), _batch.action_size,
+			Codec.describe(expected_names), Codec.describe(expected_size)])
+		return
+
+	var options: Dictionary = {}
+	if config.has("options"):
+		var given: Dictionary = config["options"]
+		options = given.duplicate(true)
+	var option_problem: String = _batch.create_instances(n, false, options)
+	if option_problem != "":
+		_send_fatal(Protocol.ERROR_BAD_CONFIG, "config.options: " + option_problem)
+		return
+
+	var codecs: Array = codecs_value
+	var chosen: String = Protocol.CODEC_JSON
+	for c: Variant in codecs:
+		if typeof(c) == TYPE_STRING and (str(c) == Protocol.CODEC_BINARY or str(c) == Protocol.CODEC_JSON):
+			chosen = str(c)
+			break
+	_codec.binary = chosen == Protocol.CODEC_BINARY
+	_batch.action_repeat = repeat
+	_batch.max_episode_steps = max_steps
+	_batch.next_step_autoreset = autoreset == Protocol.AUTORESET_NEXT_STEP
+	realtime_factor = factor
+	Engine.time_scale = scale
+	_server.spin_usec = spin
+	_hello_done = true
+	_send(_codec.encode_message({
+		"type": Protocol.TYPE_HELLO,
+		"protocol": Protocol.PROTOCOL_VERSION,
+		"server": Protocol.SERVER_NAME,
+		"godot_version": _godot_version(),
+		"codec": chosen,
+		"n_envs": _batch.n_envs,
+		"state_names": Array(names),
+		"action_size": _batch.action_size,
+		"physics_hz": physics_hz,
+		"action_repeat": repeat,
+		"max_episode_steps": max_steps,
+		"autoreset": autoreset,
+		"realtime_factor": realtime_factor,
+		"time_scale": scale,
+		"spin_usec": spin,
+		"max_frame_bytes": _server.max_frame_bytes,
+		"scene": _batch.scene_path,
+		"option_schema": _batch.agent(0).option_schema(),
+	}))
+
+
+func _layout_matches(expect: Dictionary) -> bool:
+	if expect.has("state_names"):
+		var names: Variant = expect["state_names"]
+		if typeof(names) != TYPE_ARRAY:
+			return false
+		var expected_names: Array = names
+		if expected_names != Array(_batch.state_names):
+			return false
+	if expect.has("action_size"):
+		var size: Variant = expect["action_size"]
+		if not Codec.is_integer(size) or Codec.as_int(size) != _batch.action_size:
+			return false
+	return true
+
+
+func _handle_reset(msg: Dictionary) -> void:
+	if not _require_hello(Protocol.TYPE_RESET):
+		return
+	var n_envs: int = _batch.n_envs
+	var indices: PackedInt32Array = PackedInt32Array()
+	var indices_value: Variant = msg.get("indices")
+	if indices_value == null:
+		for i: int in n_envs:
+			indices.append(i)
+	else:
+		if typeof(indices_value) != TYPE_ARRAY:
+			_send_error(Protocol.ERROR_BAD_MESSAGE, "reset 'indices' must be a list of instance indices")
+			return
+		var seen: PackedByteArray = PackedByteArray()
+		seen.resize(n_envs)
+		var given_indices: Array = indices_value
+		for v: Variant in given_indices:
+			if not Codec.is_integer(v):
+				_send_error(Protocol.ERROR_BAD_MESSAGE, "reset 'indices' holds a non-integer: %s" % Codec.describe(v))
+				return
+			var i: int = Codec.as_int(v)
+			if i < 0 or i >= n_envs:
+				_send_error(Protocol.ERROR_BAD_MESSAGE, "reset index %d is out of range 0..%d" % [i, n_envs - 1])
+				return
+			if seen[i] != 0:
+				_send_error(Protocol.ERROR_BAD_MESSAGE, "reset index %d appears twice" % i)
+				return
+			seen[i] = 1
+			indices.append(i)
+	var seeds: Array[int] = []
+	var seeds_value: Variant = msg.get("seeds")
+	if seeds_value != null:
+		if typeof(seeds_value) != TYPE_ARRAY:
+			_send_error(Protocol.ERROR_BAD_MESSAGE, "reset 'seeds' must be a list of non-negative integers")
+			return
+		var given_seeds: Array = seeds_value
+		if given_seeds.size() != indices.size():
+			_send_error(Protocol.ERROR_BAD_MESSAGE, "reset has %d seeds for %d instances" % [given_seeds.size(), indices.size()])
+			return
+		for v: Variant in given_seeds:
+			if not Codec.is_integer(v) or Codec.as_float(v) < 0.0 or Codec.as_float(v) > Codec.MAX_INT64_FLOAT:
+				_send_error(Protocol.ERROR_BAD_MESSAGE, "reset seed %s is not an integer in 0..2^63-1" % Codec.describe(v))
+				return
+		seeds = _codec.exact_seeds(given_seeds)
+		if seeds.size() != given_seeds.size():
+			_send_error(Protocol.ERROR_BAD_MESSAGE, "reset seeds must be integers in 0..2^63-1")
+			return
+	var options_value: Variant = msg.get("options")
+	if options_value != null and typeof(options_value) != TYPE_DICTIONARY:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "reset 'options' must be an object")
+		return
+	var problem: String = _batch.reset_instances(indices, seeds, options_value)
+	if problem != "":
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "reset options: " + problem)
+		return
+	var zeros: PackedByteArray = PackedByteArray()
+	zeros.resize(indices.size())
+	_send(_codec.encode_result(Protocol.KIND_RESET_RESULT, _batch.states, zeros, indices.size(),
+			_batch.state_size, _batch.terminal_index, _batch.terminal_states))
+
+
+func _handle_json_step(msg: Dictionary) -> bool:
+	if not _require_hello(Protocol.TYPE_STEP):
+		return false
+	if not msg.has("actions"):
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "step needs a field 'actions'")
+		return false
+	if not _codec.flatten_json_actions(msg["actions"], _batch.n_envs, _batch.action_size):
+		_send_error(_codec.error_code, _codec.error_message)
+		return false
+	return _begin_checked_step(_codec.actions, _codec.action_offset)
+
+
+func _begin_checked_step(actions: PackedFloat32Array, offset: int) -> bool:
+	var missing: PackedInt32Array = _batch.unreset_instances()
+	if not missing.is_empty():
+		_send_error(Protocol.ERROR_NOT_READY, "step before the first reset of instance(s) %s: send reset first" % str(
+			Array(missing).slice(0, 16)))
+		return false
+	_batch.begin_step(actions, offset)
+	return true
+
+
+## Sleeps so that simulated time runs at realtime_factor x wall time (no-op when 0).
+func _throttle() -> void:
+	if realtime_factor <= 0.0:
+		return
+	var period_usec: int = int(_batch.action_repeat * Engine.time_scale / (physics_hz * realtime_factor) * 1.0e6)
+	var target: int = _throttle_last_usec + period_usec
+	var now: int = Time.get_ticks_usec()
+	if now < target:
+		OS.delay_usec(target - now)
+		_throttle_last_usec = target
+	else:
+		_throttle_last_usec = now
+
+
+func _send(frame: PackedByteArray) -> bool:
+	if _server.send_raw(frame):
+		return true
+	_shutdown(0)
+	return false
+
+
+func _send_error(code: String, text: String) -> void:
+	_send(_codec.encode_error(code, text))
+
+
+## Replies with an error that ends the session, then closes and quits.
+func _send_fatal(code: String, text: String) -> void:
+	printerr("rlgodot: %s: %s" % [code, text])
+	_send(_codec.encode_error(code, text))
+	_shutdown(0)
+
+
+func _shutdown(exit_code: int) -> void:
+	if _closed:
+		return
+	_closed = true
+	_server.close()
+	set_physics_process(false)
+	get_tree().quit(exit_code)
+
+
+static func _godot_version() -> String:
+	var info: Dictionary = Engine.get_version_info()
+	return "%d.%d.%d-%s" % [info["major"], info["minor"], info["patch"], info["status"]]

@@ -1,0 +1,224 @@
+extends Node
+## Batch stepping, no I/O: N instances of the env scene (its children), their seed streams and
+## scene options, reset, action repeat, the time limit, same-step / next-step autoreset, and the
+## state / status / terminal buffers of the last reset or step.
+##
+## A driver (the protocol server, the bench, play mode) calls begin_step(), then run_tick() at
+## the start of every physics frame until it returns false, then finish_step(): the action holds
+## for `action_repeat` ticks, and the states are read at the next decision point.
+
+const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
+
+## process_physics_priority of a driver: its _physics_process runs before every scene node's.
+const DRIVER_PHYSICS_PRIORITY: int = -1000000
+
+## The env instance scene and its layout (set by configure()).
+var scene: PackedScene = null
+var scene_path: String = ""
+var state_names: PackedStringArray = PackedStringArray()
+var state_size: int = 0
+var action_size: int = 0
+
+## Session settings (from the hello in serve mode).
+var n_envs: int = 0
+var action_repeat: int = Protocol.DEFAULT_ACTION_REPEAT
+var max_episode_steps: int = Protocol.DEFAULT_MAX_EPISODE_STEPS
+var next_step_autoreset: bool = false
+
+## Results of the last finish_step() / reset_instances(): rows of state_size floats.
+var states: PackedFloat32Array = PackedFloat32Array()
+var status: PackedByteArray = PackedByteArray()
+var terminal_index: PackedInt32Array = PackedInt32Array()
+var terminal_states: PackedFloat32Array = PackedFloat32Array()
+
+var _agents: Array[RLAgent] = []
+var _seed_streams: Array[RandomNumberGenerator] = []
+## Every scene option's value for the session: the hello's options over the unset values.
+var _base_options: Dictionary = {}
+var _episode_steps: PackedInt32Array = PackedInt32Array()
+var _pending_reset: PackedByteArray = PackedByteArray()
+var _ever_reset: PackedByteArray = PackedByteArray()
+var _ticks_left: int = 0
+var _stepping: bool = false
+var _bad_state_reported: bool = false
+
+
+## Seed of a seed stream, decorrelated from the episode RNG seeded with the same value.
+static func _derive_stream_seed(salt: String, value: int) -> int:
+	return ("rlgodot-%s:%d" % [salt, value]).sha256_text().substr(0, 15).hex_to_int()
+
+
+func _init() -> void:
+	name = "Instances"
+
+
+func configure(env_scene: PackedScene, env_scene_path: String, names: PackedStringArray,
+		n_actions: int) -> void:
+	scene = env_scene
+	scene_path = env_scene_path
+	state_names = names
+	state_size = names.size()
+	action_size = n_actions
+
+
+## Instances the scene n times as children of this node and gives each the scene `options`
+## (apply_options()); seed streams start from the index. Returns "" or what is wrong with the
+## options (then no instance is kept).
+func create_instances(n: int, human: bool, options: Dictionary) -> String:
+	for i: int in n:
+		var instance: RLAgent = scene.instantiate() as RLAgent
+		instance.instance_index = i
+		instance.n_instances = n
+		instance.human_control = human
+		var problem: String = instance.apply_options(options)
+		if problem != "":
+			instance.free()
+			return problem
+		if i == 0:
+			_base_options = instance.option_values()
+		add_child(instance)
+		_agents.append(instance)
+		var stream: RandomNumberGenerator = RandomNumberGenerator.new()
+		stream.seed = _derive_stream_seed("default", i)
+		_seed_streams.append(stream)
+	n_envs = n
+	_episode_steps.resize(n)
+	_pending_reset.resize(n)
+	_ever_reset.resize(n)
+	status.resize(n)
+	return ""
+
+
+## Resets the instances in `indices`. `seeds` is empty (continue each seed stream) or holds one
+## seed per index. `new_options` (null or a Dictionary) replaces their options, merged over the
+## session's. Fills `states` (in indices order) and `status` (zeros). Returns "" or what is
+## wrong with the options (then nothing was reset).
+func reset_instances(indices: PackedInt32Array, seeds: Array[int], new_options: Variant) -> String:
+	if new_options != null and not indices.is_empty():
+		var given: Dictionary = new_options
+		# Checked on one instance first (all share the script; apply_options() sets nothing on a
+		# refusal), so a refused reset changes nothing.
+		var problem: String = _agents[indices[0]].apply_options(given)
+		if problem != "":
+			return problem
+		for i: int in indices:
+			var agent_i: RLAgent = _agents[i]
+			for option: String in _base_options:
+				if not given.has(option):
+					agent_i.set(option, _base_options[option])
+			agent_i.apply_options(given)
+	for k: int in indices.size():
+		var i: int = indices[k]
+		var episode_seed: int
+		if seeds.is_empty():
+			episode_seed = _next_seed(i)
+		else:
+			episode_seed = seeds[k]
+			_seed_streams[i].seed = _derive_stream_seed("seed", episode_seed)
+		_start_episode(i, episode_seed)
+		_ever_reset[i] = 1
+	var out: PackedFloat32Array = PackedFloat32Array()
+	for i: int in indices:
+		out.append_array(_read_state(i))
+	states = out
+	terminal_index = PackedInt32Array()
+	terminal_states = PackedFloat32Array()
+	return ""
+
+
+## Instances never reset so far (a step needs every instance reset once).
+func unreset_instances() -> PackedInt32Array:
+	var missing: PackedInt32Array = PackedInt32Array()
+	for i: int in n_envs:
+		if _ever_reset[i] == 0:
+			missing.append(i)
+	return missing
+
+
+## The agent of instance i.
+func agent(i: int) -> RLAgent:
+	return _agents[i]
+
+
+## Applies one action per instance: actions[offset + i * action_size ...]. Instances waiting for
+## a next_step autoreset ignore theirs. The ticks then run in the following physics frames.
+func begin_step(actions: PackedFloat32Array, offset: int) -> void:
+	for i: int in n_envs:
+		if _pending_reset[i] == 0:
+			var start: int = offset + i * action_size
+			_agents[i].apply_action(actions.slice(start, start + action_size))
+	_ticks_left = action_repeat - 1
+	_stepping = true
+
+
+## Call at the start of every physics frame: true while the ticks of the begun step still run
+## (this frame is one of them); false at a decision point.
+func run_tick() -> bool:
+	if _ticks_left > 0:
+		_ticks_left -= 1
+		return true
+	return false
+
+
+## True from begin_step() until finish_step().
+func is_stepping() -> bool:
+	return _stepping
+
+
+## Reads every state after the step's ticks, applies the time limit and autoreset, and fills
+## `states`, `status`, `terminal_index` and `terminal_states`.
+func finish_step() -> void:
+	_stepping = false
+	var out: PackedFloat32Array = PackedFloat32Array()
+	terminal_index = PackedInt32Array()
+	terminal_states = PackedFloat32Array()
+	for i: int in n_envs:
+		if _pending_reset[i] != 0:
+			_start_episode(i, _next_seed(i))
+			out.append_array(_read_state(i))
+			status[i] = Protocol.STATUS_RESET_STEP
+			continue
+		var agent_i: RLAgent = _agents[i]
+		var state: PackedFloat32Array = _read_state(i)
+		_episode_steps[i] += 1
+		var bits: int = 0
+		if agent_i.is_episode_terminated():
+			bits = Protocol.STATUS_TERMINATED
+		elif max_episode_steps > 0 and _episode_steps[i] >= max_episode_steps:
+			bits = Protocol.STATUS_TRUNCATED
+			agent_i.notify_truncated()
+		status[i] = bits
+		if bits == 0 or next_step_autoreset:
+			out.append_array(state)
+			if bits != 0:
+				_pending_reset[i] = 1
+		else:
+			terminal_index.append(i)
+			terminal_states.append_array(state)
+			_start_episode(i, _next_seed(i))
+			out.append_array(_read_state(i))
+	states = out
+
+
+func _start_episode(i: int, episode_seed: int) -> void:
+	_episode_steps[i] = 0
+	_pending_reset[i] = 0
+	_agents[i].begin_episode(episode_seed)
+
+
+func _read_state(i: int) -> PackedFloat32Array:
+	var state: PackedFloat32Array = _agents[i].get_state()
+	if state.size() != state_size:
+		if not _bad_state_reported:
+			_bad_state_reported = true
+			push_error("rlgodot: %s get_state() returned %d floats, state_names() has %d; padding/cutting" % [
+				scene_path, state.size(), state_size])
+		state.resize(state_size)
+	return state
+
+
+## Next episode seed of instance i's stream: a non-negative 63-bit int.
+func _next_seed(i: int) -> int:
+	var stream: RandomNumberGenerator = _seed_streams[i]
+	var high: int = stream.randi() & 0x7FFFFFFF
+	return (high << 32) | stream.randi()
