@@ -115,7 +115,7 @@ def run_command(human: bool, as_json: bool, **values: Any) -> None:
     if human:
         from rlgodot.core.jobs.play import play
 
-        sys.exit(play(PlayConfig(env=values["env"])))
+        _exit_with_play(play(PlayConfig(env=values["env"], options=values["options"])))
     from rlgodot.core.jobs.run import run_random
 
     result = run_random(RunConfig(**values))
@@ -164,7 +164,13 @@ def play_command(**values: Any) -> None:
     """Play an env with the keyboard in a Godot window (needs a display)."""
     from rlgodot.core.jobs.play import play
 
-    sys.exit(play(PlayConfig(**values)))
+    _exit_with_play(play(PlayConfig(**values)))
+
+
+def _exit_with_play(result: Any) -> None:
+    for line in result.script_errors:
+        click.echo(f"Godot: {line}", err=True)
+    sys.exit(result.exit_code)
 
 
 @main.command("train")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -39,10 +40,28 @@ def xvfb_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         server.wait(5)
 
 
+def _godot_windows(display: str) -> list[str]:
+    tree = subprocess.run(["xwininfo", "-root", "-tree", "-display", display],
+                          capture_output=True, text=True, timeout=10).stdout
+    return [line for line in tree.splitlines() if "rlgodot" in line.lower()]
+
+
 @pytest.mark.parametrize("env", ["motorcycle", "parking3d"])
 def test_play_opens_a_window_and_ends_after_seconds(godot_binary, xvfb_display, env):
+    seen: list[list[str]] = []
+
+    def look() -> None:  # while play() blocks: is there a Godot window on the display?
+        time.sleep(3.0)
+        seen.append(_godot_windows(xvfb_display))
+
+    watcher = threading.Thread(target=look)
+    watcher.start()
     start = time.monotonic()
-    assert play(env, seconds=4.0) == 0
+    result = play(env, seconds=5.0)
+    watcher.join()
+    assert result.exit_code == 0
+    assert result.script_errors == ()
+    assert seen and seen[0], f"no rlgodot window on {xvfb_display} during play"
     assert time.monotonic() - start < 30.0
 
 

@@ -268,6 +268,7 @@ class PlayConfig(JobConfig):
     seconds: float | None = doc(
         "Quit after this many seconds; default: when the window closes.", default=None, min=0
     )
+    options: dict[str, Any] = options_field()
 
 
 @_document

@@ -178,16 +178,11 @@ def check_play_mode(spec: EnvSpec, steps: int) -> str:
     Runs headless (CI has no display): the window is not opened, but every script path of play
     mode executes.
     """
-    from rlgodot.core.envs.launch import prepare_project
-    from rlgodot.core.runtime.launcher.binary import find_godot
-    from rlgodot.core.runtime.launcher.process import GodotCommand, GodotProcess
+    from rlgodot.core.jobs.play import play_command
+    from rlgodot.core.runtime.launcher.process import GodotProcess
 
-    godot = find_godot()
     process = GodotProcess.spawn(
-        GodotCommand(
-            godot, prepare_project(spec, godot), spec.scene_res_path,
-            physics_hz=spec.physics_hz, play=True, godot_args=("--headless", "--quit-after", "300"),
-        )
+        play_command(spec, {}, godot_args=("--headless", "--quit-after", "300"))
     )
     try:
         code = process.wait(timeout=60)

@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rlgodot.core.envs.launch import prepare_project
+from rlgodot.core.envs.options import split_options
 from rlgodot.core.errors import RLGodotError
 from rlgodot.core.jobs.config import PlayConfig, config_from
 from rlgodot.core.plugin.registry import get_registry
+from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.launcher.binary import find_godot
 from rlgodot.core.runtime.launcher.process import GodotCommand, GodotProcess
 
 
-def play(config: PlayConfig | str, **overrides: Any) -> int:
-    """Open the env in a Godot window driven by the keyboard; return Godot's exit code.
+@dataclass(frozen=True)
+class PlayResult:
+    """How a play session ended.
+
+    Attributes:
+        exit_code: Godot's exit code (0 also when ``seconds`` ran out).
+        script_errors: Godot's ``SCRIPT ERROR`` lines, if the scene's scripts failed.
+    """
+
+    exit_code: int
+    script_errors: tuple[str, ...]
+
+
+def play(config: PlayConfig | str, **overrides: Any) -> PlayResult:
+    """Open the env in a Godot window driven by the keyboard until it closes.
 
     Called as ``play(PlayConfig(env="ball", seconds=4))`` or ``play("ball", seconds=4)``. With
-    ``seconds`` the window is closed after that long and 0 is returned.
+    ``seconds`` the window is closed after that long, which counts as a normal end.
 
     Raises:
         RLGodotError: There is no display to open a window on.
@@ -30,14 +48,34 @@ def play(config: PlayConfig | str, **overrides: Any) -> int:
             "machine run it under a virtual display: xvfb-run -a rlgodot play --env ..."
         )
     spec = get_registry().get(config.env)
-    godot = find_godot()
-    project = prepare_project(spec, godot)
-    process = GodotProcess.launch(
-        GodotCommand(godot, project, spec.scene_res_path, physics_hz=spec.physics_hz, play=True)
-    )
+    scene_options, _ = split_options(spec, config.options)
+    process = GodotProcess.launch(play_command(spec, scene_options))
     try:
-        return process.wait(timeout=config.seconds)
+        code = process.wait(timeout=config.seconds)
     except subprocess.TimeoutExpired:
-        return 0  # --seconds ran out: a normal end of play
+        code = 0  # --seconds ran out: a normal end of play
     finally:
         process.terminate()
+    errors = [line for line in process.output_tail(200).splitlines() if "SCRIPT ERROR" in line]
+    return PlayResult(code, tuple(errors))
+
+
+def play_command(
+    spec: EnvSpec, scene_options: Mapping[str, Any], godot_args: Sequence[str] = ()
+) -> GodotCommand:
+    """The command line of play mode for ``spec``.
+
+    The scene options (the spec's defaults updated by ``scene_options``) go on the command
+    line: play mode has no hello to carry them.
+    """
+    godot = find_godot()
+    options = {**spec.default_options("scene"), **scene_options}
+    return GodotCommand(
+        godot,
+        prepare_project(spec, godot),
+        spec.scene_res_path,
+        physics_hz=spec.physics_hz,
+        play=True,
+        godot_args=godot_args,
+        user_args=(f"--rlgodot-options={json.dumps(options)}",),
+    )
