@@ -15,13 +15,19 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlgodot.core.envs.launch import launch_session
+from rlgodot.core.envs.launch import launch_async_session, launch_session
 from rlgodot.core.envs.options import split_options
-from rlgodot.core.errors import InvalidAction, PluginError
+from rlgodot.core.errors import InvalidAction, InvalidOption, PluginError
 from rlgodot.core.plugin.decoder import Decoder
 from rlgodot.core.plugin.spec import EnvSpec
-from rlgodot.core.runtime.protocol.messages import RESET, TERMINATED, TRUNCATED, Autoreset
-from rlgodot.core.runtime.session import GodotSession
+from rlgodot.core.runtime.protocol.messages import (
+    RESET,
+    TERMINATED,
+    TRUNCATED,
+    Autoreset,
+    StepBatch,
+)
+from rlgodot.core.runtime.session import AsyncGodotSession, GodotSession
 from rlgodot.core.runtime.settings import LaunchSettings
 
 
@@ -51,15 +57,22 @@ class StepOutcome:
     final_info: dict[str, np.ndarray]
 
 
-class EnvBatch:
-    """N instances of one env in one or more Godot processes.
+class BatchTranslator:
+    """Between the agent and the wire for N instances of one env; no I/O.
+
+    Encodes agent actions into wire actions and decodes Godot's raw replies into observations,
+    rewards and episode ends with the plugin's decoder, keeping the previous states that
+    rewards need. :class:`EnvBatch` (blocking) and :class:`AsyncEnvBatch` (asyncio) add the
+    Godot session.
 
     Args:
         spec: The env.
         n_envs: Instances.
         autoreset: ``"same_step"`` (SB3) or ``"next_step"`` (Gymnasium 1.x vector envs).
         options: Env options (scene and reward), validated against ``spec.options``.
-        settings: How to run Godot.
+
+    Attributes:
+        scene_options: The given scene options (sent at hello; defaults are the spec's).
     """
 
     def __init__(
@@ -68,34 +81,27 @@ class EnvBatch:
         n_envs: int,
         autoreset: Autoreset,
         options: Mapping[str, Any] | None = None,
-        settings: LaunchSettings | None = None,
     ) -> None:
         if n_envs < 1:
-            raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+            raise InvalidOption(f"n_envs must be >= 1, got {n_envs}")
         self.spec = spec
         self.n_envs = n_envs
         self.autoreset = autoreset
-        scene_options, reward_options = split_options(spec, options)
+        self.scene_options, reward_options = split_options(spec, options)
         self.decoder: Decoder = spec.make_decoder(reward_options)
         if isinstance(spec.action_space, gym.spaces.Discrete) and self.decoder.action_table is None:
             raise PluginError(f"{spec.id}: a Discrete action space needs Decoder.action_table")
-        self.session = launch_session(
-            spec, n_envs, autoreset, scene_options, settings or LaunchSettings()
-        )
         self._prev_states = np.zeros((n_envs, len(spec.state_names)), dtype=np.float32)
         self._no_observations = np.zeros((0, *spec.observation_space.shape), dtype=np.float32)
 
-    def reset(
-        self,
-        seeds: Sequence[int] | None = None,
-        options: Mapping[str, Any] | None = None,
-        indices: Sequence[int] | None = None,
-    ) -> np.ndarray:
-        """Reset all instances (or ``indices``) and return their first observations."""
-        scene_options = None
-        if options is not None:
-            scene_options, _ = split_options(self.spec, options, allow_reward=False)
-        batch = self.session.reset(seeds=seeds, options=scene_options, indices=indices)
+    def reset_options(self, options: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """Check the scene options of one reset (reward options cannot change per reset)."""
+        if options is None:
+            return None
+        return split_options(self.spec, options, allow_reward=False)[0]
+
+    def decode_reset(self, batch: StepBatch, indices: Sequence[int] | None) -> np.ndarray:
+        """The first observations of the instances a reset returned (``indices``, or all)."""
         rows = slice(None) if indices is None else np.asarray(indices, dtype=np.int64)
         self._prev_states[rows] = batch.states
         return self.decoder.observations(batch.states)
@@ -139,9 +145,8 @@ class EnvBatch:
             wire = self.decoder.encode_actions(np.clip(actions, space.low, space.high))
         return np.ascontiguousarray(wire, dtype=np.float32)
 
-    def step(self, actions: Any) -> StepOutcome:
-        """Step all instances with a batch of agent actions and decode the result."""
-        batch = self.session.step(self.encode(actions))
+    def decode_step(self, batch: StepBatch) -> StepOutcome:
+        """Decode the reply of a step of all instances."""
         status = batch.status
         terminated = (status & TERMINATED) != 0
         truncated = (status & TRUNCATED) != 0
@@ -182,11 +187,107 @@ class EnvBatch:
             final_info=final_info,
         )
 
+
+
+class EnvBatch(BatchTranslator):
+    """N instances of one env in one or more Godot processes, stepped by blocking calls.
+
+    Args:
+        spec: The env.
+        n_envs: Instances.
+        autoreset: ``"same_step"`` (SB3) or ``"next_step"`` (Gymnasium 1.x vector envs).
+        options: Env options (scene and reward), validated against ``spec.options``.
+        settings: How to run Godot.
+
+    Attributes:
+        session: The Godot processes and their connections.
+    """
+
+    def __init__(
+        self,
+        spec: EnvSpec,
+        n_envs: int,
+        autoreset: Autoreset,
+        options: Mapping[str, Any] | None = None,
+        settings: LaunchSettings | None = None,
+    ) -> None:
+        super().__init__(spec, n_envs, autoreset, options)
+        self.session: GodotSession = launch_session(
+            spec, n_envs, autoreset, self.scene_options, settings or LaunchSettings()
+        )
+
+    def reset(
+        self,
+        seeds: Sequence[int] | None = None,
+        options: Mapping[str, Any] | None = None,
+        indices: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        """Reset all instances (or ``indices``) and return their first observations."""
+        batch = self.session.reset(seeds, self.reset_options(options), indices)
+        return self.decode_reset(batch, indices)
+
+    def step(self, actions: Any) -> StepOutcome:
+        """Step all instances with a batch of agent actions and decode the result."""
+        return self.decode_step(self.session.step(self.encode(actions)))
+
     def close(self) -> None:
         """End the Godot processes (idempotent)."""
         session = getattr(self, "session", None)
         if session is not None:
             session.close()
+
+
+class AsyncEnvBatch(BatchTranslator):
+    """N instances of one env for asyncio code: ``await reset()``, ``await step()``.
+
+    Create it with :meth:`launch`; it is an async context manager. Decoding is the same as
+    :class:`EnvBatch`'s (same-step or next-step autoreset, terminal observations, final info).
+
+    Attributes:
+        session: The Godot processes and their connections.
+    """
+
+    session: AsyncGodotSession
+
+    @classmethod
+    async def launch(
+        cls,
+        spec: EnvSpec,
+        n_envs: int,
+        autoreset: Autoreset = "next_step",
+        options: Mapping[str, Any] | None = None,
+        settings: LaunchSettings | None = None,
+    ) -> AsyncEnvBatch:
+        """Start Godot for ``n_envs`` instances of ``spec`` (arguments as :class:`EnvBatch`)."""
+        batch = cls(spec, n_envs, autoreset, options)
+        batch.session = await launch_async_session(
+            spec, n_envs, autoreset, batch.scene_options, settings or LaunchSettings()
+        )
+        return batch
+
+    async def reset(
+        self,
+        seeds: Sequence[int] | None = None,
+        options: Mapping[str, Any] | None = None,
+        indices: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        """Reset all instances (or ``indices``) and return their first observations."""
+        batch = await self.session.reset(seeds, self.reset_options(options), indices)
+        return self.decode_reset(batch, indices)
+
+    async def step(self, actions: Any) -> StepOutcome:
+        """Step all instances with a batch of agent actions and decode the result."""
+        return self.decode_step(await self.session.step(self.encode(actions)))
+
+    async def close(self) -> None:
+        """End the Godot processes (idempotent)."""
+        await self.session.close()
+
+    async def __aenter__(self) -> AsyncEnvBatch:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
 
 class BatchBacked:

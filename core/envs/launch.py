@@ -15,7 +15,7 @@ from rlgodot.core.runtime.launcher.binary import GodotBinary, find_godot
 from rlgodot.core.runtime.launcher.process import GodotCommand
 from rlgodot.core.runtime.launcher.project import addon_dir, assemble_project
 from rlgodot.core.runtime.protocol.messages import Autoreset, SessionConfig
-from rlgodot.core.runtime.session import GodotSession
+from rlgodot.core.runtime.session import AsyncGodotSession, GodotSession
 from rlgodot.core.runtime.settings import LaunchSettings
 
 
@@ -37,8 +37,51 @@ def launch_session(
     settings: LaunchSettings,
 ) -> GodotSession:
     """Start Godot for ``n_envs`` instances of ``spec``'s scene and complete the handshake."""
+    command, arguments = _session_arguments(spec, n_envs, autoreset, scene_options, settings)
+    session = GodotSession.launch(command, **arguments)
+    try:
+        check_option_schema(spec, session.info.option_schema)
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+async def launch_async_session(
+    spec: EnvSpec,
+    n_envs: int,
+    autoreset: Autoreset,
+    scene_options: Mapping[str, Any],
+    settings: LaunchSettings,
+) -> AsyncGodotSession:
+    """:func:`launch_session` for asyncio code."""
+    command, arguments = _session_arguments(spec, n_envs, autoreset, scene_options, settings)
+    session = await AsyncGodotSession.launch(command, **arguments)
+    try:
+        assert session.info is not None  # launch() completed the hello
+        check_option_schema(spec, session.info.option_schema)
+    except BaseException:
+        await session.close()
+        raise
+    return session
+
+
+def _session_arguments(
+    spec: EnvSpec,
+    n_envs: int,
+    autoreset: Autoreset,
+    scene_options: Mapping[str, Any],
+    settings: LaunchSettings,
+) -> tuple[GodotCommand, dict[str, Any]]:
+    """The Godot command and session arguments that run ``spec`` with ``settings``."""
     godot = settings.godot or find_godot()
-    project = prepare_project(spec, godot)
+    command = GodotCommand(
+        godot,
+        prepare_project(spec, godot),
+        spec.scene_res_path,
+        physics_hz=spec.physics_hz,
+        headless=settings.headless,
+    )
     config = SessionConfig(
         n_envs=n_envs,
         action_repeat=spec.action_repeat,
@@ -48,28 +91,15 @@ def launch_session(
         options={**spec.default_options("scene"), **scene_options},
         spin_usec=settings.resolved_spin_usec(),
     )
-    session = GodotSession.launch(
-        GodotCommand(
-            godot,
-            project,
-            spec.scene_res_path,
-            physics_hz=spec.physics_hz,
-            headless=settings.headless,
-        ),
-        n_envs=n_envs,
-        n_procs=settings.n_procs,
-        config=config,
-        expect_state_names=spec.state_names,
-        expect_action_size=spec.action_size,
-        pin_cpus=settings.pin_cpus,
-        timeout=settings.step_timeout,
-    )
-    try:
-        check_option_schema(spec, session.info.option_schema)
-    except BaseException:
-        session.close()
-        raise
-    return session
+    return command, {
+        "n_envs": n_envs,
+        "n_procs": settings.n_procs,
+        "config": config,
+        "expect_state_names": spec.state_names,
+        "expect_action_size": spec.action_size,
+        "pin_cpus": settings.pin_cpus,
+        "timeout": settings.step_timeout,
+    }
 
 
 def check_option_schema(spec: EnvSpec, schema: Mapping[str, Mapping[str, Any]]) -> None:

@@ -2,7 +2,7 @@
 
 Both figures come from the same Godot processes in the same run: first the Python path (SB3
 ``VecEnv.step`` with random actions: checks, encoding, TCP, Godot, decoding), then the same
-number of steps driven by Godot alone (the ``bench`` request: same controller code, no I/O).
+number of steps driven by Godot alone (the ``bench`` request: the same batch code, no I/O).
 Their ratio says how much of the engine's speed the plumbing keeps.
 """
 

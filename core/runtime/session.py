@@ -1,8 +1,9 @@
-"""A running batch of env instances: M Godot processes, connected and past the handshake.
+"""A running batch of instances: M Godot processes, connected and past the handshake.
 
-``GodotSession`` is what the env layer holds. It owns the processes and the connections and
-guarantees they go away together: :meth:`GodotSession.close` always terminates every process,
-also after a crash, a timeout or a half-finished launch.
+:class:`AsyncGodotSession` is the real one, for asyncio code: the pool of connections that also
+owns its processes. :class:`GodotSession` is its blocking facade, what the env layer holds. Both
+guarantee the processes and connections go away together: ``close`` always terminates every
+process, also after a crash, a timeout or a half-finished launch.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from rlgodot.core.errors import RLGodotError
 from rlgodot.core.runtime.client.async_client import (
@@ -25,31 +27,37 @@ from rlgodot.core.runtime.launcher.process import GodotCommand, GodotProcess, cp
 from rlgodot.core.runtime.protocol.messages import ServerInfo, SessionConfig
 
 
-class GodotSession(GodotPool):
-    """``n_envs`` instances of one scene spread over ``n_procs`` Godot processes.
+class AsyncGodotSession(AsyncGodotPool):
+    """``n_envs`` instances of one scene over ``n_procs`` Godot processes, for asyncio code.
 
-    A session is the blocking pool (``reset``, ``step``, ``ping``, ``bench``; see
-    :class:`GodotPool`) that also owns the processes behind it. Global instance index order is
-    process order. Use :meth:`launch`; the session is a context manager.
+    The :class:`AsyncGodotPool` (``await reset``, ``step``, ``ping``, ``bench``) that also owns
+    the processes behind it. Global instance index order is process order. Create it with
+    :meth:`launch`; it is an async context manager::
+
+        async with await AsyncGodotSession.launch(command, n_envs=8) as session:
+            first = await session.reset(seeds=list(range(8)))
+            batch = await session.step(actions)
 
     Attributes:
         processes: The Godot processes, in instance order.
+        config: The session config sent at hello (``n_envs`` = the total).
         launch_seconds: Wall time from spawning to the completed handshake.
     """
 
     def __init__(
         self,
-        target: AsyncGodotPool,
-        runner: EventLoopRunner,
+        clients: Sequence[AsyncGodotClient],
         processes: Sequence[GodotProcess],
+        config: SessionConfig,
     ) -> None:
-        super().__init__(target, runner)
+        super().__init__(clients)
         self.processes: tuple[GodotProcess, ...] = tuple(processes)
+        self.config = config
         self.launch_seconds = 0.0
         self._closed = False
 
     @classmethod
-    def launch(
+    async def launch(
         cls,
         command: GodotCommand,
         *,
@@ -62,7 +70,7 @@ class GodotSession(GodotPool):
         ready_timeout: float = 30.0,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         timeout: float = DEFAULT_REQUEST_TIMEOUT,
-    ) -> GodotSession:
+    ) -> AsyncGodotSession:
         """Start ``n_procs`` Godot processes concurrently, connect, and say hello.
 
         Args:
@@ -83,36 +91,90 @@ class GodotSession(GodotPool):
             LayoutMismatch, ProtocolError, RemoteError: The handshake failed.
         """
         counts = split_evenly(n_envs, n_procs)
-        base = config if config is not None else SessionConfig()
+        total = dataclasses.replace(config or SessionConfig(), n_envs=n_envs)
         start = time.monotonic()
         processes: list[GodotProcess] = []
-        runner: EventLoopRunner | None = None
+        clients: list[AsyncGodotClient] = []
         try:
             # Spawning is quick; loading is slow. Spawn all, then wait for all: they load in
-            # parallel. (Spawning from worker threads would break the parent-death signal.)
+            # parallel.
             for i in range(n_procs):
-                processes.append(
-                    GodotProcess.spawn(command, cpu=cpu_for(i) if pin_cpus else None)
-                )
-            deadline = start + ready_timeout
-            for process in processes:
-                process.wait_ready(max(deadline - time.monotonic(), 0.0))
-            runner = EventLoopRunner()
-            clients = runner.run(_connect_all(processes, connect_timeout, timeout))
-            session = cls(AsyncGodotPool(clients), runner, processes)
-            session.hello(
-                dataclasses.replace(base, n_envs=n_envs),
-                expect_state_names,
-                expect_action_size,
-                counts=counts,
+                processes.append(GodotProcess.spawn(command, cpu=cpu_for(i) if pin_cpus else None))
+            await asyncio.gather(
+                *(asyncio.to_thread(p.wait_ready, ready_timeout) for p in processes)
             )
+            clients = await _connect_all(processes, connect_timeout, timeout)
+            session = cls(clients, processes, total)
+            await session.hello(total, expect_state_names, expect_action_size, counts=counts)
         except BaseException:
-            if runner is not None:
-                runner.close()
+            await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
             _terminate(processes)
             raise
         session.launch_seconds = time.monotonic() - start
         return session
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._closed
+
+    async def close(self, timeout: float = 3.0) -> None:
+        """Say goodbye, then terminate every process; idempotent, never raises.
+
+        Args:
+            timeout: Seconds each process gets to exit after ``close``/SIGTERM.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await super().close(timeout=min(timeout, 2.0))
+        finally:
+            await asyncio.to_thread(_terminate, self.processes, 1.0, timeout)
+
+    async def __aenter__(self) -> AsyncGodotSession:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        procs = ", ".join(p.describe() for p in self.processes)
+        state = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} {self.n_envs} envs over [{procs}], {state}>"
+
+
+class GodotSession(GodotPool):
+    """The blocking facade of an :class:`AsyncGodotSession`: what the env layer holds.
+
+    ``reset``, ``step``, ``ping`` and ``bench`` block (see :class:`GodotPool`); the session is a
+    context manager. Use :meth:`launch`.
+    """
+
+    target: AsyncGodotSession
+
+    @classmethod
+    def launch(cls, command: GodotCommand, **kwargs: Any) -> GodotSession:
+        """Blocking :meth:`AsyncGodotSession.launch`; the same arguments."""
+        runner = EventLoopRunner()
+        try:
+            target = runner.run(AsyncGodotSession.launch(command, **kwargs))
+        except BaseException:
+            runner.close()
+            raise
+        session = cls(target, runner)
+        session._use_spin(target.config)
+        return session
+
+    @property
+    def processes(self) -> tuple[GodotProcess, ...]:
+        """The Godot processes, in instance order."""
+        return self.target.processes
+
+    @property
+    def launch_seconds(self) -> float:
+        """Wall time from spawning to the completed handshake."""
+        return self.target.launch_seconds
 
     @property
     def info(self) -> ServerInfo:
@@ -130,30 +192,23 @@ class GodotSession(GodotPool):
     @property
     def closed(self) -> bool:
         """True once :meth:`close` ran."""
-        return self._closed
+        return self.target.closed
 
     def close(self, timeout: float = 3.0) -> None:
-        """Say goodbye, then terminate every process; idempotent, never raises.
-
-        Args:
-            timeout: Seconds each process gets to exit after ``close``/SIGTERM.
-        """
-        if self._closed:
+        """Say goodbye, then terminate every process; idempotent, never raises."""
+        if self.target.closed:
             return
-        self._closed = True
         try:
             with contextlib.suppress(Exception):  # closing must always reach the terminate
-                super().close(timeout=min(timeout, 2.0))
+                super().close(timeout=timeout)
         finally:
-            _terminate(self.processes, grace=1.0, timeout=timeout)
+            _terminate(self.target.processes, grace=0.0, timeout=timeout)
 
     def __enter__(self) -> GodotSession:
         return self
 
     def __repr__(self) -> str:
-        procs = ", ".join(p.describe() for p in self.processes)
-        state = "closed" if self._closed else "open"
-        return f"<GodotSession {self.n_envs} envs over [{procs}], {state}>"
+        return repr(self.target).replace("AsyncGodotSession", "GodotSession")
 
 
 async def _connect_all(

@@ -40,16 +40,16 @@ Scene options (per reset with ``reset(options={...})`` or ``-o name=value``), de
 
 | option | default | range | meaning |
 |---|---|---|---|
-| course_length | 150.0 | >= 10 m | finish line distance from the start |
-| hill_height_min / hill_height_max | 0.5 / 2.0 | >= 0 m | height range of each hill (0/0 = flat) |
-| hill_steepness | 0.7 | 0.05 .. ~1.5 | steepest slope (rise/run) of a hill |
-| hill_gap_max | 6.0 | >= 0 m | longest flat stretch between hills |
+| course_length | 150.0 | 10 .. 2000 m | finish line distance from the start |
+| hill_height_min / hill_height_max | 0.5 / 2.0 | 0 .. 5 m | height range of a hill (0/0 = flat) |
+| hill_steepness | 0.7 | 0.05 .. 1.5 | steepest slope (rise/run) of a hill |
+| hill_gap_max | 6.0 | 0 .. 50 m | longest flat stretch between hills |
 | oil_probability | 0.15 | 0 .. 1 | chance of an oil patch in each 12 m stretch |
 | oil_length | 3.0 | 0 .. 12 m | length of a patch |
 | oil_friction | 0.1 | 0 .. 1 | friction of oil (ground: 1.0) |
-| wind_strength | 1.0 | >= 0 m/s^2 | peak gust acceleration (each gust 50-100 %, random sign) |
-| wind_frequency | 0.1 | >= 0 /s | mean gusts per second (Poisson) |
-| wind_duration | 1.5 | >= 0 s | length of one gust |
+| wind_strength | 1.0 | 0 .. 20 m/s^2 | peak gust acceleration (each gust 50-100 %, random sign) |
+| wind_frequency | 0.1 | 0 .. 5 /s | mean gusts per second (Poisson) |
+| wind_duration | 1.5 | 0.05 .. 10 s | length of one gust |
 
 Training and results (2-vCPU reference VM, 2026-11-25; models shipped in ``models/``):
 
