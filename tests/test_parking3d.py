@@ -204,3 +204,38 @@ def test_shipped_dqn_model_beats_random(godot_binary):
     assert result.success_rate >= 0.6, (result.summary(), baseline.summary())
     assert result.outcome_rates["collided"] <= 0.1, result.summary()
     assert result.mean_return > baseline.mean_return + 10.0
+
+
+def test_without_end_on_collision_the_penalty_is_paid_once_per_collision(godot_binary):
+    # Drive into the north wall, stay pressed against it, then back off: the collision is an
+    # event of the step it happens in; the penalty must not be paid on every later step.
+    pose = {"start_pose": [13.0 - 1.5, -5.0, 180.0], "occupancy": 0.0, "end_on_collision": False}
+    env = make_env("parking3d", options=pose)
+    try:
+        env.reset(seed=0)
+        hits = []
+        for throttle in [1.0] * 25 + [-1.0] * 15:
+            _, reward, terminated, truncated, _ = env.step(np.array([throttle, 0.0], np.float32))
+            assert not (terminated or truncated)
+            hits.append(reward < -4.0)  # collision_penalty is 5
+    finally:
+        env.close()
+    assert 1 <= sum(hits) <= 3, f"collision penalty paid on {sum(hits)} of {len(hits)} steps"
+    assert not any(hits[-10:]), "the penalty is still paid after backing away from the wall"
+
+
+def test_reset_in_a_running_process_repeats_the_first_step_exactly(godot_binary):
+    # Gymnasium's determinism check: the same seed and action, twice in one process, must give
+    # the same observation bit for bit (wheel and contact state must not survive a reset).
+    env = make_env("parking3d")
+    env.action_space.seed(123)
+    try:
+        for _ in range(6):
+            action = env.action_space.sample()
+            env.reset(seed=123)
+            first, *_ = env.step(action)
+            env.reset(seed=123)
+            again, *_ = env.step(action)
+            np.testing.assert_array_equal(first, again)
+    finally:
+        env.close()

@@ -92,6 +92,8 @@ var _ray_query: PhysicsRayQueryParameters3D = PhysicsRayQueryParameters3D.new()
 var _ray_dirs: Array[Vector3] = []
 var _highlight: MeshInstance3D = null
 
+var _car_template: VehicleBody3D = null
+
 @onready var _lot: Node3D = $Lot as Node3D
 @onready var _car: VehicleBody3D = $Lot/Car as VehicleBody3D
 @onready var _floor: StaticBody3D = $Lot/Floor as StaticBody3D
@@ -105,6 +107,12 @@ func _enter_tree() -> void:
 	lot.position = Vector3(where.x, 0.0, where.y)
 
 
+func _exit_tree() -> void:
+	if _car_template != null:
+		_car_template.free()
+		_car_template = null
+
+
 func _ready() -> void:
 	_build_static(_lot)
 	_state.resize(STATE_NAMES.size())
@@ -112,10 +120,8 @@ func _ready() -> void:
 		var angle: float = TAU * float(i) / float(N_RAYS)
 		_ray_dirs.append(Vector3(-sin(angle), 0.0, cos(angle)))  # clockwise seen from above
 	_ray_query.collision_mask = 1 << (OBSTACLE_LAYER - 1)
-	_ray_query.exclude = [_car.get_rid()]
-	_car.contact_monitor = true
-	_car.max_contacts_reported = 4
-	_car.body_entered.connect(_on_car_body_entered)
+	_car_template = _car.duplicate() as VehicleBody3D
+	_adopt_car(_car)
 	_camera.current = human_control
 	set_process(human_control)
 	if human_control:
@@ -169,6 +175,7 @@ func reset_episode() -> void:
 
 
 func apply_action(action: PackedFloat32Array) -> void:
+	_collided = false  # a collision is an event of this step, not a latch for the episode
 	var t: float = action[0]
 	var s: float = action[1]
 	_throttle = clampf(t, -1.0, 1.0) if is_finite(t) else 0.0
@@ -185,13 +192,14 @@ func get_state() -> PackedFloat32Array:
 	var herr: float = absf(wrapf(heading - _target_heading, -PI, PI))
 	if allow_reverse:
 		herr = minf(herr, PI - herr)
-	if xform.basis.y.y < 0.5:
-		_collided = true  # tipped over
+	var tipped: bool = xform.basis.y.y < 0.5
+	if tipped:
+		_collided = true
 	var outside: float = _footprint_outside(xform)
 	_parked = (not _collided and herr <= _heading_tolerance
 			and _car.linear_velocity.length() < max_park_speed and outside <= 0.0)
-	if _parked or (_collided and end_on_collision):
-		end_episode()
+	if _parked or tipped or (_collided and end_on_collision):
+		end_episode()  # a car on its side cannot go on, whatever end_on_collision says
 	_state[0] = xform.origin.x
 	_state[1] = xform.origin.z
 	_state[2] = heading
@@ -262,8 +270,29 @@ func _drive() -> void:
 	_car.steering = -_steer * MAX_STEER
 
 
+## A fresh car body for every episode: VehicleBody3D keeps wheel and contact state across a
+## teleport, so a reset car did not repeat its first episode bit for bit.
+func _renew_car(xform: Transform3D) -> void:
+	var old: VehicleBody3D = _car
+	var fresh: VehicleBody3D = _car_template.duplicate() as VehicleBody3D
+	fresh.transform = xform
+	_lot.remove_child(old)
+	old.queue_free()
+	_lot.add_child(fresh)
+	_adopt_car(fresh)
+
+
+func _adopt_car(car: VehicleBody3D) -> void:
+	_car = car
+	_ray_query.exclude = [car.get_rid()]
+	car.contact_monitor = true
+	car.max_contacts_reported = 4
+	car.body_entered.connect(_on_car_body_entered)
+
+
 func _place_car(x: float, z: float, heading: float, speed: float) -> void:
 	var xform: Transform3D = Transform3D(Basis(Vector3.UP, heading), Vector3(x, CAR_START_Y, z))
+	_renew_car(xform)
 	_car.transform = xform
 	_car.linear_velocity = _car.global_basis.z * speed
 	_car.angular_velocity = Vector3.ZERO
