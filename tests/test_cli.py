@@ -126,7 +126,10 @@ def test_sigkill_of_python_takes_godot_along(godot_binary):
     )
     deadline = time.monotonic() + 60
     while not set(rlgodot_godot_pids()) - before and time.monotonic() < deadline:
+        assert proc.poll() is None, f"rlgodot run exited with {proc.returncode} before Godot ran"
         time.sleep(0.1)
+    started = set(rlgodot_godot_pids()) - before
+    assert started, "no Godot process appeared within 60 s: nothing to test"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 5

@@ -6,7 +6,9 @@ projects. Tests that need the real binary skip without it locally and fail under
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -153,8 +155,14 @@ def test_cache_dir_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     assert cache_dir() == tmp_path / "c"
 
 
-def test_real_godot_is_at_least_4_3(real_godot: GodotBinary):
-    assert real_godot.version >= (4, 3, 0)
+def test_real_godot_version_is_what_the_binary_says(real_godot: GodotBinary):
+    # find_godot() refuses < 4.3, so check the parse itself against the binary's own answer.
+    out = subprocess.run(
+        [*real_godot.command, "--version"], capture_output=True, text=True, timeout=30
+    ).stdout
+    major, minor, patch = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", out.strip()).groups()
+    assert real_godot.version == (int(major), int(minor), int(patch or 0))
+    assert real_godot.version_text in out
 
 
 # ---------------------------------------------------------------------------- project.godot
@@ -439,6 +447,9 @@ def test_atexit_terminates_live_processes(tmp_path: Path):
         f"""
         from pathlib import Path
         from rlgodot.core.runtime.launcher import GodotBinary, GodotCommand, GodotProcess
+        from rlgodot.core.runtime.launcher import _spawn
+        # No parent-death signal here: only the atexit handler can stop this Godot.
+        _spawn._make_preexec = lambda parent_pid, cpu: None
         godot = GodotBinary(({str(godot.command[0])!r},), (4, 6, 0), "4.6.0", "test")
         print(GodotProcess.launch(GodotCommand(godot, Path("."), "res://x.tscn")).pid, flush=True)
         """
@@ -447,9 +458,13 @@ def test_atexit_terminates_live_processes(tmp_path: Path):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )
     pid = int(out.stdout)
-    time.sleep(0.2)
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    try:
+        time.sleep(0.2)
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_bad_scene_with_the_real_addon_is_a_launch_error(

@@ -318,14 +318,12 @@ def test_sigstop_is_godot_timeout(godot: GodotBinary, project: Path, spin_usec: 
         session.reset(seeds=[1, 2])
         victim = session.processes[0]
         os.kill(victim.pid, signal.SIGSTOP)
-        try:
-            start = time.monotonic()
-            with pytest.raises(GodotTimeout) as info:
-                session.step(np.zeros((2, A)), timeout=1.0)
-            assert 0.9 < time.monotonic() - start < 2.5
-            assert f"pid {victim.pid}" in str(info.value) and "within 1 s" in str(info.value)
-        finally:
-            pass  # close() must stop a stopped process too (SIGTERM + SIGCONT)
+        start = time.monotonic()
+        with pytest.raises(GodotTimeout) as info:
+            session.step(np.zeros((2, A)), timeout=1.0)
+        assert 0.9 < time.monotonic() - start < 2.5
+        assert f"pid {victim.pid}" in str(info.value) and "within 1 s" in str(info.value)
+    # Leaving the block closed the session: close() must end a stopped process too.
     assert victim.poll() is not None
 
 
@@ -336,7 +334,9 @@ def test_partial_launch_failure_terminates_everything(godot: GodotBinary, projec
 
 
 def test_launch_is_concurrent_and_reports_time(godot: GodotBinary, project: Path):
-    with launch(godot, project, n_envs=2, n_procs=1) as one:
-        single = one.launch_seconds
     with launch(godot, project, n_envs=4, n_procs=4) as four:
-        assert four.launch_seconds < 4 * single + 1.0
+        processes = four.processes
+        assert four.launch_seconds > 0.0
+    # Concurrent: every process was started before the first one was ready (serial launches
+    # start each only after the previous one listens).
+    assert max(p.spawned_at for p in processes) < min(p.ready_at for p in processes)

@@ -93,12 +93,16 @@ class GodotProcess:
         popen: The underlying ``subprocess.Popen``.
         port: The TCP port Godot announced (None in play mode or before ready).
         args: The full command line.
+        spawned_at: ``time.monotonic()`` when the process was started.
+        ready_at: ``time.monotonic()`` when it announced its port (None before).
     """
 
     def __init__(self, popen: subprocess.Popen[bytes], args: Sequence[str]) -> None:
         self.popen = popen
         self.args: tuple[str, ...] = tuple(args)
         self.port: int | None = None
+        self.spawned_at = time.monotonic()
+        self.ready_at: float | None = None
         self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._ready = threading.Event()
         self._eof = threading.Event()
@@ -329,6 +333,7 @@ class GodotProcess:
                     match = _LISTENING_RE.search(raw)
                     if match:
                         self.port = int(match.group(1))
+                        self.ready_at = time.monotonic()
                         self._ready.set()
                     elif _COMPILE_ERROR_RE.search(raw):
                         self._broken.set()
