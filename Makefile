@@ -39,11 +39,14 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m rlgodot.core.jobs.gdlint .
 
-## xvfb: a virtual display for the windowed play test (installed as root; else that test skips)
+## xvfb: a virtual display with Mesa's software OpenGL for the windowed tests (installed as
+## root; else those tests skip locally and fail under CI)
+XVFB_PACKAGES := xvfb x11-utils libgl1-mesa-dri
 xvfb:
-	@command -v Xvfb >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb >/dev/null; } || \
-	  echo "note: no Xvfb (apt-get install xvfb): the windowed play test will skip"
+	@{ command -v Xvfb && command -v xwininfo; } >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  command -v apt-get >/dev/null && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(XVFB_PACKAGES) >/dev/null; } || \
+	  echo "note: no Xvfb (apt-get install $(XVFB_PACKAGES)): the windowed tests will skip"
 
 ## test: lint, then the whole test suite against real headless Godot
 test: setup lint xvfb
