@@ -130,12 +130,12 @@ class GodotVecEnv(BatchBacked, VecEnv):
         final_info = self.batch.last_final_info()
         while True:
             self._failures_in_a_row += 1
+            reason = _one_line(error)
             if self._failures_in_a_row > self.max_restarts:
                 raise GodotRestartsExhausted(
-                    f"Godot failed {self._failures_in_a_row} times in a row, last: {error}; "
-                    "check 'rlgodot doctor' and the env's scene, or raise max_restarts"
+                    f"Godot failed {self._failures_in_a_row} times in a row (last: {reason}); "
+                    "check 'rlgodot doctor' and the env's scene, or raise max_restarts."
                 ) from error
-            reason = str(error).splitlines()[0]
             print(f"rlgodot: restarting Godot ({self.restarts + 1}): {reason}", file=sys.stderr)
             try:
                 self.batch.relaunch()
@@ -184,6 +184,12 @@ class GodotVecEnv(BatchBacked, VecEnv):
         if isinstance(indices, int):
             return [indices]
         return indices
+
+
+def _one_line(error: Exception) -> str:
+    """The first line of an error's message, without a trailing pointer to what follows."""
+    line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return line.removesuffix(" Its output tail:").removesuffix(" Output tail:").rstrip(" .:")
 
 
 def _group_by_options(

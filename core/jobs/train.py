@@ -17,6 +17,7 @@ import sys
 import time
 import typing
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -128,7 +129,9 @@ class _Plan:
     resume_model: Path | None = None
 
 
-def train(config: TrainConfig | str, **overrides: Any) -> TrainResult:
+def train(
+    config: TrainConfig | str, callbacks: Sequence[BaseCallback] = (), **overrides: Any
+) -> TrainResult:
     """Train ``config.algo`` on ``config.env``; see :class:`TrainConfig` for every setting.
 
     Called as ``train(TrainConfig(env="ball", timesteps=10_000))`` or ``train("ball",
@@ -137,6 +140,7 @@ def train(config: TrainConfig | str, **overrides: Any) -> TrainResult:
     With ``resume`` the run's own settings (env, algo, options, hyperparameters, instances,
     seed) are used, and ``config`` gives only how to run now (timesteps, timeouts, progress,
     evaluation, checkpoints). With ``init_from`` a new run starts from that model's weights.
+    ``callbacks`` are SB3 callbacks called besides rlgodot's own.
 
     Godot processes are always ended, also when training fails or is interrupted; a model
     that was training is then saved as ``<run>/model_interrupted.zip`` first. With
@@ -175,7 +179,7 @@ def train(config: TrainConfig | str, **overrides: Any) -> TrainResult:
     )
     evaluator = _Evaluator(plan) if config.eval_every > 0 else None
     try:
-        model, begin = _learn(plan, env, model, evaluator)
+        model, begin = _learn(plan, env, model, evaluator, callbacks)
         metadata = {**_metadata(plan), "timesteps": model.num_timesteps}
         model_path = save_model(model, plan.run_dir / "model.zip", metadata)
     finally:
@@ -223,7 +227,11 @@ def _metadata(plan: _Plan) -> dict[str, Any]:
 
 
 def _learn(
-    plan: _Plan, env: GodotVecEnv, model: BaseAlgorithm | None, evaluator: _Evaluator | None
+    plan: _Plan,
+    env: GodotVecEnv,
+    model: BaseAlgorithm | None,
+    evaluator: _Evaluator | None,
+    extra: Sequence[BaseCallback],
 ) -> tuple[BaseAlgorithm, int]:
     """Build (or continue) the model and train it; save ``model_interrupted.zip`` on failure."""
     config = plan.config
@@ -245,7 +253,7 @@ def _learn(
             f"run {plan.run_dir} already has {begin} of {plan.timesteps} steps; pass "
             f"--timesteps with more than {begin} to continue it"
         )
-    callbacks: list[BaseCallback] = [_TrainingStats(env)]
+    callbacks: list[BaseCallback] = [_TrainingStats(env), *extra]
     if config.checkpoint_every > 0:
         callbacks.append(CheckpointCallback(
             save_freq=max(config.checkpoint_every // plan.n_envs, 1),
@@ -264,9 +272,10 @@ def _learn(
         if isinstance(exc, KeyboardInterrupt):
             print(f"rlgodot: training interrupted; the model so far is in {path}", file=sys.stderr)
             raise
+        reason = str(exc).splitlines()[0].rstrip(".")
         raise RLGodotError(
-            f"{str(exc).splitlines()[0]} The model so far ({model.num_timesteps} steps) is "
-            f"saved in {path}; continue with 'rlgodot train --resume {plan.run_dir}'"
+            f"{reason}. The model so far ({model.num_timesteps} steps) is saved in {path}; "
+            f"continue with 'rlgodot train --resume {plan.run_dir}'"
         ) from exc
     return model, begin
 
@@ -339,13 +348,16 @@ def latest_model(run_dir: Path) -> Path:
     return max(found, key=lambda p: p.stat().st_mtime)
 
 
-# What --resume takes from the command line; everything else comes from the run.
+# The settings of a run that --resume may change; the others are the run's.
 _NOW_FIELDS = ("timesteps", "checkpoint_every", "torch_threads", "progress_bar", "pin_cpus",
                "verbose", "step_timeout", "max_restarts", "eval_every", "eval_episodes")
 
 
 def resumed_config(run_dir: Path, config: TrainConfig) -> TrainConfig:
-    """The config of a resumed run: the run's settings, ``config``'s :data:`_NOW_FIELDS`.
+    """The config of a resumed run: the run's own, updated by ``config``.
+
+    Of ``config`` only the :data:`_NOW_FIELDS` not at their defaults count (a new
+    ``timesteps``, another ``step_timeout``, ...).
 
     Raises:
         RLGodotError: ``run_dir`` is not a run of ``rlgodot train``, or of another env.
@@ -354,7 +366,11 @@ def resumed_config(run_dir: Path, config: TrainConfig) -> TrainConfig:
     if config.env and get_registry().get(config.env).id != get_registry().get(saved.env).id:
         raise RLGodotError(f"run {run_dir} trained {saved.env}, not {config.env}; "
                            f"resume it with --env {saved.env} or leave --env out")
-    now = {name: getattr(config, name) for name in _NOW_FIELDS}
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    now = {
+        name: getattr(config, name) for name in _NOW_FIELDS
+        if getattr(config, name) != defaults[name]
+    }
     return dataclasses.replace(saved, **now, resume=run_dir, init_from=None)
 
 
