@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from types import UnionType
 from typing import Any
 
 import gymnasium as gym
@@ -405,19 +406,20 @@ def config_values(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field_value(hint: Any, value: Any) -> Any:
-    types = set(typing.get_args(hint)) or {hint}
-    if isinstance(value, str) and str not in types:  # an older sidecar: str(value)
+    union = typing.get_origin(hint) in (typing.Union, UnionType)
+    kinds = {typing.get_origin(a) or a for a in (typing.get_args(hint) if union else (hint,))}
+    if isinstance(value, str) and str not in kinds:  # an older sidecar: str(value)
         if value == "None":
             return None
-        if Path in types:
+        if Path in kinds:
             return Path(value)
         try:
             value = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             return value
-    if Path in types and isinstance(value, str):
+    if Path in kinds and isinstance(value, str):
         return Path(value)
-    if tuple in {typing.get_origin(t) or t for t in types} and isinstance(value, list):
+    if tuple in kinds and isinstance(value, list):
         return tuple(value)
     return value
 
