@@ -80,7 +80,7 @@ def test_too_many_failures_in_a_row_save_the_model_and_say_where(godot_binary, t
 
 def test_vec_env_ends_every_episode_as_truncated_after_a_restart(godot_binary):
     vec = GodotVecEnv(get_registry().get("ball"), n_envs=4, seed=0,
-                      settings=LaunchSettings(n_procs=2))
+                      settings=LaunchSettings(n_procs=2), max_restarts=3)
     try:
         vec.reset()
         actions = np.zeros((4, 2), dtype=np.float32)

@@ -198,3 +198,15 @@ def test_evaluation_during_training_logs_and_keeps_the_best_model(godot_binary, 
     assert len(events.Scalars("eval/success_rate")) == 2
     assert "eval/mean_return" in tags and "rollout/success_rate" in tags
     assert evaluate("ball", model=result.best_model_path, episodes=1).episodes == 1
+
+
+def test_step_timeout_is_a_train_and_eval_setting(godot_binary):
+    from click.testing import CliRunner
+
+    from rlgodot.cli.main import main
+
+    for command in ("train", "eval"):
+        help_text = CliRunner().invoke(main, [command, "--help"]).output
+        assert "--step-timeout" in help_text, command
+    result = evaluate("ball", random_policy=True, episodes=1, step_timeout=5.0)
+    assert result.episodes == 1

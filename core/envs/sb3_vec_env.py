@@ -42,7 +42,8 @@ class GodotVecEnv(BatchBacked, VecEnv):
     ``TimeLimit.truncated`` True, ``terminal_observation`` the last observation seen, the
     decoder's final info of the last state) with the new first observations and zero rewards.
     Each restart prints one line to stderr and counts in :attr:`restarts`; after
-    ``max_restarts`` failures in a row :class:`GodotRestartsExhausted` is raised.
+    ``max_restarts`` failures in a row :class:`GodotRestartsExhausted` is raised. Recovery is
+    on when ``max_restarts`` > 0 (training); else a failure raises as it is.
 
     Args:
         spec: The env.
@@ -50,7 +51,8 @@ class GodotVecEnv(BatchBacked, VecEnv):
         options: Env options (see ``rlgodot list-envs``).
         seed: Seeds of the first reset (``seed + i`` for instance i); random when ``None``.
         settings: How to run Godot (processes, pinning, timeouts).
-        max_restarts: Godot failures in a row that are recovered from before giving up.
+        max_restarts: Godot failures in a row that are recovered from before giving up; 0 (the
+            default; ``train`` sets its ``max_restarts``) raises the first failure as it is.
 
     Attributes:
         restarts: Sessions relaunched after a crash or hang so far.
@@ -64,7 +66,7 @@ class GodotVecEnv(BatchBacked, VecEnv):
         options: Mapping[str, Any] | None = None,
         seed: int | None = None,
         settings: LaunchSettings | None = None,
-        max_restarts: int = 3,
+        max_restarts: int = 0,
     ) -> None:
         self.spec = spec
         self.max_restarts = max_restarts
@@ -110,6 +112,8 @@ class GodotVecEnv(BatchBacked, VecEnv):
         try:
             out = self.batch.step(self._actions)
         except (GodotCrashed, GodotTimeout) as exc:
+            if not self.max_restarts:
+                raise
             return self._recover(exc)
         if self._failures_in_a_row:
             self._failures_in_a_row = 0
