@@ -210,3 +210,19 @@ def test_step_timeout_is_a_train_and_eval_setting(godot_binary):
         assert "--step-timeout" in help_text, command
     result = evaluate("ball", random_policy=True, episodes=1, step_timeout=5.0)
     assert result.episodes == 1
+
+
+def test_outcome_flags_of_training_and_evaluation_episodes_reach_tensorboard(
+    godot_binary, tmp_path
+):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    # parking3d episodes end with `collided` (max 200 steps): every instance ends one here.
+    result = train(_tiny(tmp_path, env="parking3d", timesteps=1024, eval_every=1024,
+                         eval_episodes=2))
+    events = EventAccumulator(str(next(result.run_dir.glob("tb_*"))))
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    for tag in ("rollout/collided_rate", "eval/collided_rate", "eval/success_rate",
+                "rlgodot/godot_restarts"):
+        assert tag in tags, tags

@@ -424,6 +424,10 @@ def _field_value(hint: Any, value: Any) -> Any:
     return value
 
 
+# Flags SB3 handles itself (``is_success`` is its ``rollout/success_rate``).
+_SB3_FLAGS = ("TimeLimit.truncated", "is_success")
+
+
 class _TrainingStats(BaseCallback):
     """TensorBoard: Godot restarts and the rate of each boolean episode flag (last 100)."""
 
@@ -438,7 +442,7 @@ class _TrainingStats(BaseCallback):
             infos = self.locals["infos"]
             for i in np.flatnonzero(dones):
                 for key, value in infos[i].items():
-                    if isinstance(value, (bool, np.bool_)) and key != "TimeLimit.truncated":
+                    if isinstance(value, (bool, np.bool_)) and key not in _SB3_FLAGS:
                         self.flags.setdefault(key, deque(maxlen=100)).append(bool(value))
         return True
 
