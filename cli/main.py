@@ -197,7 +197,7 @@ def train_command(
         return
     result = train(train_config(given_values(ctx, values), config_file))
     extra = (f" ({result.requested_timesteps} requested, rounded up to whole rollouts)"
-             if result.timesteps != result.requested_timesteps else "")
+             if result.requested_timesteps not in (0, result.timesteps) else "")
     click.echo(
         f"trained {result.algo} on {result.env_id}: {result.timesteps} steps{extra} in "
         f"{result.wall_time_s:.1f} s ({result.steps_per_s:,.0f} steps/s)"

@@ -144,6 +144,15 @@ def test_resume_continues_the_step_counter_log_and_checkpoints(godot_binary, tmp
     with pytest.raises(RLGodotError, match="already has 2048"):
         train(TrainConfig(env="ball", resume=first.run_dir, progress_bar=False,
                           timesteps=2048))
+    from click.testing import CliRunner
+
+    from rlgodot.cli.main import main
+
+    out = CliRunner().invoke(main, ["train", "--resume", str(first.run_dir), "--timesteps",
+                                    "2304", "--no-progress"])
+    assert out.exit_code == 0, out.output
+    assert "2304 steps" in out.output
+    assert json.loads((first.run_dir / "model.json").read_text())["timesteps"] == 2304
 
 
 def test_init_from_fine_tunes_with_new_options_and_refuses_other_spaces(godot_binary, tmp_path):

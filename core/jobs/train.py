@@ -60,7 +60,8 @@ class TrainResult:
             rollouts, so this is ``requested_timesteps`` rounded up to a rollout).
         wall_time_s: Seconds from env launch to the saved model.
         steps_per_s: Steps run by this call / ``wall_time_s``.
-        requested_timesteps: The total asked for (``--timesteps`` or the plugin's default).
+        requested_timesteps: The total asked for (``--timesteps`` or the plugin's default);
+            0 when the backend does not tell.
         restarts: Godot restarts after a crash or hang during this call.
         best_model_path: ``best_model.zip`` when ``eval_every`` was set, else None.
     """
@@ -267,10 +268,10 @@ def _learn(
             total_timesteps=total - begin, callback=callbacks, tb_log_name="tb",
             progress_bar=config.progress_bar, reset_num_timesteps=plan.resume_model is None,
         )
-    except (RLGodotError, KeyboardInterrupt) as exc:
+    except (RLGodotError, KeyboardInterrupt, SystemExit) as exc:
         metadata = {**_metadata(plan), "timesteps": model.num_timesteps}
         path = save_model(model, plan.run_dir / INTERRUPTED, metadata)
-        if isinstance(exc, KeyboardInterrupt):
+        if not isinstance(exc, RLGodotError):  # Ctrl-C, SIGTERM
             print(f"rlgodot: training interrupted; the model so far is in {path}", file=sys.stderr)
             raise
         reason = str(exc).splitlines()[0].rstrip(".")
