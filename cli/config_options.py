@@ -69,8 +69,13 @@ def _click_type(hint: Any, choices: Any) -> Any:
     return hint if hint in (int, float, str) else None
 
 
-def field_option(f: dataclasses.Field[Any], hint: Any) -> Callable[[F], F]:
-    """The click option of one config field (see the module docstring for the rules)."""
+def field_option(
+    f: dataclasses.Field[Any], hint: Any, optional: bool = False
+) -> Callable[[F], F]:
+    """The click option of one config field (see the module docstring for the rules).
+
+    ``optional``: not required even without a default (the command finds the value elsewhere).
+    """
     meta = f.metadata
     hint = _strip_optional(hint)
     origin = typing.get_origin(hint) or hint
@@ -80,7 +85,7 @@ def field_option(f: dataclasses.Field[Any], hint: Any) -> Callable[[F], F]:
     kwargs: dict[str, Any] = {"help": meta.get("help", "")}
     if "metavar" in meta:
         kwargs["metavar"] = meta["metavar"]
-    if not has_default:
+    if not has_default and not optional:
         kwargs["required"] = True
     if hint is bool:
         kwargs.update(is_flag=True, flag_value=not f.default, default=bool(f.default))
@@ -104,13 +109,17 @@ def field_option(f: dataclasses.Field[Any], hint: Any) -> Callable[[F], F]:
     return click.option(*flags, f.name, **kwargs)
 
 
-def config_options(cls: type) -> Callable[[F], F]:
+def config_options(cls: type, optional: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Decorate a click command with one option per field of the config dataclass ``cls``.
 
     The command receives each field under its own name, so ``cls(**values)`` builds the config.
+    Fields in ``optional`` are not required options even without a default.
     """
     hints = typing.get_type_hints(cls)
-    options = [field_option(f, hints[f.name]) for f in dataclasses.fields(cls) if f.init]
+    options = [
+        field_option(f, hints[f.name], f.name in optional)
+        for f in dataclasses.fields(cls) if f.init
+    ]
 
     def decorate(func: F) -> F:
         for option in reversed(options):
@@ -127,3 +136,11 @@ def split_values(cls: type, values: dict[str, Any]) -> tuple[dict[str, Any], dic
         {k: v for k, v in values.items() if k in names},
         {k: v for k, v in values.items() if k not in names},
     )
+
+
+def given_values(ctx: click.Context, values: dict[str, Any]) -> dict[str, Any]:
+    """The values of ``values`` the user gave on the command line (not defaults)."""
+    return {
+        name: value for name, value in values.items()
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    }

@@ -7,11 +7,12 @@ import json
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from rlgodot.cli.config_options import config_options
+from rlgodot.cli.config_options import config_options, given_values
 from rlgodot.core.errors import RLGodotError
 from rlgodot.core.jobs.config import (
     BenchConfig,
@@ -174,18 +175,38 @@ def _exit_with_play(result: Any) -> None:
 
 
 @main.command("train")
-@config_options(TrainConfig)
+@config_options(TrainConfig, optional=("env",))
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="YAML file of settings, env options and hyperparameters (RL Zoo style); "
+                   "flags given here override it.")
+@click.option("--print-config", is_flag=True,
+              help="Print the plugin's defaults for --env/--algo as a --config file and exit.")
+@click.pass_context
 @_friendly_errors
-def train_command(**values: Any) -> None:
+def train_command(
+    ctx: click.Context, config_file: Path | None, print_config: bool, **values: Any
+) -> None:
     """Train PPO or DQN (SB3, or Ray RLlib with --backend rllib), with TensorBoard logs."""
     from rlgodot.core.jobs.train import train
+    from rlgodot.core.jobs.train_file import defaults_yaml, train_config
 
-    result = train(TrainConfig(**values))
+    if print_config:
+        if not values["env"]:
+            raise RLGodotError("--print-config needs --env NAME (see 'rlgodot list-envs')")
+        click.echo(defaults_yaml(values["env"], values["algo"]), nl=False)
+        return
+    result = train(train_config(given_values(ctx, values), config_file))
+    extra = (f" ({result.requested_timesteps} requested, rounded up to whole rollouts)"
+             if result.requested_timesteps not in (0, result.timesteps) else "")
     click.echo(
-        f"trained {result.algo} on {result.env_id}: {result.timesteps} steps in "
+        f"trained {result.algo} on {result.env_id}: {result.timesteps} steps{extra} in "
         f"{result.wall_time_s:.1f} s ({result.steps_per_s:,.0f} steps/s)"
     )
+    if result.restarts:
+        click.echo(f"Godot restarted {result.restarts} time(s) after a crash or hang")
     click.echo(f"model: {result.model_path}")
+    if result.best_model_path is not None:
+        click.echo(f"best model (evaluation during training): {result.best_model_path}")
     click.echo(f"TensorBoard: tensorboard --logdir {result.run_dir}")
     click.echo(f"evaluate: rlgodot eval --env {result.env_id} --model {result.model_path}")
 

@@ -73,3 +73,7 @@ class InvalidOption(RLGodotError, ValueError):
 
 class ProjectError(RLGodotError):
     """The runnable Godot project could not be assembled or imported."""
+
+
+class GodotRestartsExhausted(GodotCrashed):
+    """Godot failed again and again: a training env gave up restarting it."""

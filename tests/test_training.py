@@ -89,3 +89,149 @@ def test_checkpoints_evaluate_with_their_runs_metadata(godot_binary, tmp_path):
     out = CliRunner().invoke(main, ["eval", "--env", "ball", "--model", str(lone), "--algo",
                                     "ppo", "--episodes", "1"])
     assert out.exit_code == 0, out.output
+
+
+# The training workflow: what ran, sidecar types, resume, fine-tuning, config files, evaluation.
+
+TINY = {"n_steps": 64, "batch_size": 128}
+
+
+def _tiny(tmp_path, **kwargs):
+    values = {"env": "ball", "timesteps": 1000, "n_envs": 4, "seed": 0, "output_dir": tmp_path,
+              "hyperparameters": TINY, "progress_bar": False, "checkpoint_every": 0, **kwargs}
+    return TrainConfig(**values)
+
+
+def test_the_summary_and_the_sidecar_count_the_steps_that_ran(godot_binary, tmp_path):
+    from rlgodot.core.jobs.models import load_model
+
+    result = train(_tiny(tmp_path))  # PPO runs whole rollouts of 64 x 4 = 256 steps
+    assert result.requested_timesteps == 1000
+    assert result.timesteps == 1024 == load_model(result.model_path)[0].num_timesteps
+    meta = json.loads(result.model_path.with_suffix(".json").read_text())
+    assert meta["timesteps"] == 1024
+    config = meta["config"]  # JSON types, not strings
+    assert config["n_envs"] == 4 and config["timesteps"] == 1000 and config["seed"] == 0
+    assert config["progress_bar"] is False and config["n_procs"] is None
+    assert config["hyperparameters"] == TINY and config["output_dir"] == str(tmp_path)
+    assert meta["hyperparameters"]["learning_rate"] == 3e-4
+
+
+def test_sidecars_of_older_releases_still_read(tmp_path):
+    from rlgodot.core.jobs.train import run_config
+
+    old = {"algo": "ppo", "env_id": "ball-v0", "timesteps": 2048, "config": {
+        "env": "ball", "algo": "ppo", "timesteps": "None", "n_envs": "4", "seed": "0",
+        "options": "{'target_radius': 0.3}", "hyperparameters": "{'n_steps': 64}",
+        "output_dir": "runs", "progress_bar": "True", "step_timeout": "30.0",
+    }}
+    (tmp_path / "model.json").write_text(json.dumps(old))
+    config = run_config(tmp_path)
+    assert config.n_envs == 4 and config.seed == 0 and config.timesteps == 2048
+    assert config.options == {"target_radius": 0.3} and config.hyperparameters == {"n_steps": 64}
+    assert config.progress_bar is True and config.step_timeout == 30.0
+    assert str(config.output_dir) == "runs"
+
+
+def test_resume_continues_the_step_counter_log_and_checkpoints(godot_binary, tmp_path):
+    first = train(_tiny(tmp_path, timesteps=1024, checkpoint_every=512))
+    again = train(TrainConfig(env="ball", resume=first.run_dir, timesteps=2048,
+                              progress_bar=False))
+    assert again.run_dir == first.run_dir and again.timesteps == 2048
+    assert [p.name for p in first.run_dir.glob("tb_*")] == ["tb_1"]
+    steps = sorted(int(p.stem.split("_")[1]) for p in (first.run_dir / "checkpoints").glob("*"))
+    assert steps[0] == 512 and steps[-1] > 1024, steps
+    with pytest.raises(RLGodotError, match="already has 2048"):
+        train(TrainConfig(env="ball", resume=first.run_dir, progress_bar=False,
+                          timesteps=2048))
+    from click.testing import CliRunner
+
+    from rlgodot.cli.main import main
+
+    out = CliRunner().invoke(main, ["train", "--resume", str(first.run_dir), "--timesteps",
+                                    "2304", "--no-progress"])
+    assert out.exit_code == 0, out.output
+    assert "2304 steps" in out.output
+    assert json.loads((first.run_dir / "model.json").read_text())["timesteps"] == 2304
+
+
+def test_init_from_fine_tunes_with_new_options_and_refuses_other_spaces(godot_binary, tmp_path):
+    base = train(_tiny(tmp_path / "base", timesteps=512))
+    tuned = train(_tiny(tmp_path / "tuned", timesteps=256, init_from=base.model_path,
+                        options={"target_radius": 0.3}))
+    assert tuned.run_dir != base.run_dir and tuned.timesteps == 256
+    meta = json.loads(tuned.model_path.with_suffix(".json").read_text())
+    assert meta["config"]["init_from"] == str(base.model_path)
+    with pytest.raises(RLGodotError, match="same spaces"):
+        train(_tiny(tmp_path / "other", env="ball-discrete", init_from=base.model_path))
+    assert not (tmp_path / "other").exists()  # refused before a run (or Godot) started
+
+
+def test_print_config_round_trips_and_flags_override_the_file(godot_binary, tmp_path):
+    from click.testing import CliRunner
+
+    from rlgodot.cli.main import main
+    from rlgodot.core.jobs.train import resolve_training
+    from rlgodot.core.jobs.train_file import train_config
+
+    printed = CliRunner().invoke(main, ["train", "--env", "ball", "--print-config"])
+    assert printed.exit_code == 0, printed.output
+    file = tmp_path / "ball.yaml"
+    file.write_text(printed.output)
+    from_file = train_config({}, file)
+    assert from_file.timesteps == 100_000 and from_file.n_envs == 16
+    assert resolve_training(from_file)[2] == resolve_training(TrainConfig(env="ball"))[2]
+
+    out = CliRunner().invoke(main, [
+        "train", "--config", str(file), "--timesteps", "256", "--n-envs", "4",
+        "--hp", "n_steps=64", "--hp", "batch_size=128", "-o", "target_radius=0.3",
+        "--no-progress", "--output-dir", str(tmp_path / "runs"), "--checkpoint-every", "0",
+    ])
+    assert out.exit_code == 0, out.output
+    meta = json.loads(next((tmp_path / "runs").glob("*/model.json")).read_text())
+    assert meta["timesteps"] == 256 and meta["n_envs"] == 4
+    assert meta["hyperparameters"]["n_steps"] == 64 and meta["hyperparameters"]["n_epochs"] == 10
+    assert meta["options"]["target_radius"] == 0.3 and meta["options"]["max_force"] == 8.0
+
+
+def test_evaluation_during_training_logs_and_keeps_the_best_model(godot_binary, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = train(_tiny(tmp_path, timesteps=1024, eval_every=512, eval_episodes=2))
+    assert result.best_model_path is not None and result.best_model_path.is_file()
+    meta = json.loads(result.best_model_path.with_suffix(".json").read_text())
+    assert meta["eval"]["episodes"] == 2
+    events = EventAccumulator(str(next(result.run_dir.glob("tb_*"))))
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    assert len(events.Scalars("eval/success_rate")) == 2
+    assert "eval/mean_return" in tags and "rollout/success_rate" in tags
+    assert evaluate("ball", model=result.best_model_path, episodes=1).episodes == 1
+
+
+def test_step_timeout_is_a_train_and_eval_setting(godot_binary):
+    from click.testing import CliRunner
+
+    from rlgodot.cli.main import main
+
+    for command in ("train", "eval"):
+        help_text = CliRunner().invoke(main, [command, "--help"]).output
+        assert "--step-timeout" in help_text, command
+    result = evaluate("ball", random_policy=True, episodes=1, step_timeout=5.0)
+    assert result.episodes == 1
+
+
+def test_outcome_flags_of_training_and_evaluation_episodes_reach_tensorboard(
+    godot_binary, tmp_path
+):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    # parking3d episodes end with `collided` (max 200 steps): every instance ends one here.
+    result = train(_tiny(tmp_path, env="parking3d", timesteps=1024, eval_every=1024,
+                         eval_episodes=2))
+    events = EventAccumulator(str(next(result.run_dir.glob("tb_*"))))
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    for tag in ("rollout/collided_rate", "eval/collided_rate", "eval/success_rate",
+                "rlgodot/godot_restarts"):
+        assert tag in tags, tags

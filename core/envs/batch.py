@@ -188,7 +188,6 @@ class BatchTranslator:
         )
 
 
-
 class EnvBatch(BatchTranslator):
     """N instances of one env in one or more Godot processes, stepped by blocking calls.
 
@@ -212,9 +211,28 @@ class EnvBatch(BatchTranslator):
         settings: LaunchSettings | None = None,
     ) -> None:
         super().__init__(spec, n_envs, autoreset, options)
+        self.settings = settings or LaunchSettings()
         self.session: GodotSession = launch_session(
-            spec, n_envs, autoreset, self.scene_options, settings or LaunchSettings()
+            spec, n_envs, autoreset, self.scene_options, self.settings
         )
+
+    def relaunch(self) -> None:
+        """Replace the session by a new one with the same settings (after a crash or hang).
+
+        The old processes are ended first (a hung one is killed); reset every instance next.
+        """
+        self.session.close(timeout=0.5)
+        self.session = launch_session(
+            self.spec, self.n_envs, self.autoreset, self.scene_options, self.settings
+        )
+
+    def last_observations(self) -> np.ndarray:
+        """The observations of the states last seen (the latest step or reset), all instances."""
+        return self.decoder.observations(self._prev_states.copy())
+
+    def last_final_info(self) -> dict[str, np.ndarray]:
+        """The decoder's per-episode entries as if every episode ended at its last state."""
+        return self.decoder.final_info(self._prev_states.copy())
 
     def reset(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -15,6 +17,12 @@ from stable_baselines3.common.vec_env.base_vec_env import (
 
 from rlgodot.core.envs.batch import BatchBacked, EnvBatch
 from rlgodot.core.envs.seeding import derive_seeds, normalise_seeds
+from rlgodot.core.errors import (
+    GodotCrashed,
+    GodotLaunchError,
+    GodotRestartsExhausted,
+    GodotTimeout,
+)
 from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.settings import LaunchSettings
 
@@ -27,12 +35,28 @@ class GodotVecEnv(BatchBacked, VecEnv):
     ``infos[i]["TimeLimit.truncated"]`` says whether the time limit ended it. The plugin's
     per-episode entries (e.g. ``is_success``) are added to the infos of ended episodes.
 
+    Recovery: when a step finds a Godot process dead (``GodotCrashed``) or hung past
+    ``settings.step_timeout`` (``GodotTimeout``), the session is closed (a hung process is
+    killed), a new one is launched with the same settings and every instance is reset. That
+    ``step_wait`` returns every episode as ended by truncation (``dones`` all True,
+    ``TimeLimit.truncated`` True, ``terminal_observation`` the last observation seen, the
+    decoder's final info of the last state) with the new first observations and zero rewards.
+    Each restart prints one line to stderr and counts in :attr:`restarts`; after
+    ``max_restarts`` failures in a row :class:`GodotRestartsExhausted` is raised. Recovery is
+    on when ``max_restarts`` > 0 (training); else a failure raises as it is.
+
     Args:
         spec: The env.
         n_envs: Instances in total.
         options: Env options (see ``rlgodot list-envs``).
         seed: Seeds of the first reset (``seed + i`` for instance i); random when ``None``.
         settings: How to run Godot (processes, pinning, timeouts).
+        max_restarts: Godot failures in a row that are recovered from before giving up; 0 (the
+            default; ``train`` sets its ``max_restarts``) raises the first failure as it is.
+
+    Attributes:
+        restarts: Sessions relaunched after a crash or hang so far.
+        last_recovery_s: Seconds the latest recovery took (close, launch, reset).
     """
 
     def __init__(
@@ -42,8 +66,13 @@ class GodotVecEnv(BatchBacked, VecEnv):
         options: Mapping[str, Any] | None = None,
         seed: int | None = None,
         settings: LaunchSettings | None = None,
+        max_restarts: int = 0,
     ) -> None:
         self.spec = spec
+        self.max_restarts = max_restarts
+        self.restarts = 0
+        self.last_recovery_s = 0.0
+        self._failures_in_a_row = 0
         self.batch = EnvBatch(spec, n_envs, "same_step", options, settings)
         self.render_mode: str | None = None  # headless; read by VecEnv.__init__
         super().__init__(n_envs, spec.observation_space, spec.action_space)
@@ -80,7 +109,14 @@ class GodotVecEnv(BatchBacked, VecEnv):
 
     def step_wait(self) -> VecEnvStepReturn:
         """Step all instances at once and return SB3's ``(obs, rewards, dones, infos)``."""
-        out = self.batch.step(self._actions)
+        try:
+            out = self.batch.step(self._actions)
+        except (GodotCrashed, GodotTimeout) as exc:
+            if not self.max_restarts:
+                raise
+            return self._recover(exc)
+        if self._failures_in_a_row:
+            self._failures_in_a_row = 0
         dones = out.terminated | out.truncated
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         for j, i in enumerate(out.ended.tolist()):
@@ -90,6 +126,37 @@ class GodotVecEnv(BatchBacked, VecEnv):
             for key, values in out.final_info.items():
                 info[key] = values[j]
         return out.observations, out.rewards, dones, infos
+
+    def _recover(self, error: Exception) -> VecEnvStepReturn:
+        """Relaunch Godot after ``error`` and end every episode as truncated (class docstring)."""
+        start = time.perf_counter()
+        final_observations = self.batch.last_observations()
+        final_info = self.batch.last_final_info()
+        while True:
+            self._failures_in_a_row += 1
+            reason = _one_line(error)
+            if self._failures_in_a_row > self.max_restarts:
+                raise GodotRestartsExhausted(
+                    f"Godot failed {self._failures_in_a_row} times in a row (last: {reason}); "
+                    "check 'rlgodot doctor' and the env's scene, or raise max_restarts."
+                ) from error
+            print(f"rlgodot: restarting Godot ({self.restarts + 1}): {reason}", file=sys.stderr)
+            try:
+                self.batch.relaunch()
+                obs = self.batch.reset(derive_seeds(None, self.num_envs, self._rng))
+                break
+            except (GodotCrashed, GodotTimeout, GodotLaunchError) as again:
+                error = again
+        self.restarts += 1
+        self.last_recovery_s = time.perf_counter() - start
+        infos: list[dict[str, Any]] = []
+        for i in range(self.num_envs):
+            info = {key: values[i] for key, values in final_info.items()}
+            info["terminal_observation"] = final_observations[i]
+            info["TimeLimit.truncated"] = True
+            infos.append(info)
+        rewards = np.zeros(self.num_envs, dtype=np.float32)
+        return obs, rewards, np.ones(self.num_envs, dtype=bool), infos
 
     def close(self) -> None:
         """End every Godot process of this env (idempotent)."""
@@ -121,6 +188,12 @@ class GodotVecEnv(BatchBacked, VecEnv):
         if isinstance(indices, int):
             return [indices]
         return indices
+
+
+def _one_line(error: Exception) -> str:
+    """The first line of an error's message, without a trailing pointer to what follows."""
+    line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return line.removesuffix(" Its output tail:").removesuffix(" Output tail:").rstrip(" .:")
 
 
 def _group_by_options(

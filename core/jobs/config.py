@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rlgodot.core.errors import InvalidOption
+from rlgodot.core.runtime.settings import LaunchSettings
 
 C = TypeVar("C", bound="JobConfig")
 
@@ -136,6 +137,15 @@ def pin_cpus_field() -> Any:
     return doc("Pin each Godot process to a core.", default=False)
 
 
+def step_timeout_field() -> Any:
+    """Seconds before a silent Godot counts as hung."""
+    return doc(
+        "Seconds to wait for Godot's reply to a step before it counts as hung (and, in "
+        "training, is restarted).",
+        default=LaunchSettings.step_timeout, min=0.1,
+    )
+
+
 ALGOS = ("ppo", "dqn")
 
 
@@ -197,6 +207,28 @@ class TrainConfig(JobConfig):
         "RLlib: env instances in each runner's Godot process; default: the plugin's n_envs.",
         default=None, min=1,
     )
+    step_timeout: float = step_timeout_field()
+    max_restarts: int = doc(
+        "Godot crashes or hangs in a row that training recovers from (restarting Godot) "
+        "before it stops and saves model_interrupted.zip.",
+        default=3, min=0,
+    )
+    resume: Path | None = doc(
+        "Continue this run directory: its settings, step counter, TensorBoard log and "
+        "checkpoints, up to its timesteps (or a new --timesteps).",
+        default=None, metavar="RUN_DIR",
+    )
+    init_from: Path | None = doc(
+        "Start from this model's weights (fine-tuning): new run, step counter from 0.",
+        default=None, metavar="MODEL",
+    )
+    eval_every: int = doc(
+        "Evaluate on separate Godot instances every this many env steps, keep the best "
+        "model as best_model.zip (0 = never).",
+        default=0, min=0,
+    )
+    eval_episodes: int = doc("Seeded episodes of each evaluation during training.", default=10,
+                             min=1)
 
 
 @_document
@@ -220,6 +252,7 @@ class EvalConfig(JobConfig):
     n_envs: int | None = n_envs_field("Instances; default: min(episodes, 8).", None)
     options: dict[str, Any] = options_field()
     deterministic: bool = doc("Deterministic actions of the model.", default=True)
+    step_timeout: float = step_timeout_field()
 
 
 @_document

@@ -90,7 +90,7 @@ def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
     policy_name, act = _load_policy(spec, config)
     n = config.n_envs or min(config.episodes, 8)
     vec = GodotVecEnv(spec, n_envs=n, options=config.options, seed=config.seed,
-                      settings=LaunchSettings())
+                      settings=LaunchSettings(step_timeout=config.step_timeout))
     try:
         episodes = _run_episodes(vec, spec, act, config)
     finally:

@@ -7,13 +7,14 @@ A model is SB3's ``.zip`` plus a ``.json`` sidecar naming the algorithm, env id 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from rlgodot.core.errors import RLGodotError
+from rlgodot.core.plugin.spec import LinearSchedule
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "dqn": DQN}
 
@@ -28,8 +29,31 @@ def save_model(model: BaseAlgorithm, path: Path, metadata: dict[str, Any]) -> Pa
     path = Path(path).with_suffix(".zip")
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
-    sidecar_path(path).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(plain(metadata), indent=2, sort_keys=True)
+    sidecar_path(path).write_text(text + "\n")
     return path
+
+
+def plain(value: Any) -> Any:
+    """``value`` in JSON types, for sidecars and config files.
+
+    Numbers, bools, None, lists and dicts stay; paths become strings, tuples lists, numpy
+    scalars numbers, a ``LinearSchedule(x)`` ``"lin_x"`` (RL Zoo's notation), anything else its
+    ``repr``.
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, PurePath):
+        return str(value)
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()
+    if isinstance(value, LinearSchedule):
+        return f"lin_{value.start}"
+    return repr(value)
 
 
 def read_metadata(path: Path) -> dict[str, Any]:

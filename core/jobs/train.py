@@ -1,25 +1,50 @@
-"""Train an SB3 agent (PPO or DQN) on an installed env, with TensorBoard logs and checkpoints."""
+"""Train an SB3 agent (PPO or DQN) on an installed env, with TensorBoard logs and checkpoints.
+
+A run directory ``<output_dir>/<env>-<algo>-<time>/`` holds ``run.json`` (the run's settings,
+written first, so ``--resume`` works even after a hard crash), ``model.zip`` (+ ``.json``
+sidecar), ``checkpoints/``, ``tb_1/`` (TensorBoard), and when asked ``best_model.zip`` (the
+best evaluation during training) or ``model_interrupted.zip`` (the model when training stopped
+early: Godot failed too often, or Ctrl-C).
+"""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import json
+import math
+import sys
 import time
+import typing
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from types import UnionType
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
-from stable_baselines3.common.callbacks import CheckpointCallback
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.save_util import load_from_zip_file
+from stable_baselines3.common.type_aliases import TrainFrequencyUnit
 from stable_baselines3.common.vec_env import VecMonitor
 
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
-from rlgodot.core.errors import InvalidOption
-from rlgodot.core.jobs.config import TrainConfig, config_from
-from rlgodot.core.jobs.models import ALGORITHMS, save_model
+from rlgodot.core.errors import InvalidOption, RLGodotError
+from rlgodot.core.jobs.config import EvalConfig, TrainConfig, config_from
+from rlgodot.core.jobs.models import ALGORITHMS, plain, read_metadata, save_model
 from rlgodot.core.plugin.registry import get_registry
-from rlgodot.core.plugin.spec import EnvSpec, TrainDefaults
+from rlgodot.core.plugin.spec import EnvSpec, LinearSchedule, TrainDefaults
 from rlgodot.core.runtime.settings import LaunchSettings
+
+RUN_FILE = "run.json"
+INTERRUPTED = "model_interrupted.zip"
+BEST = "best_model.zip"
 
 
 @dataclass
@@ -29,11 +54,16 @@ class TrainResult:
     Attributes:
         env_id: The env trained on.
         algo: The algorithm.
-        run_dir: Folder with the model, checkpoints and TensorBoard logs (``tb/``).
+        run_dir: Folder with the model, checkpoints and TensorBoard logs (``tb_1/``).
         model_path: The final model (``.zip``, with a ``.json`` sidecar).
-        timesteps: Env steps trained.
+        timesteps: The run's step counter at the end: what actually ran (PPO trains whole
+            rollouts, so this is ``requested_timesteps`` rounded up to a rollout).
         wall_time_s: Seconds from env launch to the saved model.
-        steps_per_s: ``timesteps / wall_time_s``.
+        steps_per_s: Steps run by this call / ``wall_time_s``.
+        requested_timesteps: The total asked for (``--timesteps`` or the plugin's default);
+            0 when the backend does not tell.
+        restarts: Godot restarts after a crash or hang during this call.
+        best_model_path: ``best_model.zip`` when ``eval_every`` was set, else None.
     """
 
     env_id: str
@@ -43,10 +73,15 @@ class TrainResult:
     timesteps: int
     wall_time_s: float
     steps_per_s: float
+    requested_timesteps: int = 0
+    restarts: int = 0
+    best_model_path: Path | None = None
 
 
 def resolve_training(config: TrainConfig) -> tuple[EnvSpec, TrainDefaults, dict[str, Any]]:
     """Look up the env and merge the plugin's defaults with the config's overrides.
+
+    Hyperparameter strings ``lin_X`` (RL Zoo's notation) become a linear schedule from X.
 
     Raises:
         InvalidOption: Unknown algorithm, or DQN on a continuous action space.
@@ -66,18 +101,56 @@ def resolve_training(config: TrainConfig) -> tuple[EnvSpec, TrainDefaults, dict[
             f"DQN needs a Discrete action space; {spec.id} has {spec.action_space}.{hint}"
         )
     defaults = spec.train.get(algo, TrainDefaults(total_timesteps=100_000))
-    hyperparameters = {**defaults.hyperparameters, **config.hyperparameters}
+    hyperparameters = {
+        k: _schedule(v) for k, v in {**defaults.hyperparameters, **config.hyperparameters}.items()
+    }
     return spec, defaults, hyperparameters
 
 
-def train(config: TrainConfig | str, **overrides: Any) -> TrainResult:
+def _schedule(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("lin_"):
+        try:
+            return LinearSchedule(float(value[4:]))
+        except ValueError:
+            return value
+    return value
+
+
+@dataclass
+class _Plan:
+    """One training call, resolved before Godot starts."""
+
+    config: TrainConfig
+    spec: EnvSpec
+    algo: str
+    hyperparameters: dict[str, Any]
+    timesteps: int
+    n_envs: int
+    n_procs: int
+    run_dir: Path
+    resume_model: Path | None = None
+
+
+def train(
+    config: TrainConfig | str, callbacks: Sequence[BaseCallback] = (), **overrides: Any
+) -> TrainResult:
     """Train ``config.algo`` on ``config.env``; see :class:`TrainConfig` for every setting.
 
     Called as ``train(TrainConfig(env="ball", timesteps=10_000))`` or ``train("ball",
     timesteps=10_000)``.
 
-    Godot processes are always ended, also when training fails or is interrupted. With
+    With ``resume`` the run's own settings (env, algo, options, hyperparameters, instances,
+    seed) are used, and ``config`` gives only how to run now (timesteps, timeouts, progress,
+    evaluation, checkpoints). With ``init_from`` a new run starts from that model's weights.
+    ``callbacks`` are SB3 callbacks called besides rlgodot's own.
+
+    Godot processes are always ended, also when training fails or is interrupted; a model
+    that was training is then saved as ``<run>/model_interrupted.zip`` first. With
     ``config.backend == "rllib"`` this runs :func:`rlgodot.core.jobs.rllib.train_rllib`.
+
+    Raises:
+        RLGodotError: Godot failed more than ``max_restarts`` times in a row (the message names
+            the saved model), a model that does not fit the env, a run that cannot resume.
     """
     config = config_from(TrainConfig, config, overrides)
     if config.backend == "rllib":
@@ -86,62 +159,367 @@ def train(config: TrainConfig | str, **overrides: Any) -> TrainResult:
         return train_rllib(config)
     if config.backend != "sb3":
         raise InvalidOption(f"unknown backend {config.backend!r}; use 'sb3' or 'rllib'")
-    spec, defaults, hyperparameters = resolve_training(config)
-    algo = config.algo.lower()
-    timesteps = config.timesteps or defaults.total_timesteps
-    n_envs = config.n_envs or defaults.n_envs
-    n_procs = config.n_procs or defaults.n_procs
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(config.output_dir) / f"{spec.id}-{algo}-{stamp}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    plan = _plan(config)
+    model = _load_resumed(plan) if plan.resume_model else None
+    if config.init_from is not None:
+        check_model_fits(Path(config.init_from), plan.spec, plan.algo)
+    if plan.resume_model is None:
+        plan.run_dir.mkdir(parents=True, exist_ok=True)
+        (plan.run_dir / RUN_FILE).write_text(json.dumps(plain(_metadata(plan)), indent=2) + "\n")
     torch.set_num_threads(max(1, config.torch_threads))
 
     start = time.perf_counter()
     env = GodotVecEnv(
-        spec,
-        n_envs=n_envs,
+        plan.spec,
+        n_envs=plan.n_envs,
         options=config.options,
         seed=config.seed,
-        settings=LaunchSettings(n_procs=n_procs, pin_cpus=config.pin_cpus),
+        settings=LaunchSettings(
+            n_procs=plan.n_procs, pin_cpus=config.pin_cpus, step_timeout=config.step_timeout
+        ),
+        max_restarts=config.max_restarts,
     )
+    evaluator = _Evaluator(plan) if config.eval_every > 0 else None
     try:
-        monitored = VecMonitor(env, info_keywords=(spec.success_key,) if spec.success_key else ())
-        model = ALGORITHMS[algo](
-            "MlpPolicy",
-            monitored,
-            seed=config.seed,
-            verbose=config.verbose,
-            tensorboard_log=str(run_dir),
-            device="cpu",
-            **hyperparameters,
-        )
-        callbacks = []
-        if config.checkpoint_every > 0:
-            callbacks.append(
-                CheckpointCallback(
-                    save_freq=max(config.checkpoint_every // n_envs, 1),
-                    save_path=str(run_dir / "checkpoints"),
-                    name_prefix=algo,
-                )
-            )
-        model.learn(
-            total_timesteps=timesteps,
-            callback=callbacks,
-            tb_log_name="tb",
-            progress_bar=config.progress_bar,
-        )
-        metadata = {
-            "algo": algo,
-            "env_id": spec.id,
-            "options": config.options,
-            "timesteps": timesteps,
-            "n_envs": n_envs,
-            "seed": config.seed,
-            "hyperparameters": {k: repr(v) for k, v in hyperparameters.items()},
-            "config": {k: str(v) for k, v in asdict(config).items()},
-        }
-        model_path = save_model(model, run_dir / "model.zip", metadata)
+        model, begin = _learn(plan, env, model, evaluator, callbacks)
+        metadata = {**_metadata(plan), "timesteps": model.num_timesteps}
+        model_path = save_model(model, plan.run_dir / "model.zip", metadata)
     finally:
         env.close()
+        if evaluator is not None:
+            evaluator.close()
     wall = time.perf_counter() - start
-    return TrainResult(spec.id, algo, run_dir, model_path, timesteps, wall, timesteps / wall)
+    return TrainResult(
+        plan.spec.id, plan.algo, plan.run_dir, model_path, model.num_timesteps, wall,
+        (model.num_timesteps - begin) / wall, plan.timesteps, env.restarts,
+        plan.run_dir / BEST if evaluator is not None else None,
+    )
+
+
+def _plan(config: TrainConfig) -> _Plan:
+    resume_model = None
+    if config.resume is not None:
+        run_dir = Path(config.resume)
+        config = resumed_config(run_dir, config)
+        resume_model = latest_model(run_dir)
+    spec, defaults, hyperparameters = resolve_training(config)
+    algo = config.algo.lower()
+    if config.resume is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_dir = Path(config.output_dir) / f"{spec.id}-{algo}-{stamp}"
+    return _Plan(
+        config, spec, algo, hyperparameters, config.timesteps or defaults.total_timesteps,
+        config.n_envs or defaults.n_envs, config.n_procs or defaults.n_procs, run_dir,
+        resume_model,
+    )
+
+
+def _metadata(plan: _Plan) -> dict[str, Any]:
+    """The sidecar (and ``run.json``) contents: JSON types (see :func:`plain`)."""
+    return {
+        "algo": plan.algo,
+        "env_id": plan.spec.id,
+        "options": plan.config.options,
+        "timesteps": plan.timesteps,
+        "n_envs": plan.n_envs,
+        "seed": plan.config.seed,
+        "hyperparameters": plan.hyperparameters,
+        "config": {**asdict(plan.config), "resume": None, "init_from": plan.config.init_from},
+    }
+
+
+def _learn(
+    plan: _Plan,
+    env: GodotVecEnv,
+    model: BaseAlgorithm | None,
+    evaluator: _Evaluator | None,
+    extra: Sequence[BaseCallback],
+) -> tuple[BaseAlgorithm, int]:
+    """Build (or continue) the model and train it; save ``model_interrupted.zip`` on failure."""
+    config = plan.config
+    spec = plan.spec
+    monitored = VecMonitor(env, info_keywords=(spec.success_key,) if spec.success_key else ())
+    if model is None:
+        model = ALGORITHMS[plan.algo](
+            "MlpPolicy", monitored, seed=config.seed, verbose=config.verbose,
+            tensorboard_log=str(plan.run_dir), device="cpu", **plan.hyperparameters,
+        )
+        if config.init_from is not None:
+            model.set_parameters(str(config.init_from), exact_match=True, device="cpu")
+    else:
+        model.set_env(monitored)
+    begin = model.num_timesteps
+    total = planned_timesteps(model, plan.timesteps)
+    if total <= begin:
+        raise RLGodotError(
+            f"run {plan.run_dir} already has {begin} of {plan.timesteps} steps; pass "
+            f"--timesteps with more than {begin} to continue it"
+        )
+    callbacks: list[BaseCallback] = [_TrainingStats(env), *extra]
+    if config.checkpoint_every > 0:
+        callbacks.append(CheckpointCallback(
+            save_freq=max(config.checkpoint_every // plan.n_envs, 1),
+            save_path=str(plan.run_dir / "checkpoints"), name_prefix=plan.algo,
+        ))
+    if evaluator is not None:
+        callbacks.append(evaluator.callback(config.eval_every))
+    try:
+        model.learn(
+            total_timesteps=total - begin, callback=callbacks, tb_log_name="tb",
+            progress_bar=config.progress_bar, reset_num_timesteps=plan.resume_model is None,
+        )
+    except (RLGodotError, KeyboardInterrupt, SystemExit) as exc:
+        metadata = {**_metadata(plan), "timesteps": model.num_timesteps}
+        path = save_model(model, plan.run_dir / INTERRUPTED, metadata)
+        if not isinstance(exc, RLGodotError):  # Ctrl-C, SIGTERM
+            print(f"rlgodot: training interrupted; the model so far is in {path}", file=sys.stderr)
+            raise
+        reason = str(exc).splitlines()[0].rstrip(".")
+        raise RLGodotError(
+            f"{reason}. The model so far ({model.num_timesteps} steps) is saved in {path}; "
+            f"continue with 'rlgodot train --resume {plan.run_dir}'"
+        ) from exc
+    return model, begin
+
+
+def planned_timesteps(model: BaseAlgorithm, requested: int) -> int:
+    """The step counter after training to ``requested`` steps: what SB3 really runs.
+
+    PPO collects whole rollouts (``n_steps x n_envs``), DQN whole ``train_freq`` chunks (of
+    ``n_envs`` steps each), so the requested count is rounded up to one.
+    """
+    n_envs = model.n_envs
+    if isinstance(model, OnPolicyAlgorithm):
+        chunk = model.n_steps * n_envs
+    else:
+        freq = getattr(model, "train_freq", None)
+        step_unit = freq is not None and freq.unit == TrainFrequencyUnit.STEP
+        chunk = freq.frequency * n_envs if step_unit else n_envs
+    done = model.num_timesteps
+    return done + math.ceil(max(requested - done, 0) / chunk) * chunk
+
+
+def check_model_fits(path: Path, spec: EnvSpec, algo: str) -> None:
+    """Refuse a model for ``init_from`` whose algorithm or spaces do not fit (no Godot).
+
+    Raises:
+        RLGodotError: Missing file, other algorithm, or other observation/action spaces.
+    """
+    if not path.is_file():
+        raise RLGodotError(f"model file {path} does not exist; pass a .zip from 'rlgodot train'")
+    trained_algo = read_metadata(path).get("algo")
+    if trained_algo and trained_algo != algo:
+        raise RLGodotError(
+            f"model {path} is {trained_algo}, not {algo}; pass --algo {trained_algo}"
+        )
+    data, _, _ = load_from_zip_file(path, device="cpu", custom_objects=_NO_SCHEDULES)
+    spaces = (data or {}).get("observation_space"), (data or {}).get("action_space")
+    if spaces != (spec.observation_space, spec.action_space):
+        raise RLGodotError(
+            f"model {path} acts on observation {spaces[0]} / action {spaces[1]}, but "
+            f"{spec.id} has {spec.observation_space} / {spec.action_space}; fine-tune a model "
+            "trained on an env with the same spaces"
+        )
+
+
+_NO_SCHEDULES: dict[str, Any] = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0,
+                                 "clip_range": lambda _: 0.0}
+
+
+def _load_resumed(plan: _Plan) -> BaseAlgorithm:
+    assert plan.resume_model is not None
+    return ALGORITHMS[plan.algo].load(
+        plan.resume_model, device="cpu", tensorboard_log=str(plan.run_dir),
+        verbose=plan.config.verbose,
+    )
+
+
+def latest_model(run_dir: Path) -> Path:
+    """The newest model of a run: final, interrupted or a checkpoint, by modification time.
+
+    Raises:
+        RLGodotError: The run has none.
+    """
+    candidates = [run_dir / "model.zip", run_dir / INTERRUPTED,
+                  *(run_dir / "checkpoints").glob("*.zip")]
+    found = [p for p in candidates if p.is_file()]
+    if not found:
+        raise RLGodotError(
+            f"run {run_dir} has no model or checkpoint to resume from; train it anew"
+        )
+    return max(found, key=lambda p: p.stat().st_mtime)
+
+
+# The settings of a run that --resume may change; the others are the run's.
+_NOW_FIELDS = ("timesteps", "checkpoint_every", "torch_threads", "progress_bar", "pin_cpus",
+               "verbose", "step_timeout", "max_restarts", "eval_every", "eval_episodes")
+
+
+def resumed_config(run_dir: Path, config: TrainConfig) -> TrainConfig:
+    """The config of a resumed run: the run's own, updated by ``config``.
+
+    Of ``config`` only the :data:`_NOW_FIELDS` not at their defaults count (a new
+    ``timesteps``, another ``step_timeout``, ...).
+
+    Raises:
+        RLGodotError: ``run_dir`` is not a run of ``rlgodot train``, or of another env.
+    """
+    saved = run_config(run_dir)
+    if config.env and get_registry().get(config.env).id != get_registry().get(saved.env).id:
+        raise RLGodotError(f"run {run_dir} trained {saved.env}, not {config.env}; "
+                           f"resume it with --env {saved.env} or leave --env out")
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    now = {
+        name: getattr(config, name) for name in _NOW_FIELDS
+        if getattr(config, name) != defaults[name]
+    }
+    return dataclasses.replace(saved, **now, resume=run_dir, init_from=None)
+
+
+def run_config(run_dir: Path) -> TrainConfig:
+    """The :class:`TrainConfig` a run was started with (its ``run.json`` or ``model.json``).
+
+    Reads sidecars of older releases too, which stored every value as a string.
+
+    Raises:
+        RLGodotError: No ``run.json`` or ``model.json`` in ``run_dir``.
+    """
+    for name in (RUN_FILE, "model.json"):
+        path = Path(run_dir) / name
+        if path.is_file():
+            metadata = json.loads(path.read_text())
+            values = config_values(metadata.get("config", {}))
+            if values.get("timesteps") is None and "timesteps" in metadata:
+                values["timesteps"] = int(metadata["timesteps"])
+            return TrainConfig(**values)
+    raise RLGodotError(f"{run_dir} is not a run directory of 'rlgodot train' (no {RUN_FILE}); "
+                       "pass the folder that holds its checkpoints/")
+
+
+def config_values(raw: dict[str, Any]) -> dict[str, Any]:
+    """TrainConfig field values from a sidecar's ``config``: JSON types, or older strings."""
+    hints = typing.get_type_hints(TrainConfig)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in raw:
+            values[f.name] = _field_value(hints[f.name], raw[f.name])
+    return values
+
+
+def _field_value(hint: Any, value: Any) -> Any:
+    union = typing.get_origin(hint) in (typing.Union, UnionType)
+    kinds = {typing.get_origin(a) or a for a in (typing.get_args(hint) if union else (hint,))}
+    if isinstance(value, str) and str not in kinds:  # an older sidecar: str(value)
+        if value == "None":
+            return None
+        if Path in kinds:
+            return Path(value)
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return value
+    if Path in kinds and isinstance(value, str):
+        return Path(value)
+    if tuple in kinds and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+# Flags SB3 handles itself (``is_success`` is its ``rollout/success_rate``).
+_SB3_FLAGS = ("TimeLimit.truncated", "is_success")
+
+
+class _TrainingStats(BaseCallback):
+    """TensorBoard: Godot restarts and the rate of each boolean episode flag (last 100)."""
+
+    def __init__(self, env: GodotVecEnv) -> None:
+        super().__init__()
+        self.env = env
+        self.flags: dict[str, deque[bool]] = {}
+
+    def _on_step(self) -> bool:
+        dones = self.locals.get("dones")
+        if dones is not None and dones.any():
+            infos = self.locals["infos"]
+            for i in np.flatnonzero(dones):
+                for key, value in infos[i].items():
+                    if isinstance(value, (bool, np.bool_)) and key not in _SB3_FLAGS:
+                        self.flags.setdefault(key, deque(maxlen=100)).append(bool(value))
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.logger.record("rlgodot/godot_restarts", self.env.restarts)
+        for key, values in self.flags.items():
+            self.logger.record(f"rollout/{_flag_name(key)}_rate", float(np.mean(values)))
+
+
+def _flag_name(key: str) -> str:
+    return "success" if key == "is_success" else key
+
+
+class _Evaluator:
+    """Seeded evaluation episodes on their own Godot instances; keeps the best model."""
+
+    def __init__(self, plan: _Plan) -> None:
+        config = plan.config
+        self.plan = plan
+        self.eval_config = EvalConfig(env=plan.spec.id, episodes=config.eval_episodes,
+                                      options=config.options, step_timeout=config.step_timeout)
+        self.vec: GodotVecEnv | None = None
+        self.best: tuple[float, float] | None = None
+
+    def callback(self, every: int) -> BaseCallback:
+        """The SB3 callback that evaluates every ``every`` env steps."""
+        return _EvalCallback(self, every)
+
+    def evaluate(self, model: BaseAlgorithm) -> dict[str, float]:
+        """Run the episodes with ``model``; save it as the best if it is; return the scalars."""
+        from rlgodot.core.jobs.evaluate import _run_episodes, _summarise
+
+        spec, config = self.plan.spec, self.eval_config
+        if self.vec is None:
+            self.vec = GodotVecEnv(spec, n_envs=min(config.episodes, 8), options=config.options,
+                                   settings=LaunchSettings(step_timeout=config.step_timeout),
+                                   max_restarts=self.plan.config.max_restarts)
+        self.vec.seed(config.seed)
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            return model.predict(obs, deterministic=True)[0]
+
+        result = _summarise(spec, "training", _run_episodes(self.vec, spec, act, config))
+        scalars = {"eval/mean_return": result.mean_return, "eval/mean_length": result.mean_length}
+        if result.success_rate is not None:
+            scalars["eval/success_rate"] = result.success_rate
+        for key, rate in result.outcome_rates.items():
+            scalars[f"eval/{_flag_name(key)}_rate"] = rate
+        score = (result.success_rate or 0.0, result.mean_return)
+        if self.best is None or score > self.best:
+            self.best = score
+            metadata = {**_metadata(self.plan), "timesteps": model.num_timesteps,
+                        "eval": result.summary()}
+            save_model(model, self.plan.run_dir / BEST, metadata)
+        return scalars
+
+    def close(self) -> None:
+        """End the evaluation's Godot processes."""
+        if self.vec is not None:
+            self.vec.close()
+
+
+class _EvalCallback(BaseCallback):
+    def __init__(self, evaluator: _Evaluator, every: int) -> None:
+        super().__init__()
+        self.evaluator = evaluator
+        self.every = every
+        self.next_at = 0
+
+    def _on_training_start(self) -> None:
+        self.next_at = (self.num_timesteps // self.every + 1) * self.every
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self.next_at:
+            self.next_at = (self.num_timesteps // self.every + 1) * self.every
+            for key, value in self.evaluator.evaluate(self.model).items():
+                self.logger.record(key, value)
+            self.logger.dump(self.num_timesteps)
+        return True
