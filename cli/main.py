@@ -204,6 +204,8 @@ def eval_command(as_json: bool, **values: Any) -> None:
         f"{result.env_id} [{result.policy}]: {result.episodes} episodes, success {success}, "
         f"mean return {result.mean_return:.3f}, mean length {result.mean_length:.1f}"
     )
+    options = ", ".join(f"{k}={v}" for k, v in sorted(result.options.items()))
+    click.echo(f"  options: {options or 'the env defaults'}")
     for key, rate in result.outcome_rates.items():
         click.echo(f"  {key}: {rate:.0%} of episodes")
     if result.mean_success_seconds is not None:
