@@ -230,6 +230,8 @@ def check_command(as_json: bool, **values: Any) -> None:
         results.append(result)
         mark = "PASS" if result.passed else "FAIL"
         click.echo(f"{mark} {result.name:<24} {result.seconds:6.1f} s  {result.detail}")
+        for warning in result.warnings:
+            click.echo(f"     warning: {warning}")
     failed = [r for r in results if not r.passed]
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if as_json:
