@@ -176,3 +176,42 @@ def test_none_seed_entry_keeps_the_stream(godot_binary, spec):
     finally:
         env.close()
         ref.close()
+
+
+@pytest.fixture
+def two_cpus():
+    """This process (and the Godots it starts) may use only 2 CPUs, as on the reference VM."""
+    import os
+
+    before = os.sched_getaffinity(0)
+    if len(before) < 2:
+        pytest.skip("needs 2 CPUs")
+    os.sched_setaffinity(0, sorted(before)[:2])
+    yield
+    os.sched_setaffinity(0, before)
+
+
+def _spin(env) -> int:
+    return env.unwrapped.batch.session.target.config.spin_usec
+
+
+def test_spin_is_decided_over_all_godot_processes(godot_binary, two_cpus):
+    """4 ``gymnasium.make`` envs in a SyncVectorEnv (CleanRL) on 2 CPUs: only the first Godot,
+    started alone, spins; once they are closed a new env spins again."""
+    import rlgodot  # noqa: F401
+    from rlgodot.core.runtime.launcher.process import live_processes
+
+    assert not live_processes()
+    vec = gym.make_vec("rlgodot/null-v0", num_envs=4, vectorization_mode="sync")
+    try:
+        vec.reset(seed=0)
+        assert [_spin(env) for env in vec.envs] == [300, 0, 0, 0]
+    finally:
+        vec.close()
+    assert not live_processes()
+    env = gym.make("rlgodot/null-v0")
+    try:
+        env.reset(seed=0)
+        assert _spin(env) == 300
+    finally:
+        env.close()
