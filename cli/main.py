@@ -225,6 +225,8 @@ def eval_command(as_json: bool, **values: Any) -> None:
         f"{result.env_id} [{result.policy}]: {result.episodes} episodes, success {success}, "
         f"mean return {result.mean_return:.3f}, mean length {result.mean_length:.1f}"
     )
+    options = ", ".join(f"{k}={v}" for k, v in sorted(result.options.items()))
+    click.echo(f"  options: {options or 'the env defaults'}")
     for key, rate in result.outcome_rates.items():
         click.echo(f"  {key}: {rate:.0%} of episodes")
     if result.mean_success_seconds is not None:
@@ -249,6 +251,8 @@ def check_command(as_json: bool, **values: Any) -> None:
         results.append(result)
         mark = "PASS" if result.passed else "FAIL"
         click.echo(f"{mark} {result.name:<24} {result.seconds:6.1f} s  {result.detail}")
+        for warning in result.warnings:
+            click.echo(f"     warning: {warning}")
     failed = [r for r in results if not r.passed]
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if as_json:

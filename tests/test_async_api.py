@@ -67,19 +67,30 @@ def test_async_batch_decodes_exactly_like_the_blocking_one(godot_binary):
 
 def test_two_envs_step_concurrently_in_one_loop(godot_binary):
     async def both() -> list[tuple[float, float]]:
-        return list(await asyncio.gather(_stepping_span("ball"), _stepping_span("motorcycle")))
+        ready: list[asyncio.Event] = [asyncio.Event(), asyncio.Event()]
+        return list(
+            await asyncio.gather(
+                _stepping_span("ball", ready[0], ready[1]),
+                _stepping_span("motorcycle", ready[1], ready[0]),
+            )
+        )
 
     (start_a, end_a), (start_b, end_b) = asyncio.run(both())
-    # Both stepped during the same stretch of time; run one after the other, they would not.
+    # Both started stepping together (after both launched); interleaved in the loop, each one's
+    # stepping ends after the other's began. Run one after the other, they would not overlap.
     assert max(start_a, start_b) < min(end_a, end_b)
 
 
-async def _stepping_span(env: str, steps: int = 200) -> tuple[float, float]:
-    """When this env's stepping started and ended (loop time)."""
+async def _stepping_span(
+    env: str, mine: asyncio.Event, other: asyncio.Event, steps: int = 200
+) -> tuple[float, float]:
+    """When this env's stepping started and ended (loop time), starting once both launched."""
     spec = get_registry().get(env)
     rng = np.random.default_rng(0)
     async with await AsyncEnvBatch.launch(spec, 8) as batch:
         await batch.reset(seeds=list(range(8)))
+        mine.set()
+        await other.wait()
         loop = asyncio.get_running_loop()
         start = loop.time()
         for _ in range(steps):

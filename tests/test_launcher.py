@@ -124,6 +124,16 @@ def test_binary_that_prints_no_version(isolated_env: Path, monkeypatch: pytest.M
         find_godot()
 
 
+def test_not_godot_shows_the_start_of_its_output(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """What a wrong program prints first says what it is; its tail is usually noise."""
+    body = "echo 'Python 3.11 usage: this is not Godot'; for i in $(seq 200); do echo noise; done\n"
+    monkeypatch.setenv("GODOT_BIN", str(write_script(isolated_env / "x", body)))
+    with pytest.raises(GodotVersionError, match="this is not Godot"):
+        find_godot()
+
+
 def test_godot_bin_may_be_a_command_line(isolated_env: Path, monkeypatch: pytest.MonkeyPatch):
     script = write_script(isolated_env / "wrapped", 'echo "4.4.1.stable $1"\n')
     monkeypatch.setenv("GODOT_BIN", f"{script.name} --some-flag")

@@ -131,3 +131,87 @@ def test_gymnasium_make_with_module_prefix_without_importing_rlgodot(godot_binar
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True"
+
+
+def test_reset_mask_keeps_other_rows_and_seeds_by_row(godot_binary, spec):
+    """As Gymnasium's SyncVectorEnv: unmasked rows keep their last observation, an int seed gives
+    ``seed + i`` to row i, a seed list has ``num_envs`` entries (unmasked ones ignored)."""
+    from rlgodot.core.errors import InvalidOption
+
+    env = GodotVectorEnv(spec, num_envs=3)
+    ref = GodotVectorEnv(spec, num_envs=3)
+    try:
+        expected, _ = ref.reset(seed=10)
+        env.reset(seed=0)
+        last, *_ = env.step(np.ones((3, 2), dtype=np.float32))
+        mask = np.array([False, True, True])
+        obs, _ = env.reset(seed=10, options={"reset_mask": mask})
+        assert obs[0].tobytes() == last[0].tobytes()
+        assert obs[1:].tobytes() == expected[1:].tobytes()
+        obs, _ = env.reset(seed=[99, 11, 12], options={"reset_mask": mask})
+        assert obs[0].tobytes() == last[0].tobytes()
+        assert obs[1:].tobytes() == expected[1:].tobytes()
+        with pytest.raises(InvalidOption, match="num_envs=3"):
+            env.reset(seed=[11, 12], options={"reset_mask": mask})
+        # Gymnasium's SyncVectorEnv refuses an all-False mask too
+        with pytest.raises(InvalidOption, match="no True entry"):
+            env.reset(options={"reset_mask": np.zeros(3, dtype=bool)})
+    finally:
+        env.close()
+        ref.close()
+
+
+def test_none_seed_entry_keeps_the_stream(godot_binary, spec):
+    """``None`` in a seed list continues that instance's stream (as a seedless reset does)."""
+    env = GodotVectorEnv(spec, num_envs=3)
+    ref = GodotVectorEnv(spec, num_envs=3)
+    try:
+        ref.reset(seed=[5, 6, 7])
+        continued, _ = ref.reset()
+        seeded, _ = ref.reset(seed=[1, 20, 1])
+        env.reset(seed=[5, 6, 7])
+        obs, _ = env.reset(seed=[None, 20, None])
+        assert obs[[0, 2]].tobytes() == continued[[0, 2]].tobytes()
+        assert obs[1].tobytes() == seeded[1].tobytes()
+    finally:
+        env.close()
+        ref.close()
+
+
+@pytest.fixture
+def two_cpus():
+    """This process (and the Godots it starts) may use only 2 CPUs, as on the reference VM."""
+    import os
+
+    before = os.sched_getaffinity(0)
+    if len(before) < 2:
+        pytest.skip("needs 2 CPUs")
+    os.sched_setaffinity(0, sorted(before)[:2])
+    yield
+    os.sched_setaffinity(0, before)
+
+
+def _spin(env) -> int:
+    return env.unwrapped.batch.session.target.config.spin_usec
+
+
+def test_spin_is_decided_over_all_godot_processes(godot_binary, two_cpus):
+    """4 ``gymnasium.make`` envs in a SyncVectorEnv (CleanRL) on 2 CPUs: only the first Godot,
+    started alone, spins; once they are closed a new env spins again."""
+    import rlgodot  # noqa: F401
+    from rlgodot.core.runtime.launcher.process import live_processes
+
+    assert not live_processes()
+    vec = gym.make_vec("rlgodot/null-v0", num_envs=4, vectorization_mode="sync")
+    try:
+        vec.reset(seed=0)
+        assert [_spin(env) for env in vec.envs] == [300, 0, 0, 0]
+    finally:
+        vec.close()
+    assert not live_processes()
+    env = gym.make("rlgodot/null-v0")
+    try:
+        env.reset(seed=0)
+        assert _spin(env) == 300
+    finally:
+        env.close()

@@ -16,7 +16,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from rlgodot.core.envs.batch import BatchBacked, EnvBatch
-from rlgodot.core.envs.seeding import derive_seeds, normalise_seeds
+from rlgodot.core.envs.seeding import derive_seeds
 from rlgodot.core.errors import InvalidOption
 from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.settings import LaunchSettings
@@ -53,7 +53,8 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
         self.action_space = batch_space(spec.action_space, num_envs)
         self.render_mode = None
         self.batch = EnvBatch(spec, num_envs, "next_step", options, settings)
-        self._seeded = False
+        self._seeded = np.zeros(num_envs, dtype=bool)
+        self._obs = np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype)
 
     def reset(
         self,
@@ -61,41 +62,69 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
         seed: int | Sequence[int | None] | None = None,
         options: dict[str, Any] | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Reset all instances (or those in ``options["reset_mask"]``).
+        """Reset all instances (or those in ``options["reset_mask"]``), as Gymnasium does.
 
-        ``seed`` is an int (instance i gets ``seed + i``), a list of per-instance seeds (``None``
-        entries keep their stream) or ``None`` (random on the first reset, else keep streams).
+        ``seed`` is an int (instance i gets ``seed + i``, masked or not), a list of ``num_envs``
+        per-instance seeds or ``None``. A ``None`` seed (the whole argument or an entry) keeps
+        that instance's seed stream going; an instance never seeded gets a random seed. Rows
+        outside ``reset_mask`` keep their last observations.
+
+        Raises:
+            InvalidOption: A mask of the wrong shape or without any True entry (Gymnasium's
+                ``SyncVectorEnv`` refuses that too), or a seed list of the wrong length.
         """
         options = dict(options or {})
-        mask = options.pop("reset_mask", None)
-        indices = None
-        if mask is not None:
-            mask = np.asarray(mask, dtype=bool)
-            if mask.shape != (self.num_envs,):
-                raise InvalidOption(f"reset_mask must have shape ({self.num_envs},)")
-            indices = np.flatnonzero(mask).tolist()
-        count = self.num_envs if indices is None else len(indices)
-        seeds = self._seeds(seed, count)
-        obs = self.batch.reset(seeds, options or None, indices)
-        if indices is None:
-            return obs, {}
-        full = np.zeros((self.num_envs, *self.single_observation_space.shape), dtype=np.float32)
-        full[indices] = obs
-        return full, {}
+        rows = self._mask_rows(options.pop("reset_mask", None))
+        seeds = self._row_seeds(seed)
+        scene_options = options or None
+        seeded = [i for i in rows if seeds[i] is not None]
+        kept = [i for i in rows if seeds[i] is None]
+        obs = self._obs.copy()
+        if seeded:  # the wire has one seeds list per reset: seeded and kept rows go separately
+            obs[seeded] = self.batch.reset(
+                [seeds[i] for i in seeded], scene_options, self._wire_indices(seeded)
+            )
+            self._seeded[seeded] = True
+        if kept:
+            obs[kept] = self.batch.reset(None, scene_options, self._wire_indices(kept))
+        self._obs = obs
+        return obs.copy(), {}
 
-    def _seeds(self, seed: int | Sequence[int | None] | None, count: int) -> list[int] | None:
+    def _mask_rows(self, mask: Any) -> list[int]:
+        """The rows a reset covers: all, or the True entries of ``reset_mask``."""
+        if mask is None:
+            return list(range(self.num_envs))
+        mask = np.asarray(mask)
+        if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
+            raise InvalidOption(
+                f"reset_mask must be a bool array of shape ({self.num_envs},), got shape "
+                f"{mask.shape} dtype {mask.dtype}"
+            )
+        if not mask.any():
+            raise InvalidOption("reset_mask has no True entry: leave out the reset or mask a row")
+        return np.flatnonzero(mask).tolist()
+
+    def _wire_indices(self, rows: list[int]) -> list[int] | None:
+        return None if len(rows) == self.num_envs else rows
+
+    def _row_seeds(self, seed: int | Sequence[int | None] | None) -> list[int | None]:
+        """One seed per row (``None``: keep its stream); rows never seeded get a random one."""
         if seed is None:
-            if self._seeded:
-                return None
-            self._seeded = True
-            return derive_seeds(None, count)
-        self._seeded = True
-        if isinstance(seed, int | np.integer):
-            return derive_seeds(int(seed), count)
-        seeds = list(seed)
-        if len(seeds) != count:
-            raise InvalidOption(f"expected {count} seeds, got {len(seeds)}")
-        return normalise_seeds(seeds, np.random.default_rng())
+            seeds: list[int | None] = [None] * self.num_envs
+        elif isinstance(seed, int | np.integer):
+            seeds = list(derive_seeds(int(seed), self.num_envs))
+        else:
+            seeds = [None if s is None else int(s) for s in seed]
+            if len(seeds) != self.num_envs:
+                raise InvalidOption(
+                    f"expected a seed list of num_envs={self.num_envs} entries (None keeps an "
+                    f"instance's stream), got {len(seeds)}"
+                )
+        rng = np.random.default_rng()
+        return [
+            int(rng.integers(0, 2**62)) if s is None and not self._seeded[i] else s
+            for i, s in enumerate(seeds)
+        ]
 
     def step(
         self, actions: Any
@@ -111,6 +140,7 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
                 mask[out.ended] = True
                 infos[key] = column
                 infos[f"_{key}"] = mask
+        self._obs = out.observations
         return out.observations, out.rewards, out.terminated, out.truncated, infos
 
     def close_extras(self, **kwargs: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -48,26 +48,34 @@ def check_scene_answers(spec: EnvSpec, steps: int) -> str:
 
 
 def check_spaces_respected(spec: EnvSpec, steps: int) -> str:
-    """Observations (also terminal ones) stay inside the observation space; rewards are finite."""
+    """Observations (also terminal ones) stay inside the observation space; rewards are finite.
+
+    Each instance runs past ``max_episode_steps``, so observations at truncation are checked.
+    """
     n = 16
     space = spec.observation_space
     rng = np.random.default_rng(1)
+    per_instance = max(1, steps // n, spec.max_episode_steps + 1)
     env = GodotVecEnv(spec, n_envs=n, seed=1)
-    episodes = 0
+    ends = {"terminated": 0, "truncated": 0}
     try:
         obs = env.reset()
         _check_obs(space, obs, "reset")
-        for step in range(max(1, steps // n)):
+        for step in range(per_instance):
             obs, rewards, dones, infos = env.step(random_actions(spec.action_space, n, rng))
             _check_obs(space, obs, f"step {step}")
             _require(rewards.shape == (n,) and np.isfinite(rewards).all(), f"rewards {rewards}")
             _require(dones.dtype == bool, f"dones dtype {dones.dtype}")
             for i in np.flatnonzero(dones):
-                episodes += 1
+                truncated = bool(infos[i].get("TimeLimit.truncated", False))
+                ends["truncated" if truncated else "terminated"] += 1
                 _check_obs(space, infos[i]["terminal_observation"][None], f"terminal, step {step}")
     finally:
         env.close()
-    return f"{max(1, steps // n) * n} steps, {episodes} episodes ended, all inside {space}"
+    return (
+        f"{per_instance * n} steps, {ends['terminated']} episodes terminated and "
+        f"{ends['truncated']} truncated, all inside {space}"
+    )
 
 
 def _check_obs(space: gym.spaces.Box, obs: np.ndarray, where: str) -> None:
@@ -85,30 +93,53 @@ def _check_obs(space: gym.spaces.Box, obs: np.ndarray, where: str) -> None:
 
 
 def check_reset_step_contract(spec: EnvSpec, steps: int) -> str:
-    """Gymnasium's reset/step return types, ``terminated``/``truncated`` within the time limit."""
+    """Gymnasium's reset/step types, observations in the space, truncation at the time limit.
+
+    Runs ``steps`` steps and at least two episodes, resetting after each episode end.
+    """
     env = GodotEnv(spec)
     rng = np.random.default_rng(2)
+    limit = spec.max_episode_steps or steps
+    episodes: list[int] = []
     try:
-        obs, info = env.reset(seed=2)
-        _require(isinstance(info, dict), "reset info must be a dict")
-        _require(spec.observation_space.contains(obs), f"reset obs {obs} not in space")
-        limit = spec.max_episode_steps or steps
-        for t in range(1, limit + 1):
-            obs, reward, terminated, truncated, info = env.step(
-                random_actions(spec.action_space, 1, rng)[0]
-            )
-            _require(isinstance(reward, float), f"reward type {type(reward)}")
-            _require(isinstance(terminated, bool) and isinstance(truncated, bool), "flag types")
-            _require(isinstance(info, dict), "step info must be a dict")
-            if terminated or truncated:
-                _require(
-                    not truncated or t == spec.max_episode_steps,
-                    f"truncated at step {t}, time limit is {spec.max_episode_steps}",
-                )
-                return f"episode ended at step {t} (terminated={terminated})"
-        raise CheckFailed(f"no episode end within max_episode_steps={limit}")
+        _check_reset(env, spec, seed=2)
+        t = total = 0
+        while total < steps or len(episodes) < 2:
+            action = random_actions(spec.action_space, 1, rng)[0]
+            ended, truncated = _check_step(env, spec, f"episode {len(episodes)}, step {t + 1}",
+                                           action)
+            t, total = t + 1, total + 1
+            _require(not truncated or t == spec.max_episode_steps,
+                     f"truncated at step {t}, time limit is {spec.max_episode_steps}")
+            _require(ended or t < limit, f"no episode end within max_episode_steps={limit}")
+            if ended:
+                episodes.append(t)
+                _check_reset(env, spec)
+                t = 0
     finally:
         env.close()
+    return f"{total} steps, {len(episodes)} episodes ended (lengths {_lengths_text(episodes)})"
+
+
+def _check_reset(env: GodotEnv, spec: EnvSpec, seed: int | None = None) -> None:
+    obs, info = env.reset(seed=seed)
+    _require(isinstance(info, dict), "reset info must be a dict")
+    _require(spec.observation_space.contains(obs), f"reset obs {obs} not in space")
+
+
+def _check_step(env: GodotEnv, spec: EnvSpec, where: str, action: Any) -> tuple[bool, bool]:
+    """One step with Gymnasium's return types checked; ``(episode ended, truncated)``."""
+    obs, reward, terminated, truncated, info = env.step(action)
+    _require(spec.observation_space.contains(obs), f"{where}: obs {obs} not in space")
+    _require(isinstance(reward, float), f"{where}: reward type {type(reward)}")
+    _require(isinstance(terminated, bool) and isinstance(truncated, bool), f"{where}: flag types")
+    _require(isinstance(info, dict), f"{where}: step info must be a dict")
+    return terminated or truncated, truncated
+
+
+def _lengths_text(lengths: list[int]) -> str:
+    shown = ", ".join(map(str, lengths[:5]))
+    return shown + (", ..." if len(lengths) > 5 else "")
 
 
 def check_seeding(spec: EnvSpec, steps: int) -> str:
@@ -194,8 +225,25 @@ def check_play_mode(spec: EnvSpec, steps: int) -> str:
     return "300 frames of play mode, no script errors"
 
 
-def _run_checker(spec: EnvSpec, checker: Callable[[GodotEnv], object]) -> str:
-    """Run a library's env checker on a fresh single-instance env, counting its warnings."""
+# Gymnasium's checker only warns about these; a Box observation outside its bounds breaks
+# agents that normalise by the bounds, so the suite fails on it.
+_FAILING_WARNINGS = ("is not within the observation space",)
+
+
+@dataclass(frozen=True)
+class Detail:
+    """What a passed check reports: one line, and the warnings it saw (``rlgodot check``)."""
+
+    text: str
+    warnings: tuple[str, ...] = ()
+
+
+def _run_checker(spec: EnvSpec, checker: Callable[[GodotEnv], object]) -> Detail:
+    """Run a library's env checker on a fresh single-instance env, keeping its warnings.
+
+    Raises:
+        CheckFailed: A warning that breaks the contract (an observation outside the space).
+    """
     env = GodotEnv(spec)
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -203,24 +251,27 @@ def _run_checker(spec: EnvSpec, checker: Callable[[GodotEnv], object]) -> str:
             checker(env)
     finally:
         env.close()
-    return f"passed ({len(caught)} warnings)"
+    texts = tuple(dict.fromkeys(str(w.message) for w in caught))  # unique, in order
+    failing = [t for t in texts if any(marker in t for marker in _FAILING_WARNINGS)]
+    _require(not failing, "; ".join(failing))
+    return Detail(f"passed ({len(texts)} warnings)", texts)
 
 
-def check_gymnasium_env_checker(spec: EnvSpec, steps: int) -> str:
+def check_gymnasium_env_checker(spec: EnvSpec, steps: int) -> Detail:
     """``gymnasium.utils.env_checker.check_env`` passes (spaces, seeding, determinism of reset)."""
     from gymnasium.utils.env_checker import check_env
 
     return _run_checker(spec, lambda env: check_env(env, skip_render_check=True))
 
 
-def check_sb3_env_checker(spec: EnvSpec, steps: int) -> str:
+def check_sb3_env_checker(spec: EnvSpec, steps: int) -> Detail:
     """Stable Baselines 3's ``check_env`` passes."""
     from stable_baselines3.common.env_checker import check_env
 
     return _run_checker(spec, lambda env: check_env(env, warn=True))
 
 
-CHECKS: dict[str, Callable[[EnvSpec, int], str]] = {
+CHECKS: dict[str, Callable[[EnvSpec, int], str | Detail]] = {
     "scene_answers": check_scene_answers,
     "spaces_respected": check_spaces_respected,
     "reset_step_contract": check_reset_step_contract,
@@ -234,26 +285,42 @@ CHECKS: dict[str, Callable[[EnvSpec, int], str]] = {
 
 @dataclass
 class CheckResult:
-    """Outcome of one check on one env."""
+    """Outcome of one check on one env.
+
+    Attributes:
+        env_id: The env checked.
+        name: The check's name (a key of :data:`CHECKS`).
+        passed: Whether it passed.
+        seconds: How long it took.
+        detail: One line: what was checked, or why it failed.
+        warnings: The warnings a passed check saw (each one's text).
+    """
 
     env_id: str
     name: str
     passed: bool
     seconds: float
     detail: str
+    warnings: list[str] = field(default_factory=list)
 
 
 def run_check(env: str, name: str, steps: int = 2000) -> CheckResult:
+    """Run one named check on an installed env; see :func:`run_spec_check`."""
+    return run_spec_check(get_registry().get(env), name, steps)
+
+
+def run_spec_check(spec: EnvSpec, name: str, steps: int = 2000) -> CheckResult:
     """Run one named check; a :class:`CheckFailed` or any error becomes a failed result."""
-    spec = get_registry().get(env)
     start = time.perf_counter()
     try:
-        detail = CHECKS[name](spec, steps)
+        outcome = CHECKS[name](spec, steps)
+        detail = outcome if isinstance(outcome, Detail) else Detail(outcome)
         passed = True
     except Exception as exc:  # report every failure, keep running the other checks
-        detail = f"{type(exc).__name__}: {exc}"
+        detail = Detail(f"{type(exc).__name__}: {exc}")
         passed = False
-    return CheckResult(spec.id, name, passed, time.perf_counter() - start, detail)
+    return CheckResult(spec.id, name, passed, time.perf_counter() - start, detail.text,
+                       list(detail.warnings))
 
 
 def check_names(config: CheckConfig) -> list[str]:

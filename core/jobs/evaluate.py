@@ -12,7 +12,7 @@ import numpy as np
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
 from rlgodot.core.errors import RLGodotError
 from rlgodot.core.jobs.config import EvalConfig, config_from
-from rlgodot.core.jobs.models import load_model
+from rlgodot.core.jobs.models import check_model_spaces, load_model
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.jobs.rllib import is_rllib_checkpoint, load_rllib_policy
 from rlgodot.core.plugin.registry import get_registry
@@ -27,6 +27,7 @@ class EvalResult:
     Attributes:
         env_id: The env evaluated.
         policy: ``"random"`` or the model's path.
+        options: The env options used: the model's saved options with the given ones over them.
         episodes: Episodes run.
         success_rate: Fraction of episodes whose final info marks success (``None`` if the env
             has no success flag).
@@ -43,6 +44,7 @@ class EvalResult:
 
     env_id: str
     policy: str
+    options: dict[str, Any]
     episodes: int
     success_rate: float | None
     mean_return: float
@@ -59,6 +61,7 @@ class EvalResult:
         return {
             "env_id": self.env_id,
             "policy": self.policy,
+            "options": self.options,
             "episodes": self.episodes,
             "success_rate": self.success_rate,
             "mean_return": self.mean_return,
@@ -79,49 +82,104 @@ def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
     Instance i starts from seed ``seed + i`` and each instance runs an equal share of the
     episodes (as SB3's ``evaluate_policy``), so a result depends only on ``seed``, ``episodes``
     and ``n_envs``. ``algo`` names the SB3 algorithm of a model without metadata (e.g. a
-    checkpoint of a run that did not finish).
+    checkpoint of a run that did not finish). A model saved with env options (its ``.json``)
+    is evaluated with them; ``options`` override them one by one.
+
+    A model is loaded with pickle, which runs code: only the path given (``model``) or the
+    model the plugin ships inside its own package is ever loaded.
 
     Raises:
-        RLGodotError: No model given and the plugin ships none.
+        RLGodotError: No model given and the plugin ships none; the model's spaces do not fit
+            the env (checked before Godot starts).
         InvalidOption: A setting out of range (e.g. ``n_envs=0``).
     """
     config = config_from(EvalConfig, config, overrides)
     spec = get_registry().get(config.env)
-    policy_name, act = _load_policy(spec, config)
+    policy = _load_policy(spec, config)
+    options = {**policy.options, **config.options}
     n = config.n_envs or min(config.episodes, 8)
-    vec = GodotVecEnv(spec, n_envs=n, options=config.options, seed=config.seed,
+    vec = GodotVecEnv(spec, n_envs=n, options=options, seed=config.seed,
                       settings=LaunchSettings(step_timeout=config.step_timeout))
     try:
-        episodes = _run_episodes(vec, spec, act, config)
+        return evaluate_on(vec, policy.act, config, policy_name=policy.name, options=options)
     finally:
         vec.close()
-    return _summarise(spec, policy_name, episodes)
+
+
+def evaluate_on(
+    vec: GodotVecEnv,
+    act: Policy | None,
+    config: EvalConfig,
+    *,
+    policy_name: str,
+    options: dict[str, Any],
+) -> EvalResult:
+    """Run ``config.episodes`` seeded episodes on an open env and summarise them.
+
+    The part of :func:`evaluate` after the env is made; evaluation during training reuses it
+    on its own instances.
+
+    Args:
+        vec: The env (its instances are reset first).
+        act: Observations -> actions, or None for random actions.
+        config: Episodes and seed.
+        policy_name: What the result calls the policy.
+        options: The env options, reported in the result.
+    """
+    episodes = _run_episodes(vec, vec.spec, act, config)
+    return _summarise(vec.spec, policy_name, options, episodes)
 
 
 Policy = Callable[[np.ndarray], np.ndarray]
 
 
-def _load_policy(spec: EnvSpec, config: EvalConfig) -> tuple[str, Policy | None]:
-    """The policy's name and its act function (``None``: random actions)."""
+@dataclass(frozen=True)
+class _LoadedPolicy:
+    """A policy to evaluate: its name, act function (``None``: random) and saved env options."""
+
+    name: str
+    act: Policy | None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _load_policy(spec: EnvSpec, config: EvalConfig) -> _LoadedPolicy:
+    """The policy of ``config``: random, the model given, or the plugin's shipped model."""
     if config.random_policy:
-        return "random", None
-    path = Path(config.model) if config.model is not None else spec.model
-    if path is None:
-        raise RLGodotError(
-            f"{spec.id} ships no trained model; pass --model PATH (from 'rlgodot train') "
-            "or --random for the random baseline"
-        )
+        return _LoadedPolicy("random", None)
+    path = Path(config.model) if config.model is not None else _shipped_model(spec)
     if is_rllib_checkpoint(path):
-        return str(path), load_rllib_policy(path)
+        return _LoadedPolicy(str(path), load_rllib_policy(path))
     agent, metadata = load_model(path, config.algo)
     trained_on = metadata.get("env_id")
     if trained_on and trained_on != spec.id:
         raise RLGodotError(f"model {path} was trained on {trained_on}, not {spec.id}")
+    check_model_spaces(agent, spec, path)
 
     def act(obs: np.ndarray) -> np.ndarray:
         return agent.predict(obs, deterministic=config.deterministic)[0]
 
-    return str(path), act
+    return _LoadedPolicy(str(path), act, dict(metadata.get("options") or {}))
+
+
+def _shipped_model(spec: EnvSpec) -> Path:
+    """The plugin's own model; never a file outside the plugin's package (pickle runs code).
+
+    Raises:
+        RLGodotError: The plugin ships no model, or names one outside its package.
+    """
+    if spec.model is None:
+        raise RLGodotError(
+            f"{spec.id} ships no trained model; pass --model PATH (from 'rlgodot train') "
+            "or --random for the random baseline"
+        )
+    package = Path(spec.godot_dir).resolve().parent
+    path = Path(spec.model).resolve()
+    if not path.is_relative_to(package):
+        raise RLGodotError(
+            f"{spec.id} names a shipped model outside its plugin package ({path} is not under "
+            f"{package}); it is not loaded automatically: pass --model PATH if you trust it"
+        )
+    return path
 
 
 @dataclass
@@ -170,13 +228,15 @@ def _run_episodes(vec: GodotVecEnv, spec: EnvSpec, act: Policy | None,
     return episodes
 
 
-def _summarise(spec: EnvSpec, policy_name: str, episodes: _Episodes) -> EvalResult:
+def _summarise(spec: EnvSpec, policy_name: str, options: dict[str, Any],
+               episodes: _Episodes) -> EvalResult:
     returns, lengths, successes = episodes.returns, episodes.lengths, episodes.successes
     success_lengths = [n for n, ok in zip(lengths, successes, strict=False) if ok]
     mean_success_length = float(np.mean(success_lengths)) if success_lengths else None
     return EvalResult(
         env_id=spec.id,
         policy=policy_name,
+        options=options,
         episodes=len(returns),
         success_rate=float(np.mean(successes)) if successes else None,
         mean_return=float(np.mean(returns)),

@@ -1,7 +1,8 @@
 """Saving and loading trained models with the metadata needed to run them again.
 
 A model is SB3's ``.zip`` plus a ``.json`` sidecar naming the algorithm, env id and options, so
-``rlgodot eval --model PATH`` needs nothing else.
+``rlgodot eval --model PATH`` needs nothing else. Loading a ``.zip`` unpickles it, which runs
+code: load only models from a source you trust.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import json
 from pathlib import Path, PurePath
 from typing import Any
 
+import gymnasium as gym
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from rlgodot.core.errors import RLGodotError
-from rlgodot.core.plugin.spec import LinearSchedule
+from rlgodot.core.plugin.spec import EnvSpec, LinearSchedule
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "dqn": DQN}
 
@@ -78,11 +80,19 @@ def load_model(path: Path, algo: str | None = None) -> tuple[BaseAlgorithm, dict
     """Load a saved model on the CPU for acting; ``algo`` overrides the sidecar's.
 
     The learning-rate schedule is not restored (training sets its own from its config).
+    Unpickling runs code: pass only models from a source you trust.
 
     Raises:
-        RLGodotError: The file is missing or the algorithm cannot be told.
+        RLGodotError: The file is missing (or is a directory holding no model) or the
+            algorithm cannot be told.
     """
     path = Path(path)
+    if path.is_dir():
+        inside = path / "model.zip"
+        hint = f"pass {inside}" if inside.is_file() else "pass a model .zip from 'rlgodot train'"
+        raise RLGodotError(
+            f"{path} is a directory holding no model (no .zip file, no RLlib checkpoint); {hint}"
+        )
     if not path.is_file():
         raise RLGodotError(f"model file {path} does not exist; train one with 'rlgodot train'")
     metadata = read_metadata(path)
@@ -93,3 +103,27 @@ def load_model(path: Path, algo: str | None = None) -> tuple[BaseAlgorithm, dict
             f"pass --algo ({'|'.join(ALGORITHMS)}) to 'rlgodot eval'"
         )
     return ALGORITHMS[name].load(path, device="cpu", custom_objects=_INFERENCE_OBJECTS), metadata
+
+
+def _space_text(space: gym.Space[Any]) -> str:
+    if isinstance(space, gym.spaces.Box):
+        return f"Box{space.shape}"
+    if isinstance(space, gym.spaces.Discrete):
+        return f"Discrete({space.n})"
+    return str(space)
+
+
+def check_model_spaces(model: BaseAlgorithm, spec: EnvSpec, path: Path) -> None:
+    """Refuse a model whose observation or action space does not fit ``spec``'s.
+
+    Raises:
+        RLGodotError: The spaces differ in kind or shape; the message names both.
+    """
+    pairs = (("observation", model.observation_space, spec.observation_space),
+             ("action", model.action_space, spec.action_space))
+    for kind, theirs, ours in pairs:
+        if _space_text(theirs) != _space_text(ours):
+            raise RLGodotError(
+                f"model {path} has {kind} space {_space_text(theirs)} but {spec.id} has "
+                f"{_space_text(ours)}: pass a model trained on {spec.id} (or --env of its env)"
+            )

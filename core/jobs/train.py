@@ -474,7 +474,7 @@ class _Evaluator:
 
     def evaluate(self, model: BaseAlgorithm) -> dict[str, float]:
         """Run the episodes with ``model``; save it as the best if it is; return the scalars."""
-        from rlgodot.core.jobs.evaluate import _run_episodes, _summarise
+        from rlgodot.core.jobs.evaluate import evaluate_on
 
         spec, config = self.plan.spec, self.eval_config
         if self.vec is None:
@@ -486,7 +486,9 @@ class _Evaluator:
         def act(obs: np.ndarray) -> np.ndarray:
             return model.predict(obs, deterministic=True)[0]
 
-        result = _summarise(spec, "training", _run_episodes(self.vec, spec, act, config))
+        result = evaluate_on(
+            self.vec, act, config, policy_name="training", options=dict(config.options)
+        )
         scalars = {"eval/mean_return": result.mean_return, "eval/mean_length": result.mean_length}
         if result.success_rate is not None:
             scalars["eval/success_rate"] = result.success_rate

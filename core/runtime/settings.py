@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from rlgodot.core.runtime.launcher.binary import GodotBinary
+from rlgodot.core.runtime.launcher.process import live_count
 
 # Long enough to cover a small scene's step (null env, 64 instances: ~80 us) and the round trip,
 # short enough that a Godot waiting for a slow policy blocks soon (idle CPU stays ~0).
@@ -24,9 +25,12 @@ class LaunchSettings:
         step_timeout: Seconds to wait for any reply before raising ``GodotTimeout``.
         godot: The Godot binary; found with :func:`find_godot` when ``None``.
         spin_usec: Microseconds Python and Godot busy-poll for the next frame before they block
-            (``SessionConfig.spin_usec``). ``None`` chooses: ``AUTO_SPIN_USEC`` when there are
-            fewer Godot processes than CPUs this process may use (each side has a core to spin
-            on), else 0. Set 0 when other processes compete for the cores (RLlib runners).
+            (``SessionConfig.spin_usec``). ``None`` chooses when the session starts:
+            ``AUTO_SPIN_USEC`` while all the Godot processes this Python process runs (those
+            already live plus ``n_procs``) are fewer than the CPUs it may use (each side has a
+            core to spin on), else 0. So four ``gymnasium.make`` envs in a ``SyncVectorEnv`` on
+            two cores spin only in the first. Set 0 when other programs compete for the cores
+            (RLlib runners).
     """
 
     n_procs: int = 1
@@ -38,7 +42,12 @@ class LaunchSettings:
     spin_usec: int | None = None
 
     def resolved_spin_usec(self) -> int:
-        """``spin_usec``, with ``None`` resolved for this machine and ``n_procs``."""
+        """``spin_usec``, with ``None`` resolved for a session about to start ``n_procs``.
+
+        Counts the Godot processes already live in this Python process, so call it just
+        before launching.
+        """
         if self.spin_usec is not None:
             return self.spin_usec
-        return AUTO_SPIN_USEC if self.n_procs < len(os.sched_getaffinity(0)) else 0
+        godots = live_count() + self.n_procs
+        return AUTO_SPIN_USEC if godots < len(os.sched_getaffinity(0)) else 0

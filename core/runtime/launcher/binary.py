@@ -141,10 +141,10 @@ def check_godot(command: tuple[str, ...], source: str = "GODOT_BIN") -> GodotBin
     output = (result.stdout or "") + (result.stderr or "")
     version, text = parse_version(output)
     if version is None:
-        tail = output.strip()[-300:] or "(no output)"
+        head = output.strip()[:300] or "(no output)"  # what a program says first names it
         raise GodotVersionError(
             f"{origin} printed no Godot version for '--version' (exit code {result.returncode}): "
-            f"{tail!r}. {_HINT}"
+            f"{head!r}. {_HINT}"
         )
     if version < MIN_VERSION:
         raise GodotVersionError(f"{origin} is Godot {text}; rlgodot needs 4.3 or newer. {_HINT}")

@@ -350,6 +350,12 @@ def live_processes() -> list[GodotProcess]:
         return list(_LIVE)
 
 
+def live_count() -> int:
+    """How many Godot processes this interpreter started and has not reaped yet."""
+    with _LIVE_LOCK:
+        return len(_LIVE)
+
+
 def terminate_all(timeout: float = 3.0) -> None:
     """Terminate every live Godot process (registered with ``atexit``)."""
     processes = live_processes()
