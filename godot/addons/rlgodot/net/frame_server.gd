@@ -135,23 +135,15 @@ func read_frame(first_byte_deadline_msec: int) -> PackedByteArray:
 
 
 ## Reads exactly n bytes, waiting (without blocking past deadline_msec) for them to arrive.
-## Sets read_status; returns an empty array unless OK.
+## Sets read_status; returns an empty array unless OK. The usual case (all n bytes already
+## there) is one get_data(); otherwise what arrives is taken as it comes, so that a client that
+## closes after part of a frame is noticed at once (Godot sees the close only once nothing is
+## left unread).
 func _read_exact(n: int, deadline_msec: int, what: String) -> PackedByteArray:
-	var wait_usec: int = MIN_WAIT_USEC
-	while _available < n:
+	if _available < n:
 		_available = _peer.get_available_bytes()
-		if _available >= n:
-			break
-		_peer.poll()
-		if _peer.get_status() != StreamPeerTCP.STATUS_CONNECTED:
-			read_status = ReadStatus.CLOSED
-			return PackedByteArray()
-		if Time.get_ticks_msec() >= deadline_msec:
-			read_status = ReadStatus.TIMEOUT
-			timeout_reason = "%s did not arrive in time (%d of %d bytes came)" % [what, _available, n]
-			return PackedByteArray()
-		OS.delay_usec(wait_usec)
-		wait_usec = mini(wait_usec * 2, MAX_WAIT_USEC)
+	if _available < n:
+		return _read_slowly(n, deadline_msec, what)
 	var got: Array = _peer.get_data(n)
 	if got[0] != OK:
 		read_status = ReadStatus.CLOSED
@@ -159,6 +151,35 @@ func _read_exact(n: int, deadline_msec: int, what: String) -> PackedByteArray:
 	_available -= n
 	read_status = ReadStatus.OK
 	return got[1]
+
+
+func _read_slowly(n: int, deadline_msec: int, what: String) -> PackedByteArray:
+	var data: PackedByteArray = PackedByteArray()
+	var wait_usec: int = MIN_WAIT_USEC
+	while data.size() < n:
+		var ready: int = mini(_peer.get_available_bytes(), n - data.size())
+		if ready > 0:
+			var got: Array = _peer.get_data(ready)
+			if got[0] != OK:
+				read_status = ReadStatus.CLOSED
+				return PackedByteArray()
+			var chunk: PackedByteArray = got[1]
+			data.append_array(chunk)
+			wait_usec = MIN_WAIT_USEC
+			continue
+		_peer.poll()
+		if _peer.get_status() != StreamPeerTCP.STATUS_CONNECTED:
+			read_status = ReadStatus.CLOSED
+			return PackedByteArray()
+		if Time.get_ticks_msec() >= deadline_msec:
+			read_status = ReadStatus.TIMEOUT
+			timeout_reason = "%s did not arrive in time (%d of %d bytes came)" % [what, data.size(), n]
+			return PackedByteArray()
+		OS.delay_usec(wait_usec)
+		wait_usec = mini(wait_usec * 2, MAX_WAIT_USEC)
+	_available = 0
+	read_status = ReadStatus.OK
+	return data
 
 
 func _spin_until_readable() -> void:
