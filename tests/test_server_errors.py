@@ -283,13 +283,13 @@ def test_script_error_in_step_and_reset_is_an_error_reply(faulty: GodotProcess):
         assert c.request({"type": "reset"})["type"] == "reset_result"
         message = expect_error(c.request({"type": "step", "actions": [[1.0], [0.0]]}),
                                "script_error")
-        assert "faulty_agent.gd:29" in message and "apply_action" in message, message
+        assert "faulty_agent.gd:36" in message and "apply_action" in message, message
         assert "null" in message, message
         step = c.request({"type": "step", "actions": [[0.25], [0.25]]})  # the connection is kept
         assert step["type"] == "step_result"
         message = expect_error(
             c.request({"type": "reset", "options": {"fail_reset": True}}), "script_error")
-        assert "faulty_agent.gd:23" in message and "reset_episode" in message, message
+        assert "faulty_agent.gd:30" in message and "reset_episode" in message, message
         reset = c.request({"type": "reset", "options": {"fail_reset": False}})
         assert reset["type"] == "reset_result" and reset["states"] == [[0.0], [0.0]]
 
@@ -299,7 +299,7 @@ def test_client_raises_script_error_or_warns(faulty: GodotProcess, godot_binary,
     try:
         client.hello(SessionConfig(n_envs=2), ["x"], 1)
         client.reset()
-        with pytest.raises(ScriptError, match=r"faulty_agent\.gd:29.*apply_action") as info:
+        with pytest.raises(ScriptError, match=r"faulty_agent\.gd:36.*apply_action") as info:
             client.step(np.array([[1.0], [0.0]], np.float32))
         assert info.value.code == "script_error"
         batch = client.step(np.array([[0.5], [0.5]], np.float32))
@@ -312,8 +312,20 @@ def test_client_raises_script_error_or_warns(faulty: GodotProcess, godot_binary,
         try:
             client.hello(SessionConfig(n_envs=2, script_errors="warn"), ["x"], 1)
             client.reset()
-            with pytest.warns(ScriptErrorWarning, match=r"faulty_agent\.gd:29.*apply_action"):
+            with pytest.warns(ScriptErrorWarning, match=r"faulty_agent\.gd:36.*apply_action"):
                 batch = client.step(np.array([[1.0], [0.0]], np.float32))
             np.testing.assert_allclose(batch.states[:, 0], [1.0, 0.0])
         finally:
             client.close()
+
+
+def test_script_error_while_hello_creates_the_instances_is_reported_by_the_first_reset(
+    faulty: GodotProcess,
+):
+    with connect(faulty) as c:
+        hello = c.hello(faulty.token, n_envs=2, options={"fail_ready": True})
+        assert hello["type"] == "hello", hello
+        message = expect_error(c.request({"type": "reset"}), "script_error")
+        assert "faulty_agent.gd:16" in message and "_ready" in message, message
+        assert "... and" not in message  # two instances: two errors, both kept
+        assert c.request({"type": "reset"})["type"] == "reset_result"

@@ -93,8 +93,8 @@ func client_gone() -> bool:
 ## Reads one whole frame and returns its body. Check read_status: CLOSED when the peer went
 ## away, TOO_LARGE when the header announced more than max_frame_bytes (the body is not read;
 ## the stream cannot be resynchronised), TIMEOUT when a deadline passed (timeout_reason says
-## which). first_byte_deadline_msec (Time.get_ticks_msec() value) bounds the wait for the first
-## byte; NO_DEADLINE blocks until it comes.
+## which). first_byte_deadline_msec (a Time.get_ticks_msec() value) bounds the whole frame;
+## NO_DEADLINE blocks until the first byte comes, then allows FRAME_TIMEOUT_MSEC for the rest.
 func read_frame(first_byte_deadline_msec: int) -> PackedByteArray:
 	last_frame_length = 0
 	if not is_open():
@@ -130,8 +130,10 @@ func read_frame(first_byte_deadline_msec: int) -> PackedByteArray:
 		return PackedByteArray()
 	if length == 0:
 		return PackedByteArray()
-	return _read_exact(length, Time.get_ticks_msec() + FRAME_TIMEOUT_MSEC,
-			"the %d-byte body of a frame" % length)
+	var body_deadline: int = Time.get_ticks_msec() + FRAME_TIMEOUT_MSEC
+	if first_byte_deadline_msec != NO_DEADLINE:
+		body_deadline = mini(body_deadline, first_byte_deadline_msec)
+	return _read_exact(length, body_deadline, "the %d-byte body of a frame" % length)
 
 
 ## Reads exactly n bytes, waiting (without blocking past deadline_msec) for them to arrive.

@@ -136,8 +136,6 @@ func _serve_requests() -> void:
 
 ## Handles one request body; true when it began a step.
 func _handle_request(body: PackedByteArray) -> bool:
-	if _errors.count > 0:
-		_errors.take()  # raised outside any request: not this request's
 	var decoded: Codec.Decoded = _codec.decode(body)
 	if decoded == Codec.Decoded.ERROR:
 		_send_error(_codec.error_code, _codec.error_message)
@@ -478,7 +476,8 @@ func _stop_if_client_left(work: String) -> bool:
 	return true
 
 
-## After reset / step / bench work: if scripts raised errors meanwhile, answer script_error
+## After reset / step / bench work: if scripts raised errors since the last such check
+## (during this request, or while the hello created the instances), answer script_error
 ## (true: the reply was sent) or, in warn mode, send the notice and go on (false).
 func _script_errors_fail(request: String) -> bool:
 	if _errors.count == 0:
@@ -488,7 +487,7 @@ func _script_errors_fail(request: String) -> bool:
 		_send(_codec.encode_message({"type": Protocol.TYPE_SCRIPT_ERRORS, "request": request,
 				"errors": Array(errors)}))
 		return false
-	_send_error(Protocol.ERROR_SCRIPT_ERROR, "%s raised script error(s): %s" % [request, " | ".join(errors)])
+	_send_error(Protocol.ERROR_SCRIPT_ERROR, "script error(s) while handling %s: %s" % [request, " | ".join(errors)])
 	return true
 
 
