@@ -52,6 +52,21 @@ class RemoteError(RLGodotError):
         self.code = code
 
 
+class ScriptError(RemoteError):
+    """A GDScript error (Godot's ``SCRIPT ERROR``) was raised while Godot handled a request.
+
+    The request ran, possibly in part (instances may have stepped); reset before relying on
+    their states.
+
+    Attributes:
+        code: ``"script_error"``.
+    """
+
+
+class ScriptErrorWarning(UserWarning):
+    """Godot reported script errors during a request (``SessionConfig(script_errors="warn")``)."""
+
+
 class PluginError(RLGodotError):
     """An env plugin failed to load or returned an invalid spec."""
 

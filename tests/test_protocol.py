@@ -342,6 +342,7 @@ def test_session_config_defaults_and_json():
         "time_scale": 1.0,
         "options": {},
         "spin_usec": 0,
+        "script_errors": "raise",
     }
     json.dumps(SessionConfig(n_envs=np.int64(3), options={"a": 1}).to_json())
 
@@ -353,6 +354,11 @@ def test_session_config_defaults_and_json():
         {"n_envs": 4097},
         {"n_envs": 2.0},
         {"action_repeat": 0},
+        {"action_repeat": 1001},
+        {"realtime_factor": 0.001},
+        {"realtime_factor": 1e6},
+        {"realtime_factor": float("inf")},
+        {"script_errors": "ignore"},
         {"max_episode_steps": -1},
         {"autoreset": "never"},
         {"realtime_factor": -1.0},
@@ -367,6 +373,36 @@ def test_session_config_defaults_and_json():
 def test_session_config_rejects_bad_values(kwargs: dict):
     with pytest.raises(InvalidOption):
         SessionConfig(**kwargs)
+
+
+def test_client_caps_the_announced_frame_limit():
+    from rlgodot.core.runtime.client.async_client import frame_limit
+
+    assert frame_limit(2**40) == DEFAULT_MAX_FRAME_BYTES
+    assert frame_limit(1024) == 1024
+    assert frame_limit(-5) == 0
+
+
+def test_script_error_notices_go_to_the_hook_not_to_the_waiter():
+    async def main() -> None:
+        protocol = FrameProtocol()
+        protocol.connection_made(_NullTransport())
+        notices: list[bytes] = []
+        protocol.on_notice = lambda body: notices.append(bytes(body))
+        notice = b'{"type":"script_errors","request":"step","errors":["a.gd:3 in f(): boom"]}'
+        reply = encode_json({"type": "pong"})
+        protocol.data_received(encode_frame(notice) + encode_frame(reply))
+        assert bytes(await protocol.next_frame()) == reply
+        assert notices == [notice]
+        protocol.data_received(encode_frame(notice))  # alone in a chunk: the fast path
+        assert notices == [notice, notice]
+
+    asyncio.run(main())
+
+
+class _NullTransport(asyncio.Transport):
+    def abort(self) -> None:
+        pass
 
 
 def test_server_info_from_hello():

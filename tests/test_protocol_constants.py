@@ -16,17 +16,24 @@ from rlgodot.core import __version__
 from rlgodot.core.runtime.launcher.project import addon_dir
 from rlgodot.core.runtime.protocol import codec, messages
 
-CONST = re.compile(r'^const (\w+): (int|String) = (0x[0-9A-Fa-f]+|-?\d+|"[^"]*")$')
+CONST = re.compile(
+    r'^const (\w+): (int|float|String) = (0x[0-9A-Fa-f]+|-?\d+\.\d+|-?\d+|"[^"]*")$'
+)
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "PROTOCOL.md"
 
 
-def _gd_constants() -> dict[str, int | str]:
-    values: dict[str, int | str] = {}
+def _gd_constants() -> dict[str, int | float | str]:
+    values: dict[str, int | float | str] = {}
     for line in (addon_dir() / "net" / "protocol.gd").read_text().splitlines():
         match = CONST.match(line)
         if match:
             name, kind, raw = match.groups()
-            values[name] = int(raw, 0) if kind == "int" else raw[1:-1]
+            if kind == "int":
+                values[name] = int(raw, 0)
+            elif kind == "float":
+                values[name] = float(raw)
+            else:
+                values[name] = raw[1:-1]
     return values
 
 
@@ -36,6 +43,15 @@ PAIRS = {
     "PROTOCOL_VERSION": messages.PROTOCOL_VERSION,
     "MAX_ENVS": messages.MAX_N_ENVS,
     "MAX_SPIN_USEC": messages.MAX_SPIN_USEC,
+    "MAX_ACTION_REPEAT": messages.MAX_ACTION_REPEAT,
+    "MIN_REALTIME_FACTOR": messages.MIN_REALTIME_FACTOR,
+    "MAX_REALTIME_FACTOR": messages.MAX_REALTIME_FACTOR,
+    "MAX_BENCH_STEPS": messages.MAX_BENCH_STEPS,
+    "HELLO_TIMEOUT_SEC": messages.HELLO_TIMEOUT_SEC,
+    "FRAME_TIMEOUT_SEC": messages.FRAME_TIMEOUT_SEC,
+    "TOKEN_ENV": messages.TOKEN_ENV,
+    "SCRIPT_ERRORS_RAISE": messages.SCRIPT_ERRORS_MODES[0],
+    "SCRIPT_ERRORS_WARN": messages.SCRIPT_ERRORS_MODES[1],
     "DEFAULT_MAX_FRAME_BYTES": messages.DEFAULT_MAX_FRAME_BYTES,
     "DEFAULT_N_ENVS": messages.SessionConfig().n_envs,
     "DEFAULT_ACTION_REPEAT": messages.SessionConfig().action_repeat,
@@ -78,6 +94,19 @@ def test_every_message_type_and_error_code_is_documented():
     assert len(names) >= 15
     missing = [GD[k] for k in names if f"`{GD[k]}`" not in docs]
     assert not missing, f"docs/PROTOCOL.md does not mention {missing}"
+
+
+def test_every_constant_line_parses():
+    """A constant the regular expression cannot read would silently escape the comparison."""
+    lines = (addon_dir() / "net" / "protocol.gd").read_text().splitlines()
+    consts = [line for line in lines if line.startswith("const ")]
+    assert len(consts) == len(GD), [c for c in consts if not CONST.match(c)]
+
+
+def test_notice_prefix_is_the_notice_type():
+    from rlgodot.core.runtime.protocol.framing import NOTICE_PREFIX
+
+    assert f'{{"type":"{GD["TYPE_SCRIPT_ERRORS"]}"'.encode() == NOTICE_PREFIX
 
 
 def test_result_kind_names_match():

@@ -142,6 +142,33 @@ def test_request_before_reset_is_a_remote_error_and_the_connection_survives(
     assert batch.states.shape == (1, S)
 
 
+def test_a_client_without_the_launch_token_is_refused_and_the_owner_still_connects(
+    process: GodotProcess,
+):
+    intruder = GodotClient.connect(process.port, request_timeout=10)  # no process: no token
+    try:
+        with pytest.raises(RemoteError, match="RLGODOT_TOKEN") as info:
+            intruder.hello(SessionConfig(n_envs=1), NAMES, A)
+        assert info.value.code == "unauthorized"
+    finally:
+        intruder.close()
+    owner = GodotClient.connect(process.port, request_timeout=10, token=process.token)
+    try:
+        owner.hello(SessionConfig(n_envs=2), NAMES, A)
+        assert owner.reset(seeds=[1, 2]).states.shape == (2, S)
+    finally:
+        owner.close()
+
+
+def test_bench_steps_are_bounded_before_sending(client: GodotClient):
+    client.hello(SessionConfig(n_envs=1), NAMES, A)
+    client.reset(seeds=[1])
+    for steps in (0, 1_000_001, 2.5, True):
+        with pytest.raises(InvalidOption, match="bench steps"):
+            client.bench(steps)
+    assert client.bench(10)["steps"] == 10
+
+
 # ---------------------------------------------------------------------------- reset / step
 
 

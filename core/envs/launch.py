@@ -90,6 +90,7 @@ def _session_arguments(
         realtime_factor=settings.realtime_factor,
         options={**spec.default_options("scene"), **scene_options},
         spin_usec=settings.resolved_spin_usec(),
+        script_errors=settings.script_errors,
     )
     return command, {
         "n_envs": n_envs,

@@ -23,6 +23,7 @@ from rlgodot.core.jobs.config import BenchConfig, config_from
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import EnvSpec
+from rlgodot.core.runtime.protocol.messages import MAX_BENCH_STEPS
 from rlgodot.core.runtime.settings import LaunchSettings
 
 ACTION_VARIANTS = 8
@@ -97,6 +98,7 @@ def bench(config: BenchConfig | str, **overrides: Any) -> BenchResult:
                 break
         python_rate = steps * n_envs / elapsed
         rss = [_rss_kib(p.pid) / 1024 for p in vec.session.processes]
+        steps = min(steps, MAX_BENCH_STEPS)
         results = vec.session.bench(steps, timeout=max(60.0, 10 * elapsed))
     finally:
         vec.close()

@@ -62,10 +62,12 @@ def read_metadata(path: Path) -> dict[str, Any]:
     """The sidecar metadata of a saved model ({} if there is none).
 
     A checkpoint (``<run>/checkpoints/ppo_50000_steps.zip``) has no sidecar of its own; it
-    shares its run's (``<run>/model.json``), when the run has finished.
+    shares its run's: ``<run>/model.json`` when the run finished, else the ``<run>/run.json``
+    written when it started (a run that was interrupted).
     """
     path = Path(path)
-    for sidecar in (sidecar_path(path), path.parent.parent / "model.json"):
+    run_dir = path.parent.parent
+    for sidecar in (sidecar_path(path), run_dir / "model.json", run_dir / "run.json"):
         if sidecar.is_file():
             return json.loads(sidecar.read_text())
     return {}

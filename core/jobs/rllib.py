@@ -37,7 +37,8 @@ def _import_ray() -> Any:
         import ray
     except ImportError as exc:
         raise RLGodotError(
-            "the RLlib backend needs Ray: pip install 'rlgodot[rllib]' (Ray RLlib 2.5x)"
+            "the RLlib backend needs Ray: pip install 'rlgodot[rllib]' "
+            "(with -c constraints.txt for the tested Ray version)"
         ) from exc
     return ray
 

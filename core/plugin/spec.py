@@ -67,7 +67,7 @@ class LinearSchedule:
         return self.start * progress_remaining
 
     def __repr__(self) -> str:
-        """How the training sidecar records it."""
+        """For logs; the training sidecar writes it in RL Zoo's form, ``lin_<start>``."""
         return f"LinearSchedule({self.start})"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Literal
 
 from rlgodot.core.runtime.launcher.binary import GodotBinary
 from rlgodot.core.runtime.launcher.process import live_count
@@ -31,6 +32,8 @@ class LaunchSettings:
             core to spin on), else 0. So four ``gymnasium.make`` envs in a ``SyncVectorEnv`` on
             two cores spin only in the first. Set 0 when other programs compete for the cores
             (RLlib runners).
+        script_errors: ``"raise"``: a GDScript error while Godot handles a reset or step raises
+            ``ScriptError`` naming the script and line; ``"warn"``: a ``ScriptErrorWarning``.
     """
 
     n_procs: int = 1
@@ -40,6 +43,7 @@ class LaunchSettings:
     step_timeout: float = 30.0
     godot: GodotBinary | None = None
     spin_usec: int | None = None
+    script_errors: Literal["raise", "warn"] = "raise"
 
     def resolved_spin_usec(self) -> int:
         """``spin_usec``, with ``None`` resolved for a session about to start ``n_procs``.

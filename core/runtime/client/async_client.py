@@ -21,6 +21,7 @@ import os
 import socket
 import subprocess
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +30,13 @@ import numpy as np
 from rlgodot.core.errors import (
     GodotCrashed,
     GodotTimeout,
+    InvalidOption,
     LayoutMismatch,
     ProtocolError,
     RemoteError,
     RLGodotError,
+    ScriptError,
+    ScriptErrorWarning,
 )
 from rlgodot.core.runtime.client.arguments import check_actions, check_layout, reset_message
 from rlgodot.core.runtime.protocol.codec import (
@@ -41,6 +45,7 @@ from rlgodot.core.runtime.protocol.codec import (
     KIND_STEP,
     BinaryResult,
     batch_from_json,
+    decode_json,
     decode_reply,
     encode_json,
 )
@@ -49,6 +54,7 @@ from rlgodot.core.runtime.protocol.messages import (
     CLOSING_ERROR_CODES,
     CODECS,
     DEFAULT_MAX_FRAME_BYTES,
+    MAX_BENCH_STEPS,
     PROTOCOL_VERSION,
     ServerInfo,
     SessionConfig,
@@ -67,11 +73,21 @@ _READ_SIZE = 256 * 1024  # as asyncio's socket transport reads
 Reply = dict[str, Any] | BinaryResult
 
 
+def frame_limit(announced: int) -> int:
+    """The reply size limit to use: the server's ``max_frame_bytes``, capped.
+
+    Capped at the client's own maximum so a hostile or broken server cannot make it buffer
+    gigabytes.
+    """
+    return max(0, min(int(announced), DEFAULT_MAX_FRAME_BYTES))
+
+
 def _hello_message(
     config: SessionConfig,
     expect_state_names: Sequence[str] | None,
     expect_action_size: int | None,
     codecs: Sequence[str],
+    token: str | None = None,
 ) -> dict[str, Any]:
     """The client hello of docs/PROTOCOL.md."""
     message: dict[str, Any] = {
@@ -81,6 +97,8 @@ def _hello_message(
         "codecs": list(codecs),
         "config": config.to_json(),
     }
+    if token:
+        message["token"] = token
     expect: dict[str, Any] = {}
     if expect_state_names is not None:
         expect["state_names"] = list(expect_state_names)
@@ -111,6 +129,8 @@ class AsyncGodotClient:
         process: The Godot process behind the connection, named in error messages.
         timeout: Default deadline in seconds of every request.
         peer: ``host:port``, for messages when there is no process.
+        token: The secret the hello carries; default: the process's launch token (a Godot
+            started by hand without ``RLGODOT_TOKEN`` needs none).
     """
 
     def __init__(
@@ -120,14 +140,17 @@ class AsyncGodotClient:
         process: GodotProcess | None = None,
         timeout: float = DEFAULT_REQUEST_TIMEOUT,
         peer: str = "?",
+        token: str | None = None,
     ) -> None:
         if protocol.transport is None or protocol.loop is None:
             raise ValueError("the protocol is not connected")
         self.process = process
         self.timeout = timeout
         self.peer = peer
+        self.token = token if token is not None else getattr(process, "token", None)
         self.info: ServerInfo | None = None
         self._protocol = protocol
+        protocol.on_notice = self._on_notice
         self._transport = protocol.transport
         sock = self._transport.get_extra_info("socket")
         self._fileno: int | None = None if sock is None else sock.fileno()
@@ -155,6 +178,7 @@ class AsyncGodotClient:
         timeout: float = DEFAULT_CONNECT_TIMEOUT,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         process: GodotProcess | None = None,
+        token: str | None = None,
     ) -> AsyncGodotClient:
         """Open the TCP connection (TCP_NODELAY), retrying refusals until ``timeout``.
 
@@ -164,6 +188,7 @@ class AsyncGodotClient:
             timeout: Seconds to keep trying to connect.
             request_timeout: Default deadline of every later request.
             process: The Godot process behind the port, for error messages and crash checks.
+            token: The hello's secret (default: ``process.token``).
 
         Raises:
             GodotCrashed: The process exited before accepting.
@@ -196,7 +221,7 @@ class AsyncGodotClient:
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return cls(protocol, process=process, timeout=request_timeout, peer=peer)
+        return cls(protocol, process=process, timeout=request_timeout, peer=peer, token=token)
 
     def socket_filenos(self) -> tuple[int, ...]:
         """The connection's socket descriptor (to poll for a reply without reading it)."""
@@ -245,7 +270,9 @@ class AsyncGodotClient:
         """
         if self.info is not None:
             raise RLGodotError(f"hello was already done on {self.describe()}")
-        message = _hello_message(config, expect_state_names, expect_action_size, codecs)
+        message = _hello_message(
+            config, expect_state_names, expect_action_size, codecs, self.token
+        )
         reply = await self._request(encode_json(message), "hello", timeout)
         info = self._server_info(reply, config, codecs)
         try:
@@ -258,8 +285,8 @@ class AsyncGodotClient:
         self._width = info.state_size
         self._action_size = info.action_size
         self._binary = info.codec == "binary"
-        self._max_frame_bytes = info.max_frame_bytes
-        self._protocol.max_frame_bytes = info.max_frame_bytes
+        self._max_frame_bytes = frame_limit(info.max_frame_bytes)
+        self._protocol.max_frame_bytes = self._max_frame_bytes
         body_size = BINARY_HEADER.size + 4 * self._n * self._action_size
         self._step_header = HEADER.pack(body_size) + BINARY_HEADER.pack(
             BINARY_MAGIC, KIND_STEP, 0, self._n, self._action_size, 0
@@ -441,6 +468,14 @@ class AsyncGodotClient:
         ``seconds`` (Godot's own clock) and ``episodes`` ended. The instances' episodes move on;
         reset them before measured work that needs a fresh start.
         """
+        if (
+            isinstance(steps, bool)
+            or not isinstance(steps, (int, np.integer))
+            or not 1 <= steps <= MAX_BENCH_STEPS
+        ):
+            raise InvalidOption(
+                f"bench steps must be an int in 1..{MAX_BENCH_STEPS}, got {steps!r}"
+            )
         reply = await self._request(
             encode_json({"type": "bench", "steps": int(steps)}), "bench", timeout
         )
@@ -569,11 +604,35 @@ class AsyncGodotClient:
                 f"{where}: the scene's layout differs from the env's: {text}. "
                 "Update the plugin's state_names/action_size or the scene so they agree"
             )
+        if code == "script_error":
+            return ScriptError(
+                code,
+                f"{text} ({where}). Fix the scene script at the file:line named; "
+                "SessionConfig(script_errors='warn') only warns instead",
+            )
         if code == "protocol_version":
             return ProtocolError(
                 f"{where}: {text}. Install matching versions of rlgodot and its Godot addon"
             )
         return RemoteError(code, f"{text} ({where})")
+
+    def _on_notice(self, body: bytearray) -> None:
+        """A ``script_errors`` notice (script_errors = warn) precedes a reply: warn."""
+        try:
+            notice = decode_json(body)
+        except ProtocolError:
+            notice = {}
+        errors = notice.get("errors")
+        listed = "; ".join(str(e) for e in errors) if isinstance(errors, list) else body.decode(
+            "utf-8", "replace"
+        )
+        warnings.warn(
+            ScriptErrorWarning(
+                f"{self.describe()} raised script error(s) during "
+                f"{notice.get('request', 'a request')!r}: {listed}"
+            ),
+            stacklevel=2,
+        )
 
     def _protocol_error(self, text: str, request: str = "") -> ProtocolError:
         self._drop(f"protocol error: {text}")

@@ -223,13 +223,19 @@ class GodotClient(_SyncFacade[AsyncGodotClient]):
         timeout: float = DEFAULT_CONNECT_TIMEOUT,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         process: GodotProcess | None = None,
+        token: str | None = None,
     ) -> GodotClient:
         """Connect to a Godot server; see :meth:`AsyncGodotClient.connect`."""
         runner = EventLoopRunner()
         try:
             client = runner.run(
                 AsyncGodotClient.connect(
-                    port, host, timeout=timeout, request_timeout=request_timeout, process=process
+                    port,
+                    host,
+                    timeout=timeout,
+                    request_timeout=request_timeout,
+                    process=process,
+                    token=token,
                 )
             )
         except BaseException:

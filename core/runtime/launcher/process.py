@@ -4,6 +4,10 @@ Godot prints ``RLGODOT_LISTENING <port>`` once it listens (docs/PROTOCOL.md). A 
 drains its merged stdout/stderr into a bounded tail buffer: the pipe never fills up (a full
 pipe would block Godot in ``print``), and the tail is what error messages quote.
 
+Each spawned process gets a fresh random secret in its environment (``RLGODOT_TOKEN``, not on
+the command line, so ``ps`` does not show it); the client of that process sends it in its hello
+and Godot refuses any other connection (docs/PROTOCOL.md).
+
 Every live process is in a module registry that ``atexit`` empties, and each child gets a
 parent-death SIGKILL (see :mod:`._spawn`), so Godot does not outlive Python even on SIGKILL.
 """
@@ -15,6 +19,7 @@ import collections
 import contextlib
 import os
 import re
+import secrets
 import signal
 import subprocess
 import threading
@@ -26,6 +31,7 @@ from pathlib import Path
 from rlgodot.core.errors import GodotLaunchError
 from rlgodot.core.runtime.launcher import _spawn
 from rlgodot.core.runtime.launcher.binary import GodotBinary
+from rlgodot.core.runtime.protocol.messages import TOKEN_ENV
 
 BOOTSTRAP_SCENE = "res://addons/rlgodot/sim/bootstrap.tscn"
 TAIL_LINES = 200
@@ -35,6 +41,7 @@ _EXIT_HINTS = {
     2: "bad command line or scene: check the scene path and that its root extends RLAgent",
     3: "no client connected in time (--rlgodot-accept-timeout)",
     4: "the port could not be bound: pass port=0 to let the OS choose a free one",
+    5: "the client went silent in the middle of a frame (docs/PROTOCOL.md, timeouts)",
 }
 
 @dataclass(frozen=True)
@@ -95,11 +102,15 @@ class GodotProcess:
         args: The full command line.
         spawned_at: ``time.monotonic()`` when the process was started.
         ready_at: ``time.monotonic()`` when it announced its port (None before).
+        token: The secret its hello must carry (None: Godot requires none).
     """
 
-    def __init__(self, popen: subprocess.Popen[bytes], args: Sequence[str]) -> None:
+    def __init__(
+        self, popen: subprocess.Popen[bytes], args: Sequence[str], token: str | None = None
+    ) -> None:
         self.popen = popen
         self.args: tuple[str, ...] = tuple(args)
+        self.token = token
         self.port: int | None = None
         self.spawned_at = time.monotonic()
         self.ready_at: float | None = None
@@ -132,6 +143,7 @@ class GodotProcess:
             GodotLaunchError: The binary could not be started.
         """
         args = command.argv()
+        token = secrets.token_hex(16)
         try:
             popen = _spawn.popen(
                 args,
@@ -139,12 +151,13 @@ class GodotProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, TOKEN_ENV: token},
             )
         except OSError as exc:
             raise GodotLaunchError(
                 f"cannot start Godot ({args[0]}): {exc}; check GODOT_BIN or run 'rlgodot doctor'"
             ) from exc
-        return cls(popen, args)
+        return cls(popen, args, token)
 
     @classmethod
     def launch(

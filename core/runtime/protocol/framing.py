@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import struct
+from collections.abc import Callable
 from typing import Final
 
 from rlgodot.core.errors import ProtocolError
@@ -22,6 +23,9 @@ from rlgodot.core.runtime.protocol.messages import DEFAULT_MAX_FRAME_BYTES
 HEADER: Final = struct.Struct("<I")
 HEADER_SIZE: Final = HEADER.size
 MAX_U32: Final = 0xFFFFFFFF
+NOTICE_PREFIX: Final = b'{"type":"script_errors"'
+"""How a ``script_errors`` notice body starts (Godot writes ``type`` first): it precedes a
+reply and is handed to ``FrameProtocol.on_notice`` instead of answering the request."""
 
 
 def encode_frame(
@@ -74,6 +78,10 @@ class FrameProtocol(asyncio.Protocol):
     Args:
         max_frame_bytes: Largest body accepted; a larger announced length fails every
             waiter with ``ProtocolError`` and aborts the connection.
+
+    Attributes:
+        on_notice: Called with the body of each ``script_errors`` notice (which is then not
+            a reply); None queues notices like any frame.
     """
 
     def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
@@ -84,6 +92,7 @@ class FrameProtocol(asyncio.Protocol):
         self._buffer = bytearray()
         self._frames: collections.deque[bytearray] = collections.deque()
         self._waiter: asyncio.Future[bytearray] | None = None
+        self.on_notice: Callable[[bytearray], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Remember the transport (called by asyncio)."""
@@ -97,7 +106,7 @@ class FrameProtocol(asyncio.Protocol):
             # Fast path: exactly one whole frame, the usual reply. One copy, no buffer shuffle.
             size = int.from_bytes(data[:HEADER_SIZE], "little")
             if len(data) == HEADER_SIZE + size and size <= self.max_frame_bytes:
-                self._frames.append(bytearray(memoryview(data)[HEADER_SIZE:]))
+                self._push(bytearray(memoryview(data)[HEADER_SIZE:]))
                 self._wake()
                 return
         buf += data
@@ -113,9 +122,15 @@ class FrameProtocol(asyncio.Protocol):
             end = HEADER_SIZE + size
             if len(buf) < end:
                 break
-            self._frames.append(buf[HEADER_SIZE:end])
+            self._push(buf[HEADER_SIZE:end])
             del buf[:end]
         self._wake()
+
+    def _push(self, body: bytearray) -> None:
+        if body.startswith(NOTICE_PREFIX) and self.on_notice is not None:
+            self.on_notice(body)
+        else:
+            self._frames.append(body)
 
     def eof_received(self) -> bool:
         """The peer shut down its side: no reply can come any more (called by asyncio)."""

@@ -26,6 +26,27 @@ MAX_N_ENVS: Final = 4096
 MAX_SPIN_USEC: Final = 10_000
 """Longest ``spin_usec`` (10 ms): a spin is meant to cover one step's round trip, not idle time."""
 
+MAX_ACTION_REPEAT: Final = 1000
+"""Largest ``action_repeat`` (physics ticks per step)."""
+
+MIN_REALTIME_FACTOR: Final = 0.01
+MAX_REALTIME_FACTOR: Final = 1000.0
+"""``realtime_factor`` is 0 (flat out) or in ``MIN_REALTIME_FACTOR..MAX_REALTIME_FACTOR``."""
+
+MAX_BENCH_STEPS: Final = 1_000_000
+"""Largest ``steps`` of one ``bench`` request."""
+
+HELLO_TIMEOUT_SEC: Final = 10
+"""Seconds a new connection has to complete its hello before Godot drops it."""
+FRAME_TIMEOUT_SEC: Final = 10
+"""Seconds the rest of a frame may take once its first byte reached Godot."""
+
+TOKEN_ENV: Final = "RLGODOT_TOKEN"
+"""Environment variable with the per-launch secret that the hello's ``token`` must equal."""
+
+SCRIPT_ERRORS_MODES: Final = ("raise", "warn")
+"""``script_errors``: a script error while Godot handles a request fails it, or warns."""
+
 TERMINATED: Final = 1
 """Status bit 0: the scene ended the episode during this step."""
 TRUNCATED: Final = 2
@@ -44,10 +65,11 @@ MAX_SEED: Final = 2**63 - 1
 
 # Error codes after which the server closes the connection.
 CLOSING_ERROR_CODES: Final = frozenset(
-    {"frame_too_large", "protocol_version", "layout_mismatch", "bad_config"}
+    {"frame_too_large", "protocol_version", "layout_mismatch", "bad_config", "unauthorized"}
 )
 
 Autoreset = Literal["same_step", "next_step"]
+ScriptErrors = Literal["raise", "warn"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,11 +81,12 @@ class SessionConfig:
     Attributes:
         n_envs: Instances of the scene in this process (1 to 4096). A multi-process session
             overrides it per process with that process's share.
-        action_repeat: Physics ticks per step; the action is held for all of them.
+        action_repeat: Physics ticks per step (1 to 1000); the action is held for all of them.
         max_episode_steps: Steps after which an episode is truncated (0 = no limit).
         autoreset: ``"same_step"`` (SB3 VecEnv semantics) or ``"next_step"`` (Gymnasium 1.x
             vector semantics).
-        realtime_factor: 0 runs flat out; r > 0 throttles to r x real time, for watching.
+        realtime_factor: 0 runs flat out; r in 0.01..1000 throttles to r x real time, for
+            watching.
         time_scale: ``Engine.time_scale``. It scales ``delta`` and so changes the physics;
             leave it at 1 for training (speed comes from ``--fixed-fps``).
         options: Scene options applied to every instance until a reset replaces them.
@@ -71,6 +94,9 @@ class SessionConfig:
             ``recv`` (0 = block at once). Saves two cross-core wake-ups per step (30-60 us
             each on a VM) when every Godot process and Python have a core of their own;
             ruinous when they share cores. ``LaunchSettings`` chooses it (see docs/PROTOCOL.md).
+        script_errors: ``"raise"``: a GDScript error while Godot handles a reset or step fails
+            that request with :class:`~rlgodot.core.errors.ScriptError`; ``"warn"``: the reply
+            is kept and a :class:`~rlgodot.core.errors.ScriptErrorWarning` is issued.
     """
 
     n_envs: int = 1
@@ -81,13 +107,17 @@ class SessionConfig:
     time_scale: float = 1.0
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     spin_usec: int = 0
+    script_errors: ScriptErrors = "raise"
 
     def __post_init__(self) -> None:
         """Reject out-of-range values here, where the traceback points at the caller."""
         if not _is_int(self.n_envs) or not 1 <= self.n_envs <= MAX_N_ENVS:
             raise InvalidOption(f"n_envs must be an int in 1..{MAX_N_ENVS}, got {self.n_envs!r}")
-        if not _is_int(self.action_repeat) or self.action_repeat < 1:
-            raise InvalidOption(f"action_repeat must be an int >= 1, got {self.action_repeat!r}")
+        if not _is_int(self.action_repeat) or not 1 <= self.action_repeat <= MAX_ACTION_REPEAT:
+            raise InvalidOption(
+                f"action_repeat must be an int in 1..{MAX_ACTION_REPEAT}, "
+                f"got {self.action_repeat!r}"
+            )
         if not _is_int(self.max_episode_steps) or self.max_episode_steps < 0:
             raise InvalidOption(
                 f"max_episode_steps must be an int >= 0 (0 = no limit), "
@@ -97,9 +127,13 @@ class SessionConfig:
             raise InvalidOption(
                 f"autoreset must be one of {AUTORESET_MODES}, got {self.autoreset!r}"
             )
-        if not _is_number(self.realtime_factor) or not self.realtime_factor >= 0:
+        if not _is_number(self.realtime_factor) or not (
+            self.realtime_factor == 0
+            or MIN_REALTIME_FACTOR <= self.realtime_factor <= MAX_REALTIME_FACTOR
+        ):
             raise InvalidOption(
-                f"realtime_factor must be >= 0 (0 = flat out), got {self.realtime_factor!r}"
+                f"realtime_factor must be 0 (flat out) or in {MIN_REALTIME_FACTOR:g}.."
+                f"{MAX_REALTIME_FACTOR:g}, got {self.realtime_factor!r}"
             )
         if not _is_number(self.time_scale) or not self.time_scale > 0:
             raise InvalidOption(f"time_scale must be > 0, got {self.time_scale!r}")
@@ -108,6 +142,10 @@ class SessionConfig:
         if not _is_int(self.spin_usec) or not 0 <= self.spin_usec <= MAX_SPIN_USEC:
             raise InvalidOption(
                 f"spin_usec must be an int in 0..{MAX_SPIN_USEC}, got {self.spin_usec!r}"
+            )
+        if self.script_errors not in SCRIPT_ERRORS_MODES:
+            raise InvalidOption(
+                f"script_errors must be one of {SCRIPT_ERRORS_MODES}, got {self.script_errors!r}"
             )
 
     def to_json(self) -> dict[str, Any]:
@@ -121,6 +159,7 @@ class SessionConfig:
             "time_scale": float(self.time_scale),
             "options": dict(self.options),
             "spin_usec": int(self.spin_usec),
+            "script_errors": self.script_errors,
         }
 
 

@@ -29,6 +29,7 @@ var error_message: String = ""
 
 var _json: JSON = JSON.new()
 var _out: StreamPeerBuffer = StreamPeerBuffer.new()
+var _control_chars: RegEx = RegEx.create_from_string("[\\x00-\\x1f\\x7f]")
 var _seeds_regex: RegEx = RegEx.create_from_string("\"seeds\"\\s*:\\s*\\[([0-9,\\s]*)\\]")
 
 
@@ -176,8 +177,11 @@ func encode_message(msg: Dictionary) -> PackedByteArray:
 	return frame
 
 
+## Error messages quote client input; JSON.stringify leaves most control characters raw
+## (invalid JSON), so they become '?'.
 func encode_error(code: String, text: String) -> PackedByteArray:
-	return encode_message({"type": Protocol.TYPE_ERROR, "code": code, "message": text})
+	return encode_message({"type": Protocol.TYPE_ERROR, "code": code,
+			"message": _control_chars.sub(text, "?", true)})
 
 
 ## Encodes a reset_result or step_result (kind KIND_*_RESULT) as one frame with its prefix.

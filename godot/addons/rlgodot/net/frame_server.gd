@@ -1,18 +1,28 @@
 extends RefCounted
-## Serves one TCP client on 127.0.0.1 with length-prefixed frames (protocol v1).
+## Serves TCP clients on 127.0.0.1 with length-prefixed frames (protocol v1), one at a time.
 ##
-## Every frame is a u32 little-endian body length followed by the body. Reads block inside the
-## socket's poll(), so an idle server costs ~0 % CPU while the client thinks. With spin_usec > 0
-## a read first busy-polls for that long: on a VM, waking a blocked process on another core
-## costs 30-60 us, more than a whole step of a small scene; a process with a core of its own
-## (pinned, one core left for Python) answers sooner by spinning briefly, then blocks as before.
+## Every frame is a u32 little-endian body length followed by the body. Waiting for the first
+## byte of a request may block without limit inside the socket's poll() (a trainer may pause;
+## an idle server costs ~0 % CPU), unless the caller passes a deadline (before hello). Once a
+## frame has started, the rest of it must arrive within FRAME_TIMEOUT_MSEC, else read_status is
+## TIMEOUT: a client that sends half a frame and goes silent never hangs the server.
+## With spin_usec > 0 a read first busy-polls for that long: on a VM, waking a blocked process
+## on another core costs 30-60 us, more than a whole step of a small scene; a process with a
+## core of its own answers sooner by spinning briefly, then blocks as before.
 
-enum ReadStatus { OK, CLOSED, TOO_LARGE }
+enum ReadStatus { OK, CLOSED, TOO_LARGE, TIMEOUT }
 
 const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
 
 const HOST: String = "127.0.0.1"
 const ACCEPT_POLL_MSEC: int = 5
+## Deadline for the rest of a frame once its first byte arrived.
+const FRAME_TIMEOUT_MSEC: int = Protocol.FRAME_TIMEOUT_SEC * 1000
+## Sleep between checks while a deadline runs: starts short, doubles up to the maximum.
+const MIN_WAIT_USEC: int = 20
+const MAX_WAIT_USEC: int = 2000
+## Deadline value meaning "wait for the first byte without limit".
+const NO_DEADLINE: int = -1
 
 var max_frame_bytes: int = Protocol.DEFAULT_MAX_FRAME_BYTES
 ## Microseconds read_frame() busy-polls for the next header before blocking (0 = block at once).
@@ -21,9 +31,13 @@ var spin_usec: int = 0
 var read_status: ReadStatus = ReadStatus.OK
 ## Body length announced by the last frame header (useful for frame_too_large messages).
 var last_frame_length: int = 0
+## Why the last read timed out (for the log line).
+var timeout_reason: String = ""
 
 var _server: TCPServer = TCPServer.new()
 var _peer: StreamPeerTCP = null
+## Bytes known to be readable without blocking (only this object consumes them).
+var _available: int = 0
 
 
 ## Starts listening on 127.0.0.1:port (0 lets the OS pick a free port).
@@ -35,60 +49,146 @@ func get_local_port() -> int:
 	return _server.get_local_port()
 
 
-## Waits up to timeout_sec for one client, sleeping a few ms between polls. Stops listening
-## afterwards either way: exactly one connection is served.
+## Waits up to timeout_sec for the next client, sleeping a few ms between polls. Keeps listening
+## (a client refused before its hello is followed by the next one); stop_listening() ends that.
 func wait_for_client(timeout_sec: float) -> bool:
 	var deadline_msec: int = Time.get_ticks_msec() + int(timeout_sec * 1000.0)
 	while not _server.is_connection_available():
-		if Time.get_ticks_msec() >= deadline_msec:
+		if Time.get_ticks_msec() >= deadline_msec or not _server.is_listening():
 			_server.stop()
 			return false
 		OS.delay_msec(ACCEPT_POLL_MSEC)
 	_peer = _server.take_connection()
-	_server.stop()
 	_peer.set_no_delay(true)
+	_available = 0
 	return true
+
+
+## No further clients: called once a client completed its hello (one session per process).
+func stop_listening() -> void:
+	_server.stop()
+
+
+## Closes the current client's connection (the server may then wait for the next one).
+func drop_client() -> void:
+	if _peer != null:
+		_peer.disconnect_from_host()
+	_peer = null
+	_available = 0
 
 
 func is_open() -> bool:
 	return _peer != null and _peer.get_status() == StreamPeerTCP.STATUS_CONNECTED
 
 
-## Blocks until one whole frame arrives and returns its body. Check read_status: CLOSED when
-## the peer went away, TOO_LARGE when the header announced more than max_frame_bytes (the body
-## is not read; the stream cannot be resynchronised).
-func read_frame() -> PackedByteArray:
+## True when the client has closed its side or the connection broke (a cheap non-blocking check
+## for long work such as a bench; it does not consume data).
+func client_gone() -> bool:
+	if _peer == null:
+		return true
+	_peer.poll()
+	return _peer.get_status() != StreamPeerTCP.STATUS_CONNECTED
+
+
+## Reads one whole frame and returns its body. Check read_status: CLOSED when the peer went
+## away, TOO_LARGE when the header announced more than max_frame_bytes (the body is not read;
+## the stream cannot be resynchronised), TIMEOUT when a deadline passed (timeout_reason says
+## which). first_byte_deadline_msec (a Time.get_ticks_msec() value) bounds the whole frame;
+## NO_DEADLINE blocks until the first byte comes, then allows FRAME_TIMEOUT_MSEC for the rest.
+func read_frame(first_byte_deadline_msec: int) -> PackedByteArray:
 	last_frame_length = 0
 	if not is_open():
 		read_status = ReadStatus.CLOSED
 		return PackedByteArray()
 	if spin_usec > 0:
 		_spin_until_readable()
-	var head: Array = _peer.get_data(4)
-	if head[0] != OK:
-		read_status = ReadStatus.CLOSED
-		return PackedByteArray()
-	var head_bytes: PackedByteArray = head[1]
-	var length: int = head_bytes.decode_u32(0)
+	var length: int = 0
+	if _available < 4 and first_byte_deadline_msec == NO_DEADLINE:
+		# Idle between requests is allowed: block for the first byte, then the frame has started.
+		var first: Array = _peer.get_data(1)
+		if first[0] != OK:
+			read_status = ReadStatus.CLOSED
+			return PackedByteArray()
+		var first_bytes: PackedByteArray = first[1]
+		_available = _peer.get_available_bytes()
+		var rest: PackedByteArray = _read_exact(3, Time.get_ticks_msec() + FRAME_TIMEOUT_MSEC,
+				"the rest of a frame header")
+		if read_status != ReadStatus.OK:
+			return PackedByteArray()
+		length = first_bytes[0] | (rest[0] << 8) | (rest[1] << 16) | (rest[2] << 24)
+	else:
+		var deadline: int = first_byte_deadline_msec
+		if deadline == NO_DEADLINE:
+			deadline = Time.get_ticks_msec() + FRAME_TIMEOUT_MSEC
+		var head: PackedByteArray = _read_exact(4, deadline, "a request")
+		if read_status != ReadStatus.OK:
+			return PackedByteArray()
+		length = head.decode_u32(0)
 	last_frame_length = length
 	if length > max_frame_bytes:
 		read_status = ReadStatus.TOO_LARGE
 		return PackedByteArray()
 	if length == 0:
-		read_status = ReadStatus.OK
 		return PackedByteArray()
-	var body: Array = _peer.get_data(length)
-	if body[0] != OK:
+	var body_deadline: int = Time.get_ticks_msec() + FRAME_TIMEOUT_MSEC
+	if first_byte_deadline_msec != NO_DEADLINE:
+		body_deadline = mini(body_deadline, first_byte_deadline_msec)
+	return _read_exact(length, body_deadline, "the %d-byte body of a frame" % length)
+
+
+## Reads exactly n bytes, waiting (without blocking past deadline_msec) for them to arrive.
+## Sets read_status; returns an empty array unless OK. The usual case (all n bytes already
+## there) is one get_data(); otherwise what arrives is taken as it comes, so that a client that
+## closes after part of a frame is noticed at once (Godot sees the close only once nothing is
+## left unread).
+func _read_exact(n: int, deadline_msec: int, what: String) -> PackedByteArray:
+	if _available < n:
+		_available = _peer.get_available_bytes()
+	if _available < n:
+		return _read_slowly(n, deadline_msec, what)
+	var got: Array = _peer.get_data(n)
+	if got[0] != OK:
 		read_status = ReadStatus.CLOSED
 		return PackedByteArray()
+	_available -= n
 	read_status = ReadStatus.OK
-	return body[1]
+	return got[1]
+
+
+func _read_slowly(n: int, deadline_msec: int, what: String) -> PackedByteArray:
+	var data: PackedByteArray = PackedByteArray()
+	var wait_usec: int = MIN_WAIT_USEC
+	while data.size() < n:
+		var ready: int = mini(_peer.get_available_bytes(), n - data.size())
+		if ready > 0:
+			var got: Array = _peer.get_data(ready)
+			if got[0] != OK:
+				read_status = ReadStatus.CLOSED
+				return PackedByteArray()
+			var chunk: PackedByteArray = got[1]
+			data.append_array(chunk)
+			wait_usec = MIN_WAIT_USEC
+			continue
+		_peer.poll()
+		if _peer.get_status() != StreamPeerTCP.STATUS_CONNECTED:
+			read_status = ReadStatus.CLOSED
+			return PackedByteArray()
+		if Time.get_ticks_msec() >= deadline_msec:
+			read_status = ReadStatus.TIMEOUT
+			timeout_reason = "%s did not arrive in time (%d of %d bytes came)" % [what, data.size(), n]
+			return PackedByteArray()
+		OS.delay_usec(wait_usec)
+		wait_usec = mini(wait_usec * 2, MAX_WAIT_USEC)
+	_available = 0
+	read_status = ReadStatus.OK
+	return data
 
 
 func _spin_until_readable() -> void:
 	var until_usec: int = Time.get_ticks_usec() + spin_usec
-	while _peer.get_available_bytes() < 4 and Time.get_ticks_usec() < until_usec:
-		pass
+	_available = _peer.get_available_bytes()
+	while _available < 4 and Time.get_ticks_usec() < until_usec:
+		_available = _peer.get_available_bytes()
 
 
 ## Sends bytes that already carry their 4-byte length prefix (see codec.gd). Returns false when
@@ -100,6 +200,5 @@ func send_raw(frame: PackedByteArray) -> bool:
 
 
 func close() -> void:
-	if _peer != null:
-		_peer.disconnect_from_host()
+	drop_client()
 	_server.stop()

@@ -14,6 +14,24 @@ const MAX_ENVS: int = 4096
 const MAX_SPIN_USEC: int = 10000
 ## Frame limit announced in the hello reply as `max_frame_bytes` (64 MiB).
 const DEFAULT_MAX_FRAME_BYTES: int = 67108864
+## Largest `config.action_repeat` (physics ticks per step).
+const MAX_ACTION_REPEAT: int = 1000
+## `config.realtime_factor` is 0 (flat out) or in MIN..MAX (a throttled step sleeps in slices and
+## still notices a client that leaves).
+const MIN_REALTIME_FACTOR: float = 0.01
+const MAX_REALTIME_FACTOR: float = 1000.0
+## Largest `steps` of one `bench` request.
+const MAX_BENCH_STEPS: int = 1000000
+## Seconds a new connection has to complete its hello, else it is dropped (Godot then waits
+## for the next client).
+const HELLO_TIMEOUT_SEC: int = 10
+## Seconds the rest of a frame may take once its first byte arrived.
+const FRAME_TIMEOUT_SEC: int = 10
+## Environment variable holding the per-launch secret the hello's `token` must equal.
+const TOKEN_ENV: String = "RLGODOT_TOKEN"
+## `config.script_errors`: a script error while handling a request fails it, or only warns.
+const SCRIPT_ERRORS_RAISE: String = "raise"
+const SCRIPT_ERRORS_WARN: String = "warn"
 ## Hello config defaults.
 const DEFAULT_N_ENVS: int = 1
 const DEFAULT_ACTION_REPEAT: int = 4
@@ -46,6 +64,8 @@ const TYPE_BENCH_RESULT: String = "bench_result"
 const TYPE_PONG: String = "pong"
 const TYPE_BYE: String = "bye"
 const TYPE_ERROR: String = "error"
+## Notice sent before a reply (script_errors = warn): the script errors raised by the request.
+const TYPE_SCRIPT_ERRORS: String = "script_errors"
 
 ## Error codes of `error` replies.
 const ERROR_BAD_FRAME: String = "bad_frame"
@@ -57,6 +77,8 @@ const ERROR_FRAME_TOO_LARGE: String = "frame_too_large"
 const ERROR_PROTOCOL_VERSION: String = "protocol_version"
 const ERROR_LAYOUT_MISMATCH: String = "layout_mismatch"
 const ERROR_BAD_CONFIG: String = "bad_config"
+const ERROR_UNAUTHORIZED: String = "unauthorized"
+const ERROR_SCRIPT_ERROR: String = "script_error"
 
 ## Binary messages: first body byte of each form, the kinds, the header size.
 const JSON_FIRST_BYTE: int = 0x7B

@@ -7,12 +7,30 @@ extends Node
 ## applies the N actions at a decision point, then `action_repeat` physics ticks run; at the
 ## start of the frame after the last tick (the next decision point) it reads every state,
 ## replies, and blocks in recv (after an optional spin, see FrameServer) for the next request.
+##
+## Clients: until a hello succeeds, a connection that sends no hello within HELLO_TIMEOUT_SEC,
+## closes, stalls mid-frame, lacks the launch token or gets a fatal error is closed and the next
+## client is awaited (within the accept timeout). The first successful hello makes that
+## connection the session: when it ends, Godot quits.
+##
+## Script errors: a Logger (Godot 4.5+) collects the script errors raised while a request is
+## handled; reset / step / bench then answer `script_error` (or, with script_errors = warn, send
+## a `script_errors` notice before the normal reply).
 
 const Bench := preload("res://addons/rlgodot/sim/bench.gd")
 const Codec := preload("res://addons/rlgodot/net/codec.gd")
 const EnvBatch := preload("res://addons/rlgodot/sim/env_batch.gd")
 const FrameServer := preload("res://addons/rlgodot/net/frame_server.gd")
 const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
+const ScriptErrorSink := preload("res://addons/rlgodot/sim/script_error_sink.gd")
+
+const LOGGER_SCRIPT: String = "res://addons/rlgodot/sim/script_error_logger.gd"
+## Exit code when the session's client stalled in the middle of a frame.
+const EXIT_CLIENT_STALLED: int = 5
+## Exit code when no (further) client connected within the accept timeout.
+const EXIT_NO_CLIENT: int = 3
+## How often long work (a bench, a throttled step) checks that the client is still there.
+const PRESENCE_CHECK_USEC: int = 100000
 
 const KNOWN_TYPES: PackedStringArray = [
 	Protocol.TYPE_HELLO, Protocol.TYPE_RESET, Protocol.TYPE_STEP, Protocol.TYPE_BENCH,
@@ -28,6 +46,12 @@ var _bench: Bench = Bench.new()
 var _hello_done: bool = false
 var _closed: bool = false
 var _throttle_last_usec: int = 0
+var _token: String = ""
+var _accept_timeout: float = 60.0
+var _hello_deadline_msec: int = 0
+var _errors: ScriptErrorSink = ScriptErrorSink.new()
+var _warn_script_errors: bool = false
+var _presence_checked_usec: int = 0
 
 
 func _init() -> void:
@@ -36,6 +60,11 @@ func _init() -> void:
 
 func _ready() -> void:
 	add_child(_batch)
+	if ClassDB.class_exists("Logger"):
+		var script: GDScript = load(LOGGER_SCRIPT) as GDScript
+		var logger: Object = script.new()
+		logger.set("sink", _errors)
+		OS.call("add_logger", logger)
 
 
 func _physics_process(_delta: float) -> void:
@@ -44,20 +73,32 @@ func _physics_process(_delta: float) -> void:
 	if _batch.is_stepping():
 		_batch.finish_step()
 		if _bench.is_running():
-			if _bench.next() or not _send(_codec.encode_message(_bench.result())):
+			if _bench.next():
+				_stop_if_client_left("a bench")
+				return
+			if _script_errors_fail("bench") or not _send(_codec.encode_message(_bench.result())):
 				return
 		else:
 			_throttle()
-			if not _send(_codec.encode_result(Protocol.KIND_STEP_RESULT, _batch.states, _batch.status,
+			if _closed:
+				return
+			if _script_errors_fail("step"):
+				pass
+			elif not _send(_codec.encode_result(Protocol.KIND_STEP_RESULT, _batch.states, _batch.status,
 					_batch.n_envs, _batch.state_size, _batch.terminal_index, _batch.terminal_states)):
 				return
 	_serve_requests()
 
 
 ## Serves the connection of `server` for the env scene; add the node to the tree afterwards.
+## `token` ("" = none required) is what the hello must carry; `accept_timeout` bounds the wait
+## for a next client after one was refused before its hello.
 func configure(server: FrameServer, env_scene: PackedScene, env_scene_path: String, hz: int,
-		names: PackedStringArray, n_actions: int) -> void:
+		names: PackedStringArray, n_actions: int, token: String, accept_timeout: float) -> void:
 	_server = server
+	_token = token
+	_accept_timeout = accept_timeout
+	_hello_deadline_msec = Time.get_ticks_msec() + Protocol.HELLO_TIMEOUT_SEC * 1000
 	_server.max_frame_bytes = Protocol.DEFAULT_MAX_FRAME_BYTES
 	physics_hz = hz
 	_batch.configure(env_scene, env_scene_path, names, n_actions)
@@ -66,9 +107,24 @@ func configure(server: FrameServer, env_scene: PackedScene, env_scene_path: Stri
 ## Blocks reading requests until a step has begun or the connection ends.
 func _serve_requests() -> void:
 	while not _closed:
-		var body: PackedByteArray = _server.read_frame()
+		var deadline: int = FrameServer.NO_DEADLINE if _hello_done else _hello_deadline_msec
+		var body: PackedByteArray = _server.read_frame(deadline)
 		if _server.read_status == FrameServer.ReadStatus.CLOSED:
-			_shutdown(0)
+			if _hello_done:
+				_shutdown(0)
+			else:
+				_next_client("it closed the connection before a successful hello")
+			continue
+		if _server.read_status == FrameServer.ReadStatus.TIMEOUT:
+			var reason: String = _server.timeout_reason
+			if not _hello_done:
+				if _server.last_frame_length == 0 and reason.begins_with("a request"):
+					reason = "no hello within %d s" % Protocol.HELLO_TIMEOUT_SEC
+				_next_client(reason)
+				continue
+			printerr("rlgodot: dropped the client: %s (frames must complete within %d s)" % [
+				reason, Protocol.FRAME_TIMEOUT_SEC])
+			_shutdown(EXIT_CLIENT_STALLED)
 			return
 		if _server.read_status == FrameServer.ReadStatus.TOO_LARGE:
 			_send_fatal(Protocol.ERROR_FRAME_TOO_LARGE, "frame of %d bytes exceeds max_frame_bytes %d; closing" % [
@@ -127,9 +183,11 @@ func _handle_bench(msg: Dictionary) -> bool:
 	var steps_count: int = 0
 	if Codec.is_number(steps_value):
 		steps_count = roundi(Codec.as_float(steps_value))
-	if steps_count < 1:
-		_send_error(Protocol.ERROR_BAD_MESSAGE, "bench needs 'steps', an integer >= 1")
+	if steps_count < 1 or steps_count > Protocol.MAX_BENCH_STEPS or not Codec.is_integer(steps_value):
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "bench needs 'steps', an integer in 1..%d, got %s" % [
+			Protocol.MAX_BENCH_STEPS, Codec.describe(steps_value)])
 		return false
+	_presence_checked_usec = Time.get_ticks_usec()
 	_bench.start(_batch, steps_count)
 	return true
 
@@ -148,6 +206,9 @@ func _handle_hello(msg: Dictionary) -> void:
 	var protocol: Variant = msg.get("protocol")
 	if not Codec.is_integer(protocol):
 		_send_error(Protocol.ERROR_BAD_MESSAGE, "hello needs an integer field 'protocol'")
+		return
+	if _token != "" and str(msg.get("token", "")) != _token:
+		_send_fatal(Protocol.ERROR_UNAUTHORIZED, "hello without the right 'token': this Godot was launched with a secret (environment variable %s) that its client must send" % Protocol.TOKEN_ENV)
 		return
 	var protocol_number: int = Codec.as_int(protocol)
 	if protocol_number != Protocol.PROTOCOL_VERSION:
@@ -184,9 +245,10 @@ func _handle_hello(msg: Dictionary) -> void:
 		if config.has(key) and not Codec.is_number(config[key]):
 			_send_error(Protocol.ERROR_BAD_MESSAGE, "config.%s must be a number, got %s" % [key, Codec.describe(config[key])])
 			return
-	if config.has("autoreset") and typeof(config["autoreset"]) != TYPE_STRING:
-		_send_error(Protocol.ERROR_BAD_MESSAGE, "config.autoreset must be a string")
-		return
+	for key: String in ["autoreset", "script_errors"]:
+		if config.has(key) and typeof(config[key]) != TYPE_STRING:
+			_send_error(Protocol.ERROR_BAD_MESSAGE, "config.%s must be a string" % key)
+			return
 	if config.has("options") and typeof(config["options"]) != TYPE_DICTIONARY:
 		_send_error(Protocol.ERROR_BAD_MESSAGE, "config.options must be an object")
 		return
@@ -197,24 +259,29 @@ func _handle_hello(msg: Dictionary) -> void:
 	var factor: float = Codec.as_float(config.get("realtime_factor", 0.0))
 	var scale: float = Codec.as_float(config.get("time_scale", 1.0))
 	var spin: int = Codec.as_int(config.get("spin_usec", 0))
+	var script_errors: String = str(config.get("script_errors", Protocol.SCRIPT_ERRORS_RAISE))
 
 	# ... then ranges (bad_config, connection closed).
 	var problem: String = ""
 	if n < 1 or n > Protocol.MAX_ENVS:
 		problem = "config.n_envs must be 1..%d, got %d" % [Protocol.MAX_ENVS, n]
-	elif repeat < 1:
-		problem = "config.action_repeat must be >= 1, got %d" % repeat
+	elif repeat < 1 or repeat > Protocol.MAX_ACTION_REPEAT:
+		problem = "config.action_repeat must be 1..%d, got %d" % [Protocol.MAX_ACTION_REPEAT, repeat]
 	elif max_steps < 0:
 		problem = "config.max_episode_steps must be >= 0 (0 = no limit), got %d" % max_steps
 	elif autoreset != Protocol.AUTORESET_SAME_STEP and autoreset != Protocol.AUTORESET_NEXT_STEP:
 		problem = "config.autoreset must be '%s' or '%s', got '%s'" % [
 			Protocol.AUTORESET_SAME_STEP, Protocol.AUTORESET_NEXT_STEP, autoreset]
-	elif not is_finite(factor) or factor < 0.0:
-		problem = "config.realtime_factor must be >= 0, got %s" % str(factor)
+	elif not is_finite(factor) or (factor != 0.0 and (factor < Protocol.MIN_REALTIME_FACTOR or factor > Protocol.MAX_REALTIME_FACTOR)):
+		problem = "config.realtime_factor must be 0 or %s..%s, got %s" % [
+			str(Protocol.MIN_REALTIME_FACTOR), str(Protocol.MAX_REALTIME_FACTOR), str(factor)]
 	elif not is_finite(scale) or scale <= 0.0:
 		problem = "config.time_scale must be > 0, got %s" % str(scale)
 	elif spin < 0 or spin > Protocol.MAX_SPIN_USEC:
 		problem = "config.spin_usec must be 0..%d, got %d" % [Protocol.MAX_SPIN_USEC, spin]
+	elif script_errors != Protocol.SCRIPT_ERRORS_RAISE and script_errors != Protocol.SCRIPT_ERRORS_WARN:
+		problem = "config.script_errors must be '%s' or '%s', got '%s'" % [
+			Protocol.SCRIPT_ERRORS_RAISE, Protocol.SCRIPT_ERRORS_WARN, script_errors]
 	if problem != "":
 		_send_fatal(Protocol.ERROR_BAD_CONFIG, problem)
 		return
@@ -250,7 +317,9 @@ func _handle_hello(msg: Dictionary) -> void:
 	realtime_factor = factor
 	Engine.time_scale = scale
 	_server.spin_usec = spin
+	_warn_script_errors = script_errors == Protocol.SCRIPT_ERRORS_WARN
 	_hello_done = true
+	_server.stop_listening()
 	_send(_codec.encode_message({
 		"type": Protocol.TYPE_HELLO,
 		"protocol": Protocol.PROTOCOL_VERSION,
@@ -267,6 +336,7 @@ func _handle_hello(msg: Dictionary) -> void:
 		"realtime_factor": realtime_factor,
 		"time_scale": scale,
 		"spin_usec": spin,
+		"script_errors": script_errors,
 		"max_frame_bytes": _server.max_frame_bytes,
 		"scene": _batch.scene_path,
 		"option_schema": _batch.agent(0).option_schema(),
@@ -343,6 +413,8 @@ func _handle_reset(msg: Dictionary) -> void:
 	if problem != "":
 		_send_error(Protocol.ERROR_BAD_MESSAGE, "reset options: " + problem)
 		return
+	if _script_errors_fail("reset"):
+		return
 	var zeros: PackedByteArray = PackedByteArray()
 	zeros.resize(indices.size())
 	_send(_codec.encode_result(Protocol.KIND_RESET_RESULT, _batch.states, zeros, indices.size(),
@@ -371,24 +443,73 @@ func _begin_checked_step(actions: PackedFloat32Array, offset: int) -> bool:
 	return true
 
 
-## Sleeps so that simulated time runs at realtime_factor x wall time (no-op when 0).
+## Sleeps so that simulated time runs at realtime_factor x wall time (no-op when 0), in slices
+## that check the client is still there.
 func _throttle() -> void:
 	if realtime_factor <= 0.0:
 		return
 	var period_usec: int = int(_batch.action_repeat * Engine.time_scale / (physics_hz * realtime_factor) * 1.0e6)
 	var target: int = _throttle_last_usec + period_usec
 	var now: int = Time.get_ticks_usec()
-	if now < target:
-		OS.delay_usec(target - now)
-		_throttle_last_usec = target
-	else:
+	if now >= target:
 		_throttle_last_usec = now
+		return
+	while now < target:
+		OS.delay_usec(mini(target - now, PRESENCE_CHECK_USEC))
+		_presence_checked_usec = 0
+		if _stop_if_client_left("a throttled step"):
+			return
+		now = Time.get_ticks_usec()
+	_throttle_last_usec = target
 
 
+## During long work: every PRESENCE_CHECK_USEC, checks the client; if it left, logs and quits.
+func _stop_if_client_left(work: String) -> bool:
+	var now: int = Time.get_ticks_usec()
+	if now - _presence_checked_usec < PRESENCE_CHECK_USEC:
+		return false
+	_presence_checked_usec = now
+	if not _server.client_gone():
+		return false
+	printerr("rlgodot: the client left during %s; stopping it" % work)
+	_shutdown(0)
+	return true
+
+
+## After reset / step / bench work: if scripts raised errors since the last such check
+## (during this request, or while the hello created the instances), answer script_error
+## (true: the reply was sent) or, in warn mode, send the notice and go on (false).
+func _script_errors_fail(request: String) -> bool:
+	if _errors.count == 0:
+		return false
+	var errors: PackedStringArray = _errors.take()
+	if _warn_script_errors:
+		_send(_codec.encode_message({"type": Protocol.TYPE_SCRIPT_ERRORS, "request": request,
+				"errors": Array(errors)}))
+		return false
+	_send_error(Protocol.ERROR_SCRIPT_ERROR, "script error(s) while handling %s: %s" % [request, " | ".join(errors)])
+	return true
+
+
+## Closes a client that never completed its hello and waits for the next one.
+func _next_client(reason: String) -> void:
+	printerr("rlgodot: dropped a client before its hello: %s; waiting up to %s s for the next" % [
+		reason, str(_accept_timeout)])
+	_server.drop_client()
+	if not _server.wait_for_client(_accept_timeout):
+		printerr("rlgodot: no client connected within %s s" % str(_accept_timeout))
+		_shutdown(EXIT_NO_CLIENT)
+		return
+	_hello_deadline_msec = Time.get_ticks_msec() + Protocol.HELLO_TIMEOUT_SEC * 1000
+
+
+## Sends a frame; false when the client is gone (after a hello that ends the session; before
+## it, the next read notices and the next client is awaited).
 func _send(frame: PackedByteArray) -> bool:
 	if _server.send_raw(frame):
 		return true
-	_shutdown(0)
+	if _hello_done:
+		_shutdown(0)
 	return false
 
 
@@ -399,6 +520,12 @@ func _send_error(code: String, text: String) -> void:
 ## Replies with an error that ends the session, then closes and quits.
 func _send_fatal(code: String, text: String) -> void:
 	printerr("rlgodot: %s: %s" % [code, text])
+	if not _hello_done:
+		if _server.send_raw(_codec.encode_error(code, text)):
+			_next_client("refused with %s" % code)
+		else:
+			_next_client("it went away")
+		return
 	_send(_codec.encode_error(code, text))
 	_shutdown(0)
 

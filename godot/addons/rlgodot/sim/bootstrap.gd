@@ -3,10 +3,11 @@ extends Node
 ## (`--rlgodot-port`) or play mode (`--rlgodot-play`). See docs/GODOT_ADDON.md.
 ##
 ## Exit codes: 0 the session ended, 2 bad command line or scene, 3 no client connected in time,
-## 4 the port could not be bound.
+## 4 the port could not be bound, 5 the session's client stalled in the middle of a frame.
 
 const FrameServer := preload("res://addons/rlgodot/net/frame_server.gd")
 const PlayMode := preload("res://addons/rlgodot/sim/play_mode.gd")
+const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
 const ProtocolServer := preload("res://addons/rlgodot/net/protocol_server.gd")
 
 const EXIT_BAD_ARGS: int = 2
@@ -105,7 +106,8 @@ func _ready() -> void:
 		return
 	var protocol_server: ProtocolServer = ProtocolServer.new()
 	protocol_server.name = "ProtocolServer"
-	protocol_server.configure(server, scene, scene_path, hz, names, n_actions)
+	protocol_server.configure(server, scene, scene_path, hz, names, n_actions,
+			OS.get_environment(Protocol.TOKEN_ENV), timeout)
 	add_child(protocol_server)
 
 
