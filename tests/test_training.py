@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from rlgodot.core.errors import InvalidOption, RLGodotError
 from rlgodot.core.jobs.config import TrainConfig
 from rlgodot.core.jobs.evaluate import evaluate
+from rlgodot.core.jobs.models import load_model
 from rlgodot.core.jobs.train import train
 
 pytestmark = pytest.mark.godot
@@ -20,14 +22,22 @@ def test_short_ppo_run_saves_a_usable_model(godot_binary, tmp_path):
         hyperparameters={"n_steps": 128, "batch_size": 128}, progress_bar=False,
         checkpoint_every=512,
     ))
-    assert result.model_path.is_file()
     meta = json.loads(result.model_path.with_suffix(".json").read_text())
     assert meta["algo"] == "ppo" and meta["env_id"] == "ball-v0"
-    assert list((result.run_dir / "checkpoints").glob("*.zip"))
-    assert list(result.run_dir.glob("tb_*/events.out.tfevents.*")), "no TensorBoard log"
+    # 1024 steps with checkpoints every 512: two checkpoints, the last at the end.
+    checkpoints = sorted(p.name for p in (result.run_dir / "checkpoints").glob("*.zip"))
+    assert checkpoints == ["ppo_1024_steps.zip", "ppo_512_steps.zip"], checkpoints
+    events = list(result.run_dir.glob("tb_*/events.out.tfevents.*"))
+    assert events and "rollout/ep_rew_mean" in _scalar_tags(events[0])
+    # The saved model is the trained one: it loads, knows its step count and acts in the space.
+    model, _ = load_model(result.model_path)
+    assert model.num_timesteps == 1024
+    obs = np.zeros((4, 6), np.float32)
+    assert model.action_space.contains(model.predict(obs[0], deterministic=True)[0])
     evaluation = evaluate("ball", model=result.model_path, episodes=4, seed=0)
-    assert evaluation.episodes == 4
-    assert evaluation.success_rate is not None
+    assert evaluation.episodes == 4 and len(evaluation.returns) == 4
+    assert 0.0 <= evaluation.success_rate <= 1.0
+    assert all(np.isfinite(evaluation.returns))
 
 
 def test_short_dqn_run_on_the_discrete_variant(godot_binary, tmp_path):
@@ -36,7 +46,9 @@ def test_short_dqn_run_on_the_discrete_variant(godot_binary, tmp_path):
         output_dir=tmp_path, hyperparameters={"learning_starts": 100}, progress_bar=False,
         checkpoint_every=0,
     ))
-    assert result.model_path.is_file()
+    model, meta = load_model(result.model_path)
+    assert meta["algo"] == "dqn" and type(model).__name__ == "DQN"
+    assert model.action_space.n == 5 and model.num_timesteps >= 600
 
 
 def test_dqn_on_continuous_actions_points_to_discrete_variant():
@@ -235,3 +247,11 @@ def test_outcome_flags_of_training_and_evaluation_episodes_reach_tensorboard(
     for tag in ("rollout/collided_rate", "eval/collided_rate", "eval/success_rate",
                 "rlgodot/godot_restarts"):
         assert tag in tags, tags
+
+
+def _scalar_tags(event_file) -> set[str]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(event_file))
+    events.Reload()
+    return set(events.Tags()["scalars"])
