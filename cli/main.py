@@ -86,7 +86,10 @@ def list_envs_command(env: str | None, as_json: bool) -> None:
                 f"{spec.action_repeat}, physics {spec.physics_hz} Hz"
             )
             for name, opt in spec.options.items():
-                click.echo(f"{'':<24} option {name}={opt.default!r} ({opt.target}): {opt.help}")
+                allowed = f" [{opt.describe_range()}]" if opt.describe_range() else ""
+                click.echo(
+                    f"{'':<24} option {name}={opt.default!r}{allowed} ({opt.target}): {opt.help}"
+                )
             if spec.model:
                 click.echo(f"{'':<24} shipped model {spec.model}")
     for plugin, error in registry.errors.items():
@@ -101,7 +104,11 @@ def _spec_summary(spec: Any) -> dict[str, Any]:
         "action_space": str(spec.action_space),
         "max_episode_steps": spec.max_episode_steps,
         "action_repeat": spec.action_repeat,
-        "options": {n: {"default": o.default, "help": o.help} for n, o in spec.options.items()},
+        "options": {
+            n: {"default": o.default, "help": o.help, "target": o.target, "low": o.low,
+                "high": o.high, "choices": list(o.choices) if o.choices else None}
+            for n, o in spec.options.items()
+        },
         "model": str(spec.model) if spec.model else None,
     }
 

@@ -154,6 +154,14 @@ NO_ZERO_ENVS = "n_envs (--n-envs) must be at least 1, got 0; give 1 or more"
         (["train", "--env", "ball", "--timesteps", "-1"], "timesteps (--timesteps) must be at"),
         (["bench", "--env", "ball", "--sb3", "-1"], "sb3_timesteps (--sb3) must be at least 1"),
         (["check", "--env", "ball", "--only", "nope"], "unknown check(s) nope for --only; known:"),
+        # env options outside their declared range, or not finite (1e400 parses as inf)
+        (["train", "--env", "motorcycle", "-o", "course_length=1e7"],
+         "option 'course_length' must be 10 .. 2000, got 10000000.0"),
+        (["train", "--env", "motorcycle", "-o", "course_length=1e12"], "must be 10 .. 2000"),
+        (["run", "--env", "motorcycle", "-o", "wind_frequency=1e12"], "must be 0 .. 5"),
+        (["eval", "--env", "motorcycle", "-o", "wind_strength=-3"], "must be 0 .. 20, got -3"),
+        (["train", "--env", "motorcycle", "-o", "crash_penalty=1e400"], "must be finite, got inf"),
+        (["play", "--env", "parking3d", "-o", "target_bay=99"], "must be -1 .. 15, got 99"),
     ],
 )
 def test_out_of_range_settings_fail_before_launch_in_one_line(args, message):

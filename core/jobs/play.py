@@ -42,13 +42,13 @@ def play(config: PlayConfig | str, **overrides: Any) -> PlayResult:
         RLGodotError: There is no display to open a window on.
     """
     config = config_from(PlayConfig, config, overrides)
+    spec = get_registry().get(config.env)
+    scene_options, _ = split_options(spec, config.options)
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise RLGodotError(
             "playing needs a display and none is set (DISPLAY/WAYLAND_DISPLAY). On a headless "
             "machine run it under a virtual display: xvfb-run -a rlgodot play --env ..."
         )
-    spec = get_registry().get(config.env)
-    scene_options, _ = split_options(spec, config.options)
     process = GodotProcess.launch(play_command(spec, scene_options))
     try:
         code = process.wait(timeout=config.seconds)
