@@ -72,3 +72,36 @@ def test_play_without_a_display_says_what_to_do(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(RLGodotError, match="xvfb-run"):
         play("motorcycle")
+
+
+def _headless_play(env: str, options: dict, frames: int) -> str:
+    """Play mode without a window for ``frames`` frames (no keys pressed); its output.
+
+    ``--fixed-fps`` makes each frame one physics tick, run flat out.
+    """
+    from rlgodot.core.jobs.play import play_command
+    from rlgodot.core.plugin.registry import get_registry
+    from rlgodot.core.runtime.launcher.process import GodotProcess
+
+    spec = get_registry().get(env)
+    process = GodotProcess.spawn(
+        play_command(
+            spec, options,
+            godot_args=("--headless", "--fixed-fps", "60", "--quit-after", str(frames)),
+        )
+    )
+    try:
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.terminate()
+    return process.output_tail(200)
+
+
+def test_play_is_the_env_outcome_and_time_limit(godot_binary):
+    # ball: a target the ball starts on ends the episode at once, and says how it ended
+    out = _headless_play("ball", {"target_radius": 50.0}, frames=30)
+    assert "rlgodot play: Episode 1: on target after" in out, out
+    # the env's time limit: 200 decisions x 4 ticks = 800 ticks, then truncated
+    out = _headless_play("ball", {"target_radius": 0.01}, frames=900)
+    assert "rlgodot play: Episode 1: time limit (13.3 s)" in out, out
+    assert "SCRIPT ERROR" not in out

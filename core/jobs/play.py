@@ -77,5 +77,9 @@ def play_command(
         physics_hz=spec.physics_hz,
         play=True,
         godot_args=godot_args,
-        user_args=(f"--rlgodot-options={json.dumps(options)}",),
+        user_args=(
+            f"--rlgodot-options={json.dumps(options)}",
+            f"--rlgodot-action-repeat={spec.action_repeat}",
+            f"--rlgodot-max-episode-steps={spec.max_episode_steps}",
+        ),
     )

@@ -112,7 +112,7 @@ func get_state() -> PackedFloat32Array:
 	var velocity_m: Vector2 = _ball.linear_velocity / PIXELS_PER_METRE
 	var reached: bool = position_m.distance_to(_target) <= target_radius
 	if reached:
-		end_episode()
+		end_episode("on target")
 	_state[0] = position_m.x
 	_state[1] = position_m.y
 	_state[2] = velocity_m.x

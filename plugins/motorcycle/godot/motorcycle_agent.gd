@@ -187,10 +187,10 @@ func get_state() -> PackedFloat32Array:
 	if not _crashed and not _finished:
 		if head_clearance < CRASH_MARGIN or not pos.is_finite():
 			_crashed = true
-			end_episode()
+			end_episode("crashed")
 		elif pos.x >= course_length:
 			_finished = true
-			end_episode()
+			end_episode("finished")
 	var rear_x: float = _rear.position.x / PPM
 	var on_oil: bool = false
 	var oil_ahead: float = OIL_AHEAD_CAP

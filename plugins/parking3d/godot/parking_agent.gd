@@ -198,8 +198,12 @@ func get_state() -> PackedFloat32Array:
 	var outside: float = _footprint_outside(xform)
 	_parked = (not _collided and herr <= _heading_tolerance
 			and _car.linear_velocity.length() < max_park_speed and outside <= 0.0)
-	if _parked or tipped or (_collided and end_on_collision):
-		end_episode()  # a car on its side cannot go on, whatever end_on_collision says
+	if _parked:
+		end_episode("parked")
+	elif tipped:
+		end_episode("tipped over")  # a car on its side cannot go on, whatever end_on_collision says
+	elif _collided and end_on_collision:
+		end_episode("collision")
 	_state[0] = xform.origin.x
 	_state[1] = xform.origin.z
 	_state[2] = heading

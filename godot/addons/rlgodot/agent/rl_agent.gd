@@ -37,6 +37,7 @@ var episode_seed: int = 0
 var rng: RandomNumberGenerator = RandomNumberGenerator.new()
 
 var _terminated: bool = false
+var _outcome: String = ""
 
 
 ## Play mode helper for human_action(): 1.0 while a key of `positive` is held, -1.0 for one of
@@ -169,12 +170,19 @@ func hud_text() -> String:
 	return ""
 
 
-## Ends the episode from the scene (goal, crash): the step gets the terminated bit.
-func end_episode() -> void:
+## Ends the episode from the scene (goal, crash): the step gets the terminated bit. `outcome`
+## names it for people ("finished", "crashed"): play mode and viewers show it.
+func end_episode(outcome: String = "") -> void:
 	if _terminated:
 		return
 	_terminated = true
+	_outcome = outcome
 	episode_ended.emit(Protocol.STATUS_TERMINATED)
+
+
+## How the current episode ended, as given to end_episode() ("" while it runs or if unnamed).
+func episode_outcome() -> String:
+	return _outcome
 
 
 ## True once end_episode() was called in the current episode.
@@ -252,6 +260,7 @@ func option_schema() -> Dictionary:
 ## Batch use: starts an episode with its seed, then calls reset_episode().
 func begin_episode(seed_value: int) -> void:
 	_terminated = false
+	_outcome = ""
 	episode_seed = seed_value
 	rng.seed = seed_value
 	reset_episode()

@@ -18,7 +18,7 @@ const DEFAULT_ACCEPT_TIMEOUT: float = 60.0
 const FLAG_ARGS: PackedStringArray = ["--rlgodot-play"]
 const VALUE_ARGS: PackedStringArray = [
 	"--rlgodot-scene", "--rlgodot-port", "--rlgodot-physics-hz", "--rlgodot-accept-timeout",
-	"--rlgodot-options"]
+	"--rlgodot-options", "--rlgodot-action-repeat", "--rlgodot-max-episode-steps"]
 
 
 func _ready() -> void:
@@ -72,6 +72,14 @@ func _ready() -> void:
 		var options: Dictionary = parsed
 		var play: PlayMode = PlayMode.new()
 		play.name = "PlayMode"
+		var repeat: int = _int_arg(args, "--rlgodot-action-repeat", play.action_repeat, 1,
+				Protocol.MAX_ACTION_REPEAT)
+		var max_steps: int = _int_arg(args, "--rlgodot-max-episode-steps", play.max_episode_steps,
+				0, 1000000000)
+		if repeat < 0 or max_steps < 0:
+			return
+		play.action_repeat = repeat
+		play.max_episode_steps = max_steps
 		add_child(play)
 		var option_problem: String = play.start(scene, scene_path, hz, names, n_actions, options)
 		if option_problem != "":
@@ -129,6 +137,17 @@ static func _parse_args(user_args: PackedStringArray, out: Dictionary) -> String
 		else:
 			return "unknown argument %s (known: %s)" % [key, ", ".join(FLAG_ARGS + VALUE_ARGS)]
 	return ""
+
+
+## The integer value of `name` (or `default` without it), within low..high; -1 after _fail().
+func _int_arg(args: Dictionary, name: String, default: int, low: int, high: int) -> int:
+	if not args.has(name):
+		return default
+	var text: String = args[name]
+	if not text.is_valid_int() or text.to_int() < low or text.to_int() > high:
+		_fail(EXIT_BAD_ARGS, "%s must be an integer %d..%d, got '%s'" % [name, low, high, text])
+		return -1
+	return text.to_int()
 
 
 func _fail(exit_code: int, message: String) -> void:

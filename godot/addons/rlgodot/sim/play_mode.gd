@@ -1,16 +1,18 @@
 extends Node
 ## Play mode: one instance driven by the keyboard (RLAgent.human_action()) in real time, with a
-## HUD (PlayHud: R restarts, Esc quits). Episodes end like in serve mode: terminated by the
-## scene, or truncated after the default time limit.
+## HUD (PlayHud: R restarts, Esc quits). It plays the env as an agent does: the keyboard is read
+## at each decision point (every `action_repeat` ticks) and held in between, and episodes end like
+## in serve mode: terminated by the scene (its outcome shown), or truncated at the time limit.
 
 const EnvBatch := preload("res://addons/rlgodot/sim/env_batch.gd")
 const PlayHud := preload("res://addons/rlgodot/sim/play_hud.gd")
 const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
 
-## Physics ticks of the time limit: the protocol's default episode length and action repeat.
-const MAX_TICKS: int = Protocol.DEFAULT_MAX_EPISODE_STEPS * Protocol.DEFAULT_ACTION_REPEAT
-
 var physics_hz: int = 60
+## Physics ticks per decision (the env's action repeat).
+var action_repeat: int = Protocol.DEFAULT_ACTION_REPEAT
+## Decisions per episode before the time limit (0 = none).
+var max_episode_steps: int = Protocol.DEFAULT_MAX_EPISODE_STEPS
 
 var _batch: EnvBatch = EnvBatch.new()
 var _agent: RLAgent = null
@@ -37,14 +39,17 @@ func _physics_process(_delta: float) -> void:
 		return
 	_agent.get_state()
 	_ticks += 1
+	var seconds: float = float(_ticks) / physics_hz
 	if _agent.is_episode_terminated():
-		_hud.flash("Episode %d: goal after %.1f s" % [_episode, float(_ticks) / physics_hz])
+		var outcome: String = _agent.episode_outcome()
+		_announce("Episode %d: %s after %.1f s" % [_episode, outcome if outcome != "" else "ended", seconds])
 		_restart()
-	elif _ticks >= MAX_TICKS:
+	elif max_episode_steps > 0 and _ticks >= max_episode_steps * action_repeat:
 		_agent.notify_truncated()
-		_hud.flash("Episode %d: time limit" % _episode)
+		_announce("Episode %d: time limit (%.1f s)" % [_episode, seconds])
 		_restart()
-	_agent.apply_action(_agent.human_action())
+	if _ticks % action_repeat == 0:  # a decision point: read the keyboard, hold it until the next
+		_agent.apply_action(_agent.human_action())
 
 
 ## Plays `env_scene` with the scene `options`; add the node to the tree first. Returns "" or
@@ -60,6 +65,12 @@ func start(env_scene: PackedScene, env_scene_path: String, hz: int, names: Packe
 	_hud.agent = _agent
 	_restart()
 	return ""
+
+
+## Shows how an episode ended on the HUD and in the log (stdout).
+func _announce(text: String) -> void:
+	_hud.flash(text)
+	print("rlgodot play: " + text)
 
 
 func _restart() -> void:
