@@ -54,7 +54,6 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
         self.render_mode = None
         self.batch = EnvBatch(spec, num_envs, "next_step", options, settings)
         self._seeded = np.zeros(num_envs, dtype=bool)
-        self._obs = np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype)
 
     def reset(
         self,
@@ -79,7 +78,7 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
         scene_options = options or None
         seeded = [i for i in rows if seeds[i] is not None]
         kept = [i for i in rows if seeds[i] is None]
-        obs = self._obs.copy()
+        obs = self.batch.last_observations()  # the rows outside the mask keep these
         if seeded:  # the wire has one seeds list per reset: seeded and kept rows go separately
             obs[seeded] = self.batch.reset(
                 [seeds[i] for i in seeded], scene_options, self._wire_indices(seeded)
@@ -87,8 +86,7 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
             self._seeded[seeded] = True
         if kept:
             obs[kept] = self.batch.reset(None, scene_options, self._wire_indices(kept))
-        self._obs = obs
-        return obs.copy(), {}
+        return obs, {}
 
     def _mask_rows(self, mask: Any) -> list[int]:
         """The rows a reset covers: all, or the True entries of ``reset_mask``."""
@@ -140,7 +138,6 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
                 mask[out.ended] = True
                 infos[key] = column
                 infos[f"_{key}"] = mask
-        self._obs = out.observations
         return out.observations, out.rewards, out.terminated, out.truncated, infos
 
     def close_extras(self, **kwargs: Any) -> None:
