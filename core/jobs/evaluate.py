@@ -153,7 +153,7 @@ def _load_policy(spec: EnvSpec, config: EvalConfig) -> _LoadedPolicy:
     trained_on = metadata.get("env_id")
     if trained_on and trained_on != spec.id:
         raise RLGodotError(f"model {path} was trained on {trained_on}, not {spec.id}")
-    check_model_spaces(agent, spec, path)
+    check_model_spaces(agent.observation_space, agent.action_space, spec, path)
 
     def act(obs: np.ndarray) -> np.ndarray:
         return agent.predict(obs, deterministic=config.deterministic)[0]

@@ -75,7 +75,9 @@ def read_metadata(path: Path) -> dict[str, Any]:
 
 # Learning-rate schedules are pickled objects that may live in a plugin module; acting needs
 # none of them, so loading replaces them and a model stays loadable after its plugin moved.
-_INFERENCE_OBJECTS: dict[str, Any] = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0}
+INFERENCE_OBJECTS: dict[str, Any] = {
+    "learning_rate": 0.0, "lr_schedule": lambda _: 0.0, "clip_range": lambda _: 0.0,
+}
 
 
 def load_model(path: Path, algo: str | None = None) -> tuple[BaseAlgorithm, dict[str, Any]]:
@@ -104,7 +106,7 @@ def load_model(path: Path, algo: str | None = None) -> tuple[BaseAlgorithm, dict
             f"cannot tell the algorithm of {path} (no {sidecar_path(path).name} sidecar); "
             f"pass --algo ({'|'.join(ALGORITHMS)}) to 'rlgodot eval'"
         )
-    return ALGORITHMS[name].load(path, device="cpu", custom_objects=_INFERENCE_OBJECTS), metadata
+    return ALGORITHMS[name].load(path, device="cpu", custom_objects=INFERENCE_OBJECTS), metadata
 
 
 def _space_text(space: gym.Space[Any]) -> str:
@@ -115,17 +117,20 @@ def _space_text(space: gym.Space[Any]) -> str:
     return str(space)
 
 
-def check_model_spaces(model: BaseAlgorithm, spec: EnvSpec, path: Path) -> None:
-    """Refuse a model whose observation or action space does not fit ``spec``'s.
+def check_model_spaces(
+    observation_space: gym.Space[Any], action_space: gym.Space[Any], spec: EnvSpec, path: Path
+) -> None:
+    """Refuse a model (of ``path``, with these spaces) whose spaces are not ``spec``'s.
 
     Raises:
-        RLGodotError: The spaces differ in kind or shape; the message names both.
+        RLGodotError: A space differs; the message names both.
     """
-    pairs = (("observation", model.observation_space, spec.observation_space),
-             ("action", model.action_space, spec.action_space))
+    pairs = (("observation", observation_space, spec.observation_space),
+             ("action", action_space, spec.action_space))
     for kind, theirs, ours in pairs:
-        if _space_text(theirs) != _space_text(ours):
+        if theirs != ours:
             raise RLGodotError(
                 f"model {path} has {kind} space {_space_text(theirs)} but {spec.id} has "
-                f"{_space_text(ours)}: pass a model trained on {spec.id} (or --env of its env)"
+                f"{_space_text(ours)}: use a model trained on {spec.id} or an env with the same "
+                "spaces"
             )

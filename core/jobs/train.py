@@ -37,7 +37,14 @@ from stable_baselines3.common.vec_env import VecMonitor
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
 from rlgodot.core.errors import InvalidOption, RLGodotError
 from rlgodot.core.jobs.config import EvalConfig, TrainConfig, config_from
-from rlgodot.core.jobs.models import ALGORITHMS, plain, read_metadata, save_model
+from rlgodot.core.jobs.models import (
+    ALGORITHMS,
+    INFERENCE_OBJECTS,
+    check_model_spaces,
+    plain,
+    read_metadata,
+    save_model,
+)
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import EnvSpec, LinearSchedule, TrainDefaults
 from rlgodot.core.runtime.settings import LaunchSettings
@@ -312,18 +319,9 @@ def check_model_fits(path: Path, spec: EnvSpec, algo: str) -> None:
         raise RLGodotError(
             f"model {path} is {trained_algo}, not {algo}; pass --algo {trained_algo}"
         )
-    data, _, _ = load_from_zip_file(path, device="cpu", custom_objects=_NO_SCHEDULES)
-    spaces = (data or {}).get("observation_space"), (data or {}).get("action_space")
-    if spaces != (spec.observation_space, spec.action_space):
-        raise RLGodotError(
-            f"model {path} acts on observation {spaces[0]} / action {spaces[1]}, but "
-            f"{spec.id} has {spec.observation_space} / {spec.action_space}; fine-tune a model "
-            "trained on an env with the same spaces"
-        )
-
-
-_NO_SCHEDULES: dict[str, Any] = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0,
-                                 "clip_range": lambda _: 0.0}
+    data, _, _ = load_from_zip_file(path, device="cpu", custom_objects=INFERENCE_OBJECTS)
+    data = data or {}
+    check_model_spaces(data.get("observation_space"), data.get("action_space"), spec, path)
 
 
 def _load_resumed(plan: _Plan) -> BaseAlgorithm:
