@@ -92,3 +92,7 @@ class ProjectError(RLGodotError):
 
 class GodotRestartsExhausted(GodotCrashed):
     """Godot failed again and again: a training env gave up restarting it."""
+
+
+class VideoError(RLGodotError):
+    """A video could not be written: unwritable path, frames of the wrong shape, no encoder."""
