@@ -8,7 +8,7 @@ RLGODOT := $(VENV)/bin/rlgodot
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 PYTEST_ARGS ?=
 
-.PHONY: setup install godot xvfb train test lint bench clean
+.PHONY: setup install godot xvfb train test lint bench media clean
 
 ## setup: venv, CPU torch, rlgodot + bundled plugins, and Godot (found, else provisioned)
 setup: $(VENV)/.deps install godot
@@ -39,12 +39,12 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m rlgodot.core.jobs.gdlint .
 
-## xvfb: a virtual display with Mesa's software OpenGL for the windowed tests (installed as
-## root; else those tests skip locally and fail under CI)
-XVFB_PACKAGES := xvfb x11-utils libgl1-mesa-dri
+## xvfb: a virtual display with Mesa's software OpenGL for rendering and the windowed tests
+## (installed as root; else those tests skip locally and fail under CI)
+XVFB_PACKAGES := xvfb x11-utils x11-apps libgl1-mesa-dri
 xvfb:
-	@{ command -v Xvfb && command -v xwininfo; } >/dev/null || { [ "$$(id -u)" = 0 ] && \
-	  command -v apt-get >/dev/null && apt-get update -qq && \
+	@{ command -v Xvfb && command -v xwininfo && command -v xwd; } >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(XVFB_PACKAGES) >/dev/null; } || \
 	  echo "note: no Xvfb (apt-get install $(XVFB_PACKAGES)): the windowed tests will skip"
 
@@ -60,6 +60,11 @@ bench: setup
 	$(RLGODOT) bench --env motorcycle --sb3 200000 --n-envs 32 --procs 1 --pin-cpus
 	$(RLGODOT) bench --env motorcycle --sb3 200000 --n-envs 64 --procs 2 --pin-cpus
 	$(PY) benchmarks/rllib_vs_sb3.py --env motorcycle --timesteps 81920
+
+## media: the README's GIFs of the shipped motorcycle and parking3d agents (docs/media/)
+media: install xvfb
+	$(RLGODOT) eval --env motorcycle --video docs/media/motorcycle.mp4 --episodes 1 --seed 0
+	$(RLGODOT) eval --env parking3d --video docs/media/parking3d.mp4 --episodes 1 --seed 0
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

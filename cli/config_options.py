@@ -10,7 +10,8 @@ One option per field, so defaults, choices and help are written once, in the dat
   sets False (its help then says so);
 - ``int`` with ``count`` metadata -> a counted flag (``-vv`` = 2);
 - ``dict`` -> repeatable ``NAME=VALUE`` (values parsed as JSON when they are JSON);
-- ``tuple`` -> repeatable option of the element type;
+- ``tuple[X, ...]`` -> repeatable option of the element type; a fixed ``tuple[X, Y]`` -> one
+  option taking that many values (``--render-size 640 360``);
 - ``Path`` -> ``click.Path``; ``X | None`` -> an option of type X whose default is None.
 
 Values are not range-checked here: building the config checks them (its ``validate``), with
@@ -97,6 +98,9 @@ def field_option(
         kwargs.update(multiple=True, metavar=meta.get("metavar", "NAME=VALUE"),
                       callback=_pairs_callback)
         kwargs["help"] += " Repeatable."
+    elif origin is tuple and Ellipsis not in typing.get_args(hint) and typing.get_args(hint):
+        kwargs.update(type=click.Tuple(list(typing.get_args(hint))), default=f.default,
+                      show_default=True)
     elif origin is tuple:
         element = typing.get_args(hint)[0] if typing.get_args(hint) else str
         kwargs.update(multiple=True, type=_click_type(element, meta.get("choices")))

@@ -223,7 +223,7 @@ def train_command(
 @json_option
 @_friendly_errors
 def eval_command(as_json: bool, **values: Any) -> None:
-    """Evaluate a model (or random actions) over seeded episodes."""
+    """Evaluate a model (or random actions) over seeded episodes; watch or record them."""
     from rlgodot.core.jobs.evaluate import evaluate
 
     result = evaluate(EvalConfig(**values))
@@ -239,6 +239,8 @@ def eval_command(as_json: bool, **values: Any) -> None:
     if result.mean_success_seconds is not None:
         click.echo(f"  successful episodes: {result.mean_success_length:.1f} steps, "
                    f"{result.mean_success_seconds:.1f} s simulated")
+    if result.video is not None:
+        click.echo(f"video: {result.video} ({result.video_frames} frames); loop: {result.loop}")
     if as_json:
         click.echo(json.dumps(result.summary()))
 

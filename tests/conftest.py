@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,3 +57,28 @@ def no_godot_left_after_suite() -> None:
 def ci() -> bool:
     """True under CI."""
     return bool(os.environ.get("CI"))
+
+
+@pytest.fixture
+def xvfb_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A private virtual X display (Xvfb) as DISPLAY. Missing Xvfb skips locally, fails in CI."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Xvfb ('make test' installs the xvfb package as root)")
+        pytest.skip("no Xvfb (apt-get install xvfb) to open a window on")
+    display = f":{90 + os.getpid() % 100}"
+    server = subprocess.Popen([xvfb, display, "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        socket = f"/tmp/.X11-unix/X{display[1:]}"
+        deadline = time.monotonic() + 10.0
+        while not os.path.exists(socket):
+            assert server.poll() is None, f"Xvfb {display} exited with {server.returncode}"
+            assert time.monotonic() < deadline, f"Xvfb {display} did not start"
+            time.sleep(0.05)
+        monkeypatch.setenv("DISPLAY", display)
+        yield display
+    finally:
+        server.terminate()
+        server.wait(5)

@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from rlgodot.core.jobs.play import play
 
 pytestmark = pytest.mark.godot
-
-
-@pytest.fixture
-def xvfb_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Xvfb ('make test' installs the xvfb package as root)")
-        pytest.skip("no Xvfb (apt-get install xvfb) to open a window on")
-    display = f":{90 + os.getpid() % 100}"
-    server = subprocess.Popen([xvfb, display, "-screen", "0", "640x360x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        socket = f"/tmp/.X11-unix/X{display[1:]}"
-        deadline = time.monotonic() + 10.0
-        while not os.path.exists(socket):
-            assert server.poll() is None, f"Xvfb {display} exited with {server.returncode}"
-            assert time.monotonic() < deadline, f"Xvfb {display} did not start"
-            time.sleep(0.05)
-        monkeypatch.setenv("DISPLAY", display)
-        yield display
-    finally:
-        server.terminate()
-        server.wait(5)
 
 
 def _godot_windows(display: str) -> list[str]:

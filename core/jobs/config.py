@@ -229,6 +229,11 @@ class TrainConfig(JobConfig):
     )
     eval_episodes: int = doc("Seeded episodes of each evaluation during training.", default=10,
                              min=1)
+    video_every: int = doc(
+        "Record one evaluation episode (deterministic policy, on its own Godot instance) every "
+        "this many env steps into <run>/videos/step-<steps>.mp4 and TensorBoard (0 = never).",
+        default=0, min=0,
+    )
 
 
 @_document
@@ -253,6 +258,24 @@ class EvalConfig(JobConfig):
     options: dict[str, Any] = options_field()
     deterministic: bool = doc("Deterministic actions of the model.", default=True)
     step_timeout: float = step_timeout_field()
+    render: bool = doc(
+        "Watch the episodes in a Godot window (needs a display), one after another on one "
+        "instance, captioned with episode and return.",
+        default=False,
+    )
+    speed: float = doc(
+        "Speed of --render as a multiple of real time (2.0: twice as fast).", default=1.0,
+        min=0.1,
+    )
+    video: Path | None = doc(
+        "Record the episodes, one after another on one instance, to this H.264 MP4 (plays in "
+        "browsers), plus a short looping GIF beside it (same name, .gif).",
+        default=None, metavar="PATH.mp4",
+    )
+    render_size: tuple[int, int] = doc(
+        "Width and height in pixels of the --video frames and of the --render view.",
+        default=LaunchSettings.render_size, metavar="W H",
+    )
 
 
 @_document

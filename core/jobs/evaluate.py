@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import collections
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rlgodot.core.envs.gym_env import GodotEnv
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
-from rlgodot.core.errors import RLGodotError
+from rlgodot.core.errors import InvalidOption, RLGodotError
 from rlgodot.core.jobs.config import EvalConfig, config_from
 from rlgodot.core.jobs.models import check_model_spaces, load_model
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.jobs.rllib import is_rllib_checkpoint, load_rllib_policy
+from rlgodot.core.jobs.video import check_video_path, write_loop, write_mp4
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.settings import LaunchSettings
@@ -40,6 +43,9 @@ class EvalResult:
         returns: Return of each episode.
         lengths: Length of each episode.
         successes: Success flag of each episode (empty if none).
+        video: The MP4 of the episodes (``EvalConfig.video``), else None.
+        video_frames: Frames in ``video``: one per episode start and one per step.
+        loop: The looping GIF beside ``video``, else None.
     """
 
     env_id: str
@@ -55,6 +61,9 @@ class EvalResult:
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     successes: list[bool] = field(default_factory=list)
+    video: Path | None = None
+    video_frames: int = 0
+    loop: Path | None = None
 
     def summary(self) -> dict[str, Any]:
         """The machine-readable summary printed by ``rlgodot eval --json``."""
@@ -69,6 +78,9 @@ class EvalResult:
             "outcome_rates": self.outcome_rates,
             "mean_success_length": self.mean_success_length,
             "mean_success_seconds": self.mean_success_seconds,
+            "video": None if self.video is None else str(self.video),
+            "video_frames": self.video_frames,
+            "loop": None if self.loop is None else str(self.loop),
         }
 
 
@@ -85,18 +97,39 @@ def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
     checkpoint of a run that did not finish). A model saved with env options (its ``.json``)
     is evaluated with them; ``options`` override them one by one.
 
+    With ``render`` (a window at ``speed`` x real time) or ``video`` (offscreen frames to an
+    MP4 and a looping GIF) the episodes run one after another on one instance, seeded as with
+    ``n_envs=1``, so they are the episodes ``evaluate(..., n_envs=1)`` reports; see
+    :func:`evaluate_watched`.
+
     A model is loaded with pickle, which runs code: only the path given (``model``) or the
     model the plugin ships inside its own package is ever loaded.
 
     Raises:
         RLGodotError: No model given and the plugin ships none; the model's spaces do not fit
-            the env (checked before Godot starts).
-        InvalidOption: A setting out of range (e.g. ``n_envs=0``).
+            the env (checked before Godot starts); ``render`` without a display.
+        InvalidOption: A setting out of range (e.g. ``n_envs=0``), ``render`` with ``video``.
+        VideoError: ``video`` is not a writable ``.mp4`` path (checked before Godot starts).
     """
     config = config_from(EvalConfig, config, overrides)
     spec = get_registry().get(config.env)
+    watched = _check_watching(config)
     policy = _load_policy(spec, config)
     options = {**policy.options, **config.options}
+    if watched:
+        mode = "human" if config.render else "rgb_array"
+        env = GodotEnv(spec, options=options, render_mode=mode, settings=LaunchSettings(
+            step_timeout=config.step_timeout, render_size=config.render_size,
+            realtime_factor=config.speed if config.render else 0.0,
+        ))
+        try:
+            result = evaluate_watched(env, policy.act, config, policy_name=policy.name,
+                                      options=options)
+        finally:
+            env.close()
+        if result.video is not None:
+            result.loop = write_loop(result.video)
+        return result
     n = config.n_envs or min(config.episodes, 8)
     vec = GodotVecEnv(spec, n_envs=n, options=options, seed=config.seed,
                       settings=LaunchSettings(step_timeout=config.step_timeout))
@@ -128,6 +161,85 @@ def evaluate_on(
     """
     episodes = _run_episodes(vec, vec.spec, act, config)
     return _summarise(vec.spec, policy_name, options, episodes)
+
+
+def evaluate_watched(
+    env: GodotEnv,
+    act: Policy | None,
+    config: EvalConfig,
+    *,
+    policy_name: str,
+    options: dict[str, Any],
+) -> EvalResult:
+    """Run ``config.episodes`` episodes one after another on one rendering instance.
+
+    The first reset has seed ``config.seed``, the later ones continue its random stream (as
+    the autoresets of :func:`evaluate` with one instance). Each step is captioned "episode
+    k/N  return R" (the scene's HUD adds the outcome). With ``config.video`` every frame
+    (``env.render()`` after each reset and step) goes to that MP4.
+
+    Args:
+        env: One instance with ``render_mode`` "rgb_array" (to record) or "human" (to watch).
+        act: Observations -> actions (batches of one), or None for random actions.
+        config: Episodes, seed and video path.
+        policy_name: What the result calls the policy.
+        options: The env options, reported in the result.
+    """
+    episodes = _Episodes()
+    frames = _watched_frames(env, act, config, episodes)
+    if config.video is None:
+        collections.deque(frames, maxlen=0)  # run them; a window shows them
+        return _summarise(env.env_spec, policy_name, options, episodes)
+    count = write_mp4(config.video, frames, env.metadata["render_fps"])
+    result = _summarise(env.env_spec, policy_name, options, episodes)
+    result.video, result.video_frames = Path(config.video), count
+    return result
+
+
+def _check_watching(config: EvalConfig) -> bool:
+    """Whether the episodes are watched or recorded; refuse settings that do not fit that.
+
+    Raises:
+        InvalidOption: ``render`` with ``video``, or with more than one instance.
+        VideoError: ``video`` is not a writable ``.mp4`` path.
+    """
+    if config.render and config.video is not None:
+        raise InvalidOption(
+            "--render and --video exclude each other (a window or offscreen frames); record "
+            "with --video and play the MP4"
+        )
+    if not (config.render or config.video is not None):
+        return False
+    if config.n_envs not in (None, 1):
+        raise InvalidOption(
+            f"--render and --video run the episodes on one instance; leave out --n-envs "
+            f"(got {config.n_envs})"
+        )
+    if config.video is not None:
+        check_video_path(config.video)
+    return True
+
+
+def _watched_frames(env: GodotEnv, act: Policy | None, config: EvalConfig,
+                    episodes: _Episodes) -> Iterator[np.ndarray | None]:
+    """Run the episodes, captioned; yield ``env.render()`` after each reset and step."""
+    spec = env.env_spec
+    rng = np.random.default_rng(config.seed)
+    for k in range(1, config.episodes + 1):
+        obs, _ = env.reset(seed=config.seed if k == 1 else None)
+        episode_return, length, done = 0.0, 0, False
+        while True:
+            env.batch.caption([f"episode {k}/{config.episodes}  return {episode_return:.1f}"])
+            yield env.render()
+            if done:
+                break
+            action = (random_actions(spec.action_space, 1, rng) if act is None
+                      else act(obs[None]))[0]
+            obs, reward, terminated, truncated, info = env.step(action)
+            episode_return += reward
+            length += 1
+            done = terminated or truncated
+        episodes.record(spec, episode_return, length, info)
 
 
 Policy = Callable[[np.ndarray], np.ndarray]

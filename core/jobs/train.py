@@ -2,9 +2,10 @@
 
 A run directory ``<output_dir>/<env>-<algo>-<time>/`` holds ``run.json`` (the run's settings,
 written first, so ``--resume`` works even after a hard crash), ``model.zip`` (+ ``.json``
-sidecar), ``checkpoints/``, ``tb_1/`` (TensorBoard), and when asked ``best_model.zip`` (the
-best evaluation during training) or ``model_interrupted.zip`` (the model when training stopped
-early: Godot failed too often, or Ctrl-C).
+sidecar), ``checkpoints/``, ``tb_1/`` (TensorBoard), and when asked ``videos/`` (evaluation
+episodes, ``video_every``), ``best_model.zip`` (the best evaluation during training) or
+``model_interrupted.zip`` (the model when training stopped early: Godot failed too often, or
+Ctrl-C).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from rlgodot.core.jobs.models import (
     read_metadata,
     save_model,
 )
+from rlgodot.core.jobs.train_video import VideoRecorder
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import EnvSpec, LinearSchedule, TrainDefaults
 from rlgodot.core.runtime.settings import LaunchSettings
@@ -148,7 +150,7 @@ def train(
 
     With ``resume`` the run's own settings (env, algo, options, hyperparameters, instances,
     seed) are used, and ``config`` gives only how to run now (timesteps, timeouts, progress,
-    evaluation, checkpoints). With ``init_from`` a new run starts from that model's weights.
+    evaluation, videos, checkpoints). With ``init_from`` a new run starts from that model's weights.
     ``callbacks`` are SB3 callbacks called besides rlgodot's own.
 
     Godot processes are always ended, also when training fails or is interrupted; a model
@@ -162,6 +164,10 @@ def train(
     config = config_from(TrainConfig, config, overrides)
     if config.backend == "rllib":
         from rlgodot.core.jobs.rllib import train_rllib
+
+        if config.video_every:
+            raise InvalidOption("--video-every records with the sb3 backend; leave it out "
+                                "with --backend rllib")
 
         return train_rllib(config)
     if config.backend != "sb3":
@@ -187,14 +193,18 @@ def train(
         max_restarts=config.max_restarts,
     )
     evaluator = _Evaluator(plan) if config.eval_every > 0 else None
+    recorder = VideoRecorder(plan.spec, config, plan.run_dir) if config.video_every else None
+    extra = [*callbacks, *([recorder.callback(config.video_every)] if recorder else [])]
     try:
-        model, begin = _learn(plan, env, model, evaluator, callbacks)
+        model, begin = _learn(plan, env, model, evaluator, extra)
         metadata = {**_metadata(plan), "timesteps": model.num_timesteps}
         model_path = save_model(model, plan.run_dir / "model.zip", metadata)
     finally:
         env.close()
         if evaluator is not None:
             evaluator.close()
+        if recorder is not None:
+            recorder.close()
     wall = time.perf_counter() - start
     return TrainResult(
         plan.spec.id, plan.algo, plan.run_dir, model_path, model.num_timesteps, wall,
@@ -350,7 +360,8 @@ def latest_model(run_dir: Path) -> Path:
 
 # The settings of a run that --resume may change; the others are the run's.
 _NOW_FIELDS = ("timesteps", "checkpoint_every", "torch_threads", "progress_bar", "pin_cpus",
-               "verbose", "step_timeout", "max_restarts", "eval_every", "eval_episodes")
+               "verbose", "step_timeout", "max_restarts", "eval_every", "eval_episodes",
+               "video_every")
 
 
 def resumed_config(run_dir: Path, config: TrainConfig) -> TrainConfig:
