@@ -19,16 +19,20 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from conftest import TAG
 from rlgodot.core.envs.batch import EnvBatch
 from rlgodot.core.envs.factory import make_env, make_vec_env
 from rlgodot.core.envs.gym_env import GodotEnv
-from rlgodot.core.errors import DisplayUnavailable, InvalidOption, RLGodotError
+from rlgodot.core.envs.launch import prepare_project
+from rlgodot.core.errors import DisplayUnavailable, InvalidOption, LayoutMismatch, RLGodotError
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.runtime.client.async_client import AsyncGodotClient
 from rlgodot.core.runtime.client.pool import AsyncGodotPool
 from rlgodot.core.runtime.launcher.display import VirtualDisplay
+from rlgodot.core.runtime.launcher.process import GodotCommand
 from rlgodot.core.runtime.protocol.codec import decode_json, encode_json
 from rlgodot.core.runtime.protocol.messages import SessionConfig
+from rlgodot.core.runtime.session import GodotSession
 from rlgodot.core.runtime.settings import LaunchSettings
 from rlgodot.core.testing.wire import FrameReader, FrameWriter, encode_frames
 
@@ -201,14 +205,18 @@ def xvfb() -> str:
 
 
 def _xvfb_pids() -> set[int]:
+    """Live Xvfb processes started by this test session (they inherit its tag)."""
     pids = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if b"Xvfb" in (entry / "cmdline").read_bytes().split(b"\0")[0]:
-                    pids.add(int(entry.name))
+                program = (entry / "cmdline").read_bytes().split(b"\0")[0]
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                environ = (entry / "environ").read_bytes().split(b"\0")
             except OSError:
                 continue
+            if program.endswith(b"Xvfb") and state != "Z" and TAG in environ:
+                pids.add(int(entry.name))
     return pids
 
 
@@ -263,6 +271,24 @@ def test_session_on_a_private_xvfb_over_two_processes(godot_binary, xvfb, closin
     batch.close()
     assert display.popen.poll() is not None
     assert _xvfb_pids() - before == set(), "Xvfb left running after the session closed"
+
+
+@pytest_godot
+def test_a_failed_launch_stops_its_private_xvfb(godot_binary, xvfb):
+    before = _xvfb_pids()
+    spec = get_registry().get("ball")
+    command = GodotCommand(
+        godot_binary, prepare_project(spec, godot_binary), spec.scene_res_path, headless=False
+    )
+    with pytest.raises(LayoutMismatch):
+        GodotSession.launch(
+            command,
+            n_envs=1,
+            config=SessionConfig(viewer="offscreen", view_size=SIZE),
+            expect_action_size=spec.action_size + 1,
+            private_display=True,
+        )
+    assert _xvfb_pids() - before == set(), "Xvfb left running after a failed launch"
 
 
 @pytest_godot
