@@ -49,9 +49,10 @@ class FakeGodot:
     Frame pixels are ``10 * process + local index``, so a test can tell which frame is which.
     """
 
-    def __init__(self, number: int, n: int) -> None:
+    def __init__(self, number: int, n: int, max_frame_bytes: int) -> None:
         self.number = number
         self.n = n
+        self.max_frame_bytes = max_frame_bytes
         self.requests: list[dict[str, Any]] = []
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -81,18 +82,22 @@ class FakeGodot:
         return {
             "type": "hello", "protocol": 1, "codec": "binary", "n_envs": self.n,
             "state_names": ["x"], "action_size": 1, "viewer": config["viewer"],
+            "max_frame_bytes": self.max_frame_bytes,
         }  # fmt: skip
 
 
-async def _fake_pool(counts: list[int], viewer: str) -> tuple[AsyncGodotPool, list[FakeGodot]]:
-    fakes = [FakeGodot(p, n) for p, n in enumerate(counts)]
+async def _fake_pool(
+    counts: list[int], viewer: str, view_size: tuple[int, int] = SIZE, max_frame_bytes: int = 2**26
+) -> tuple[AsyncGodotPool, list[FakeGodot]]:
+    fakes = [FakeGodot(p, n, max_frame_bytes) for p, n in enumerate(counts)]
     clients = []
     for fake in fakes:
         server = await asyncio.start_server(fake.serve, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         clients.append(await AsyncGodotClient.connect(port, timeout=5.0))
     pool = AsyncGodotPool(clients)
-    await pool.hello(SessionConfig(n_envs=sum(counts), viewer=viewer), counts=counts)
+    config = SessionConfig(n_envs=sum(counts), viewer=viewer, view_size=view_size)
+    await pool.hello(config, counts=counts)
     return pool, fakes
 
 
@@ -115,6 +120,18 @@ def test_pool_routes_render_and_caption_by_process_in_global_order():
             await pool.caption(["a"])
         with pytest.raises(InvalidOption, match=r"render indices \[5\] are outside 0..4"):
             await pool.render([5])
+        await pool.close()
+
+    asyncio.run(main())
+
+
+def test_frames_larger_than_a_protocol_frame_are_refused_before_sending():
+    async def main() -> None:
+        pool, fakes = await _fake_pool([3], "offscreen", view_size=(16, 16), max_frame_bytes=1600)
+        with pytest.raises(InvalidOption, match="3 frames of 16x16 are 2320 bytes.*indices="):
+            await pool.render()
+        assert [r["type"] for r in fakes[0].requests] == ["hello"]
+        assert (await pool.render([0, 2])).shape[0] == 2  # 1552 bytes fit
         await pool.close()
 
     asyncio.run(main())
