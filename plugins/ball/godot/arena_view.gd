@@ -1,7 +1,7 @@
 extends Node2D
 ## Draws one ball arena: floor, walls, target and ball (pixels; 50 px per metre).
 ##
-## Redraws every frame only while processing (play mode); headless training draws once.
+## Hidden and never drawn when unwatched; a watched agent's sync_view() asks for each redraw.
 
 const FLOOR_COLOR: Color = Color(0.13, 0.15, 0.18)
 const GRID_COLOR: Color = Color(0.19, 0.21, 0.25)
@@ -18,10 +18,6 @@ var target_position: Vector2 = Vector2.ZERO
 var target_radius: float = 25.0
 
 @onready var _ball: Node2D = $Ball as Node2D
-
-
-func _process(_delta: float) -> void:
-	queue_redraw()
 
 
 func _draw() -> void:

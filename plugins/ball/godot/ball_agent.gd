@@ -23,6 +23,8 @@ const PIXELS_PER_METRE: float = 50.0
 const ARENA_HALF_SIZE: float = 5.0
 const WALL_MARGIN: float = 0.5
 const INSTANCE_SPACING: float = 12.0
+## Watched arenas are spread wider, so a wide view never shows a neighbour's arena.
+const WATCHED_SPACING_FACTOR: float = 3.0
 const PLACEMENT_ATTEMPTS: int = 1000
 const STATE_NAMES: PackedStringArray = [
 	"ball_x", "ball_y", "ball_vx", "ball_vy", "target_x", "target_y", "reached"]
@@ -47,18 +49,16 @@ func _enter_tree() -> void:
 	# Place the arena before its bodies enter the physics space: N arenas created on top of each
 	# other at the origin would make every broadphase insert (and the first step) pay O(N) pairs.
 	var arena: Node2D = get_node("Arena") as Node2D
-	arena.position = grid_position(Vector2.ONE * INSTANCE_SPACING * PIXELS_PER_METRE)
+	var spacing: float = INSTANCE_SPACING * (WATCHED_SPACING_FACTOR if watched else 1.0)
+	arena.position = grid_position(Vector2.ONE * spacing * PIXELS_PER_METRE)
 
 
 func _ready() -> void:
 	_state.resize(STATE_NAMES.size())
-	_camera.enabled = human_control
-	_arena.set_process(human_control)
-	if human_control:
+	_camera.enabled = watched
+	_arena.visible = watched
+	if watched:
 		_camera.make_current()
-		var view_size: Vector2 = get_viewport().get_visible_rect().size
-		var framed_px: float = (2.0 * ARENA_HALF_SIZE + 1.5) * PIXELS_PER_METRE
-		_camera.zoom = Vector2.ONE * minf(view_size.x, view_size.y) / framed_px
 
 
 func state_names() -> PackedStringArray:
@@ -96,7 +96,6 @@ func reset_episode() -> void:
 			_ball.global_transform)
 	_arena.target_position = target * PIXELS_PER_METRE
 	_arena.target_radius = target_radius * PIXELS_PER_METRE
-	_arena.queue_redraw()
 
 
 func apply_action(action: PackedFloat32Array) -> void:
@@ -129,9 +128,21 @@ func human_action() -> PackedFloat32Array:
 	return PackedFloat32Array([push_x, push_y])
 
 
+## Frames the whole arena in the view, whatever its size; redraws it.
+func sync_view(_delta: float) -> void:
+	var view_size: Vector2 = get_viewport().get_visible_rect().size
+	var framed_px: float = (2.0 * ARENA_HALF_SIZE + 1.5) * PIXELS_PER_METRE
+	_camera.zoom = Vector2.ONE * minf(view_size.x, view_size.y) / framed_px
+	_arena.queue_redraw()
+
+
+func key_help() -> String:
+	return "arrows/WASD push"
+
+
 func hud_text() -> String:
 	var position_m: Vector2 = _ball.position / PIXELS_PER_METRE
 	var speed: float = _ball.linear_velocity.length() / PIXELS_PER_METRE
-	return "distance to target %.2f m   speed %.2f m/s   (arrows/WASD push)" % [
+	return "distance to target %.2f m   speed %.2f m/s" % [
 		position_m.distance_to(_target), speed]
 

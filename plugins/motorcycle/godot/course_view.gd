@@ -1,5 +1,6 @@
 extends Node2D
-## Draws the course and the bike for `rlgodot play` (hidden and idle when trained headless).
+## Draws the course and the bike of a watched instance (hidden, never drawn, when unwatched); the
+## agent's sync_view() asks for each redraw.
 
 const GROUND_COLOR: Color = Color(0.42, 0.3, 0.2)
 const GRASS_COLOR: Color = Color(0.3, 0.65, 0.25)
@@ -16,10 +17,6 @@ var _oil_lines: Array[PackedVector2Array] = []
 var _finish_x: float = 0.0
 var _finish_y: float = 0.0
 var _ppm: float = 100.0
-
-
-func _process(_delta: float) -> void:
-	queue_redraw()
 
 
 ## Stores the course polyline (heights in m, y up, `dx` apart from -start_back) in pixels.

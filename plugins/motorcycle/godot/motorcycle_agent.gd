@@ -29,6 +29,8 @@ const FLAT_START: float = 10.0
 const RUN_OUT: float = 30.0
 const FINISH_FLAT: float = 6.0
 const INSTANCE_SPACING: float = 60.0
+## Metres of course across the view of a watched instance.
+const VIEW_WIDTH_M: float = 22.0
 const WALL_HEIGHT: float = 20.0
 const LOOK_POINTS: int = 12
 const LOOK_STEP: float = 1.5
@@ -83,7 +85,6 @@ var _gust_end: PackedFloat32Array = PackedFloat32Array()
 var _gust_accel: PackedFloat32Array = PackedFloat32Array()
 var _wind: float = 0.0
 var _bike_mass: float = 1.0
-var _start_frame: int = 0
 var _gust_index: int = 0
 var _throttle: float = 0.0
 var _lean: float = 0.0
@@ -123,13 +124,10 @@ func _ready() -> void:
 	oil_holder.shape = _oil_shape
 	_oil_body.physics_material_override = PhysicsMaterial.new()
 	_bike_mass = _chassis.mass + _rear.mass + _front.mass
-	_camera.enabled = human_control
-	_view.visible = human_control
-	_view.set_process(human_control)
-	if human_control:
+	_camera.enabled = watched
+	_view.visible = watched
+	if watched:
 		_camera.make_current()
-		var view_size: Vector2 = get_viewport().get_visible_rect().size
-		_camera.zoom = Vector2.ONE * view_size.x / (22.0 * PPM)
 
 
 func state_names() -> PackedStringArray:
@@ -149,7 +147,6 @@ func reset_episode() -> void:
 	_lean = 0.0
 	_wind = 0.0
 	_gust_index = 0
-	_start_frame = Engine.get_physics_frames()
 	var ground: float = _height_at(0.0)
 	var origin: Vector2 = Vector2(0.0, ground + WHEEL_RADIUS + START_HEIGHT)
 	_place(_chassis, origin, Vector2.ZERO)
@@ -170,7 +167,7 @@ func apply_action(action: PackedFloat32Array) -> void:
 	var drive: float = _throttle * DRIVE_TORQUE
 	_rear.constant_torque = drive
 	_chassis.constant_torque = -_lean * LEAN_TORQUE - REACTION_SHARE * drive
-	var t: float = float(Engine.get_physics_frames() - _start_frame) / float(
+	var t: float = float(episode_ticks) / float(
 			Engine.physics_ticks_per_second)
 	while _gust_index < _gust_start.size() and t >= _gust_end[_gust_index]:
 		_gust_index += 1
@@ -232,6 +229,17 @@ func human_action() -> PackedFloat32Array:
 	return PackedFloat32Array([throttle, lean])
 
 
+## Frames VIEW_WIDTH_M of course across the view, whatever its size; redraws the bike.
+func sync_view(_delta: float) -> void:
+	var view_size: Vector2 = get_viewport().get_visible_rect().size
+	_camera.zoom = Vector2.ONE * view_size.x / (VIEW_WIDTH_M * PPM)
+	_view.queue_redraw()
+
+
+func key_help() -> String:
+	return "up/down throttle/brake, left/right lean back/forward"
+
+
 func hud_text() -> String:
 	var pos: Vector2 = _metres(_chassis.position)
 	var speed: float = _chassis.linear_velocity.length() / PPM * 3.6
@@ -240,7 +248,7 @@ func hud_text() -> String:
 		status = "   CRASHED"
 	elif _finished:
 		status = "   FINISHED"
-	return "speed %.0f km/h   distance %.0f / %.0f m   wind %+.1f%s   (up/down throttle/brake, left/right lean back/forward)" % [
+	return "speed %.0f km/h   distance %.0f / %.0f m   wind %+.1f%s" % [
 		speed, clampf(pos.x, 0.0, course_length), course_length, _wind, status]
 
 

@@ -122,9 +122,11 @@ func _ready() -> void:
 	_ray_query.collision_mask = 1 << (OBSTACLE_LAYER - 1)
 	_car_template = _car.duplicate() as VehicleBody3D
 	_adopt_car(_car)
-	_camera.current = human_control
-	set_process(human_control)
-	if human_control:
+	_camera.current = watched
+	# One sun and one sky for the shared world of all the instances (instance 0's).
+	if not watched or instance_index > 0:
+		($Lot/Sun as Node).queue_free()
+	if watched:
 		_build_visuals()
 
 
@@ -241,19 +243,24 @@ func human_action() -> PackedFloat32Array:
 	return PackedFloat32Array([throttle, steer])
 
 
+func key_help() -> String:
+	return "W/S throttle/reverse, A/D steer, release to brake"
+
+
 func hud_text() -> String:
 	var distance: float = Vector2(_car.position.x - _target_pos.x, _car.position.z - _target_pos.z).length()
 	var status: String = "PARKED" if _parked else ("COLLISION" if _collided else "driving")
-	return "%s   bay %d   distance %.1f m   speed %.1f m/s   (W/S throttle/reverse, A/D steer, release to brake)" % [
+	return "%s   bay %d   distance %.1f m   speed %.1f m/s" % [
 		status, _target_bay, distance, _car.linear_velocity.length()]
 
 
-func _process(_delta: float) -> void:
-	# Chase camera (play mode only): behind and above the car, looking at it.
+func sync_view(delta: float) -> void:
+	# Chase camera: behind and above the car, looking at it, following with a ~0.17 s lag.
 	var back: Vector3 = -_car.global_basis.z
 	back.y = 0.0
 	var goal: Vector3 = _car.global_position + back.normalized() * 7.0 + Vector3(0.0, 4.5, 0.0)
-	_camera.global_position = _camera.global_position.lerp(goal, 0.1)
+	var follow: float = 1.0 if delta <= 0.0 else 1.0 - exp(-6.0 * delta)
+	_camera.global_position = _camera.global_position.lerp(goal, follow)
 	_camera.look_at(_car.global_position + Vector3(0.0, 0.5, 0.0), Vector3.UP)
 
 
@@ -370,7 +377,7 @@ func _add_box(body: StaticBody3D, size: Vector3, where: Vector3) -> void:
 	body.add_child(node)
 
 
-## Meshes for play mode only: walls, bay lines, parked cars, the highlighted target bay.
+## Meshes for watched instances only: walls, bay lines, parked cars, the highlighted target bay.
 func _build_visuals() -> void:
 	var wall_mat: StandardMaterial3D = _material(Color(0.6, 0.6, 0.65))
 	var line_mat: StandardMaterial3D = _material(Color(0.95, 0.95, 0.9))
@@ -397,9 +404,10 @@ func _build_visuals() -> void:
 	environment.ambient_light_source = Environment.AMBIENT_SOURCE_COLOR
 	environment.ambient_light_color = Color(0.75, 0.78, 0.85)
 	environment.ambient_light_energy = 0.6
-	var world_environment: WorldEnvironment = WorldEnvironment.new()
-	world_environment.environment = environment
-	add_child(world_environment)
+	if instance_index == 0:
+		var world_environment: WorldEnvironment = WorldEnvironment.new()
+		world_environment.environment = environment
+		add_child(world_environment)
 
 
 func _add_mesh(parent: Node3D, size: Vector3, where: Vector3, material: StandardMaterial3D) -> MeshInstance3D:

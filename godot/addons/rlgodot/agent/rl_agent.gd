@@ -29,8 +29,17 @@ static var _option_schemas: Dictionary = {}
 var instance_index: int = 0
 ## N, the number of instances in this process.
 var n_instances: int = 1
-## True in play mode: enable your camera and read the keyboard.
+## True in play mode: read the keyboard (human_action() is called).
 var human_control: bool = false
+## True when the instance is seen: play mode, a window (`render_mode="human"`) or offscreen frames
+## (`"rgb_array"`); set before the instance enters the tree. Make your camera current and build
+## your visuals (meshes, drawing, effects) only when it is true, and keep them up to date in
+## sync_view(): headless training then builds and updates none of them.
+var watched: bool = false
+## Physics ticks simulated in the current episode so far (counted by the batch). Use it, not
+## Engine.get_physics_frames(), for time within an episode: frames that only draw a view (a
+## render right after a reset) advance the engine's counter but simulate nothing.
+var episode_ticks: int = 0
 ## Seed of the current episode (set before every reset_episode()).
 var episode_seed: int = 0
 ## Seeded with episode_seed before every reset_episode(); draw all episode randomness from it.
@@ -165,9 +174,21 @@ func human_action() -> PackedFloat32Array:
 	return action
 
 
-## Play mode: a short readout shown in the HUD (called every frame).
+## Play mode: the keys of human_action(), shown in the HUD.
+func key_help() -> String:
+	return ""
+
+
+## Watched only: a short readout shown in the HUD (called whenever the view is drawn).
 func hud_text() -> String:
 	return ""
+
+
+## Watched only: bring the camera and visuals up to the current state. Called before every
+## drawn frame (window, play mode) and before every captured frame (rgb_array); `delta` is the
+## simulated seconds since the previous call (0.0 right after a reset: snap, don't smooth).
+func sync_view(_delta: float) -> void:
+	pass
 
 
 ## Ends the episode from the scene (goal, crash): the step gets the terminated bit. `outcome`
@@ -261,9 +282,12 @@ func option_schema() -> Dictionary:
 func begin_episode(seed_value: int) -> void:
 	_terminated = false
 	_outcome = ""
+	episode_ticks = 0
 	episode_seed = seed_value
 	rng.seed = seed_value
 	reset_episode()
+	if watched:
+		sync_view(0.0)
 
 
 ## Batch use: the episode hit the time limit.

@@ -228,6 +228,22 @@ func _encode_binary_result(kind: int, states: PackedFloat32Array, status: Packed
 	return _out.data_array
 
 
+## A `render` reply (always binary): the header (magic, KIND_FRAMES, 0, n, width, height), then
+## `pixels`, n frames of height rows of width RGB8 pixels.
+func encode_frames(pixels: PackedByteArray, n: int, frame_width: int, frame_height: int) -> PackedByteArray:
+	var header: PackedByteArray = PackedByteArray()
+	header.resize(4 + Protocol.BINARY_HEADER_BYTES)
+	header.encode_u32(0, Protocol.BINARY_HEADER_BYTES + pixels.size())
+	header.encode_u8(4, Protocol.BINARY_MAGIC)
+	header.encode_u8(5, Protocol.KIND_FRAMES)
+	header.encode_u16(6, 0)
+	header.encode_u32(8, n)
+	header.encode_u32(12, frame_width)
+	header.encode_u32(16, frame_height)
+	header.append_array(pixels)
+	return header
+
+
 func _decode_binary(body: PackedByteArray) -> Decoded:
 	if body.size() < Protocol.BINARY_HEADER_BYTES:
 		return _fail(Protocol.ERROR_BAD_FRAME, "binary message of %d bytes is shorter than its 16-byte header" % body.size())

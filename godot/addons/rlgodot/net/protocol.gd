@@ -32,6 +32,15 @@ const TOKEN_ENV: String = "RLGODOT_TOKEN"
 ## `config.script_errors`: a script error while handling a request fails it, or only warns.
 const SCRIPT_ERRORS_RAISE: String = "raise"
 const SCRIPT_ERRORS_WARN: String = "warn"
+## `config.viewer`: no views (training), a window (watching), or offscreen views read by `render`.
+const VIEWER_NONE: String = "none"
+const VIEWER_WINDOW: String = "window"
+const VIEWER_OFFSCREEN: String = "offscreen"
+## `config.view_size` default and the bounds of each side, pixels.
+const DEFAULT_VIEW_WIDTH: int = 640
+const DEFAULT_VIEW_HEIGHT: int = 360
+const MIN_VIEW_SIDE: int = 16
+const MAX_VIEW_SIDE: int = 4096
 ## Hello config defaults.
 const DEFAULT_N_ENVS: int = 1
 const DEFAULT_ACTION_REPEAT: int = 4
@@ -57,12 +66,15 @@ const TYPE_STEP: String = "step"
 const TYPE_BENCH: String = "bench"
 const TYPE_PING: String = "ping"
 const TYPE_CLOSE: String = "close"
+const TYPE_RENDER: String = "render"
+const TYPE_CAPTION: String = "caption"
 ## Message types: replies (and `hello`).
 const TYPE_RESET_RESULT: String = "reset_result"
 const TYPE_STEP_RESULT: String = "step_result"
 const TYPE_BENCH_RESULT: String = "bench_result"
 const TYPE_PONG: String = "pong"
 const TYPE_BYE: String = "bye"
+const TYPE_CAPTIONED: String = "captioned"
 const TYPE_ERROR: String = "error"
 ## Notice sent before a reply (script_errors = warn): the script errors raised by the request.
 const TYPE_SCRIPT_ERRORS: String = "script_errors"
@@ -86,4 +98,6 @@ const BINARY_MAGIC: int = 0xB1
 const KIND_STEP: int = 1
 const KIND_STEP_RESULT: int = 2
 const KIND_RESET_RESULT: int = 3
+## A `render` reply: header (magic, KIND_FRAMES, 0, n, width, height), then n RGB8 frames.
+const KIND_FRAMES: int = 4
 const BINARY_HEADER_BYTES: int = 16

@@ -23,6 +23,7 @@ const EnvBatch := preload("res://addons/rlgodot/sim/env_batch.gd")
 const FrameServer := preload("res://addons/rlgodot/net/frame_server.gd")
 const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
 const ScriptErrorSink := preload("res://addons/rlgodot/sim/script_error_sink.gd")
+const Viewer := preload("res://addons/rlgodot/sim/viewer.gd")
 
 const LOGGER_SCRIPT: String = "res://addons/rlgodot/sim/script_error_logger.gd"
 ## Exit code when the session's client stalled in the middle of a frame.
@@ -34,7 +35,7 @@ const PRESENCE_CHECK_USEC: int = 100000
 
 const KNOWN_TYPES: PackedStringArray = [
 	Protocol.TYPE_HELLO, Protocol.TYPE_RESET, Protocol.TYPE_STEP, Protocol.TYPE_BENCH,
-	Protocol.TYPE_PING, Protocol.TYPE_CLOSE]
+	Protocol.TYPE_PING, Protocol.TYPE_RENDER, Protocol.TYPE_CAPTION, Protocol.TYPE_CLOSE]
 
 var physics_hz: int = 60
 var realtime_factor: float = 0.0
@@ -52,13 +53,19 @@ var _hello_deadline_msec: int = 0
 var _errors: ScriptErrorSink = ScriptErrorSink.new()
 var _warn_script_errors: bool = false
 var _presence_checked_usec: int = 0
+var _viewer: Viewer = null
+## Instances of the capture in progress (empty: none).
+var _render_indices: PackedInt32Array = PackedInt32Array()
 
 
 func _init() -> void:
 	process_physics_priority = EnvBatch.DRIVER_PHYSICS_PRIORITY
+	# Serves while the tree is paused for a capture (the batch, a child, stays pausable).
+	process_mode = Node.PROCESS_MODE_ALWAYS
 
 
 func _ready() -> void:
+	_batch.process_mode = Node.PROCESS_MODE_PAUSABLE
 	add_child(_batch)
 	if ClassDB.class_exists("Logger"):
 		var script: GDScript = load(LOGGER_SCRIPT) as GDScript
@@ -68,7 +75,17 @@ func _ready() -> void:
 
 
 func _physics_process(_delta: float) -> void:
-	if _closed or _batch.run_tick():
+	if _closed:
+		return
+	if not _render_indices.is_empty():
+		_finish_render()
+		_serve_requests()
+		return
+	if _batch.is_stepping() and not _bench.is_running():
+		_throttle()
+		if _closed:
+			return
+	if _batch.run_tick():
 		return
 	if _batch.is_stepping():
 		_batch.finish_step()
@@ -79,9 +96,6 @@ func _physics_process(_delta: float) -> void:
 			if _script_errors_fail("bench") or not _send(_codec.encode_message(_bench.result())):
 				return
 		else:
-			_throttle()
-			if _closed:
-				return
 			if _script_errors_fail("step"):
 				pass
 			elif not _send(_codec.encode_result(Protocol.KIND_STEP_RESULT, _batch.states, _batch.status,
@@ -104,7 +118,7 @@ func configure(server: FrameServer, env_scene: PackedScene, env_scene_path: Stri
 	_batch.configure(env_scene, env_scene_path, names, n_actions)
 
 
-## Blocks reading requests until a step has begun or the connection ends.
+## Blocks reading requests until a step or a capture has begun or the connection ends.
 func _serve_requests() -> void:
 	while not _closed:
 		var deadline: int = FrameServer.NO_DEADLINE if _hello_done else _hello_deadline_msec
@@ -134,7 +148,7 @@ func _serve_requests() -> void:
 			return
 
 
-## Handles one request body; true when it began a step.
+## Handles one request body; true when it began a step or a capture (the reply comes later).
 func _handle_request(body: PackedByteArray) -> bool:
 	var decoded: Codec.Decoded = _codec.decode(body)
 	if decoded == Codec.Decoded.ERROR:
@@ -163,6 +177,10 @@ func _handle_request(body: PackedByteArray) -> bool:
 		Protocol.TYPE_PING:
 			if _require_hello(type):
 				_send(_codec.encode_message({"type": Protocol.TYPE_PONG}))
+		Protocol.TYPE_RENDER:
+			return _handle_render(msg)
+		Protocol.TYPE_CAPTION:
+			_handle_caption(msg)
 		Protocol.TYPE_CLOSE:
 			if _send(_codec.encode_message({"type": Protocol.TYPE_BYE})):
 				_shutdown(0)
@@ -245,13 +263,24 @@ func _handle_hello(msg: Dictionary) -> void:
 		if config.has(key) and not Codec.is_number(config[key]):
 			_send_error(Protocol.ERROR_BAD_MESSAGE, "config.%s must be a number, got %s" % [key, Codec.describe(config[key])])
 			return
-	for key: String in ["autoreset", "script_errors"]:
+	for key: String in ["autoreset", "script_errors", "viewer"]:
 		if config.has(key) and typeof(config[key]) != TYPE_STRING:
 			_send_error(Protocol.ERROR_BAD_MESSAGE, "config.%s must be a string" % key)
 			return
 	if config.has("options") and typeof(config["options"]) != TYPE_DICTIONARY:
 		_send_error(Protocol.ERROR_BAD_MESSAGE, "config.options must be an object")
 		return
+	if config.has("view_hud") and typeof(config["view_hud"]) != TYPE_BOOL:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "config.view_hud must be true or false")
+		return
+	var view_size: Vector2i = Vector2i(Protocol.DEFAULT_VIEW_WIDTH, Protocol.DEFAULT_VIEW_HEIGHT)
+	if config.has("view_size"):
+		var size_value: Variant = config["view_size"]
+		var sides: Array = size_value if typeof(size_value) == TYPE_ARRAY else []
+		if sides.size() != 2 or not Codec.is_integer(sides[0]) or not Codec.is_integer(sides[1]):
+			_send_error(Protocol.ERROR_BAD_MESSAGE, "config.view_size must be [width, height] in pixels, got %s" % Codec.describe(size_value))
+			return
+		view_size = Vector2i(Codec.as_int(sides[0]), Codec.as_int(sides[1]))
 	var n: int = Codec.as_int(config.get("n_envs", Protocol.DEFAULT_N_ENVS))
 	var repeat: int = Codec.as_int(config.get("action_repeat", Protocol.DEFAULT_ACTION_REPEAT))
 	var max_steps: int = Codec.as_int(config.get("max_episode_steps", Protocol.DEFAULT_MAX_EPISODE_STEPS))
@@ -260,6 +289,8 @@ func _handle_hello(msg: Dictionary) -> void:
 	var scale: float = Codec.as_float(config.get("time_scale", 1.0))
 	var spin: int = Codec.as_int(config.get("spin_usec", 0))
 	var script_errors: String = str(config.get("script_errors", Protocol.SCRIPT_ERRORS_RAISE))
+	var viewer: String = str(config.get("viewer", Protocol.VIEWER_NONE))
+	var view_hud: bool = config.get("view_hud", true)
 
 	# ... then ranges (bad_config, connection closed).
 	var problem: String = ""
@@ -282,6 +313,14 @@ func _handle_hello(msg: Dictionary) -> void:
 	elif script_errors != Protocol.SCRIPT_ERRORS_RAISE and script_errors != Protocol.SCRIPT_ERRORS_WARN:
 		problem = "config.script_errors must be '%s' or '%s', got '%s'" % [
 			Protocol.SCRIPT_ERRORS_RAISE, Protocol.SCRIPT_ERRORS_WARN, script_errors]
+	elif viewer not in [Protocol.VIEWER_NONE, Protocol.VIEWER_WINDOW, Protocol.VIEWER_OFFSCREEN]:
+		problem = "config.viewer must be '%s', '%s' or '%s', got '%s'" % [
+			Protocol.VIEWER_NONE, Protocol.VIEWER_WINDOW, Protocol.VIEWER_OFFSCREEN, viewer]
+	elif view_size.x < Protocol.MIN_VIEW_SIDE or view_size.y < Protocol.MIN_VIEW_SIDE or view_size.x > Protocol.MAX_VIEW_SIDE or view_size.y > Protocol.MAX_VIEW_SIDE:
+		problem = "config.view_size sides must be %d..%d pixels, got %dx%d" % [
+			Protocol.MIN_VIEW_SIDE, Protocol.MAX_VIEW_SIDE, view_size.x, view_size.y]
+	elif viewer != Protocol.VIEWER_NONE and DisplayServer.get_name() == "headless":
+		problem = "config.viewer '%s' needs a rendering Godot: launch it without --headless, on a display (Xvfb will do)" % viewer
 	if problem != "":
 		_send_fatal(Protocol.ERROR_BAD_CONFIG, problem)
 		return
@@ -299,6 +338,11 @@ func _handle_hello(msg: Dictionary) -> void:
 	if config.has("options"):
 		var given: Dictionary = config["options"]
 		options = given.duplicate(true)
+	if viewer != Protocol.VIEWER_NONE:
+		_viewer = Viewer.new()
+		_viewer.configure(viewer == Protocol.VIEWER_OFFSCREEN, view_size, view_hud)
+		add_child(_viewer)
+		_batch.viewer = _viewer
 	var option_problem: String = _batch.create_instances(n, false, options)
 	if option_problem != "":
 		_send_fatal(Protocol.ERROR_BAD_CONFIG, "config.options: " + option_problem)
@@ -340,6 +384,9 @@ func _handle_hello(msg: Dictionary) -> void:
 		"max_frame_bytes": _server.max_frame_bytes,
 		"scene": _batch.scene_path,
 		"option_schema": _batch.agent(0).option_schema(),
+		"viewer": viewer,
+		"view_size": [view_size.x, view_size.y],
+		"view_hud": view_hud,
 	}))
 
 
@@ -421,6 +468,71 @@ func _handle_reset(msg: Dictionary) -> void:
 			_batch.state_size, _batch.terminal_index, _batch.terminal_states))
 
 
+## Starts a capture (see Viewer.prepare()); true when the reply waits for the next frame.
+func _handle_render(msg: Dictionary) -> bool:
+	if not _require_viewer(Protocol.TYPE_RENDER):
+		return false
+	var indices: PackedInt32Array = PackedInt32Array()
+	var indices_value: Variant = msg.get("indices")
+	if indices_value == null:
+		for i: int in _batch.n_envs:
+			indices.append(i)
+	else:
+		if typeof(indices_value) != TYPE_ARRAY:
+			_send_error(Protocol.ERROR_BAD_MESSAGE, "render 'indices' must be a list of instance indices")
+			return false
+		var given: Array = indices_value
+		for v: Variant in given:
+			if not Codec.is_integer(v) or Codec.as_int(v) < 0 or Codec.as_int(v) >= _batch.n_envs:
+				_send_error(Protocol.ERROR_BAD_MESSAGE, "render index %s is not an instance index 0..%d" % [
+					Codec.describe(v), _batch.n_envs - 1])
+				return false
+			indices.append(Codec.as_int(v))
+	if indices.is_empty():
+		var size: Vector2i = _viewer.frame_size()
+		_send(_codec.encode_frames(PackedByteArray(), 0, size.x, size.y))
+		return false
+	_viewer.prepare(indices)
+	_render_indices = indices
+	get_tree().paused = true
+	return true
+
+
+## One frame after _handle_render(): that frame was paused (simulated nothing) and flushed the
+## views' updates; reads the frames and replies.
+func _finish_render() -> void:
+	var indices: PackedInt32Array = _render_indices
+	_render_indices = PackedInt32Array()
+	get_tree().paused = false
+	var pixels: PackedByteArray = _viewer.read(indices)
+	var size: Vector2i = _viewer.frame_size()
+	_send(_codec.encode_frames(pixels, indices.size(), size.x, size.y))
+
+
+func _handle_caption(msg: Dictionary) -> void:
+	if not _require_viewer(Protocol.TYPE_CAPTION):
+		return
+	var value: Variant = msg.get("captions")
+	var captions: Array = value if typeof(value) == TYPE_ARRAY else []
+	var all_strings: bool = captions.all(func(c: Variant) -> bool: return typeof(c) == TYPE_STRING)
+	if captions.size() != _batch.n_envs or not all_strings:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "caption needs 'captions', a list of %d strings (one per instance), got %s" % [
+			_batch.n_envs, Codec.describe(value)])
+		return
+	for i: int in captions.size():
+		_viewer.set_caption(i, str(captions[i]))
+	_send(_codec.encode_message({"type": Protocol.TYPE_CAPTIONED}))
+
+
+func _require_viewer(what: String) -> bool:
+	if not _require_hello(what):
+		return false
+	if _viewer != null:
+		return true
+	_send_error(Protocol.ERROR_NOT_READY, "%s needs a session with a viewer (hello config.viewer 'window' or 'offscreen'; in Python pass render_mode)" % what)
+	return false
+
+
 func _handle_json_step(msg: Dictionary) -> bool:
 	if not _require_hello(Protocol.TYPE_STEP):
 		return false
@@ -443,12 +555,13 @@ func _begin_checked_step(actions: PackedFloat32Array, offset: int) -> bool:
 	return true
 
 
-## Sleeps so that simulated time runs at realtime_factor x wall time (no-op when 0), in slices
-## that check the client is still there.
+## Once per physics tick of a step: sleeps so that simulated time runs at realtime_factor x wall
+## time (no-op when 0), in slices that check the client is still there. Per tick, not per step,
+## so a window shows even motion.
 func _throttle() -> void:
 	if realtime_factor <= 0.0:
 		return
-	var period_usec: int = int(_batch.action_repeat * Engine.time_scale / (physics_hz * realtime_factor) * 1.0e6)
+	var period_usec: int = int(Engine.time_scale / (physics_hz * realtime_factor) * 1.0e6)
 	var target: int = _throttle_last_usec + period_usec
 	var now: int = Time.get_ticks_usec()
 	if now >= target:

@@ -8,6 +8,7 @@ extends Node
 ## for `action_repeat` ticks, and the states are read at the next decision point.
 
 const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
+const Viewer := preload("res://addons/rlgodot/sim/viewer.gd")
 
 ## process_physics_priority of a driver: its _physics_process runs before every scene node's.
 const DRIVER_PHYSICS_PRIORITY: int = -1000000
@@ -24,6 +25,8 @@ var n_envs: int = 0
 var action_repeat: int = Protocol.DEFAULT_ACTION_REPEAT
 var max_episode_steps: int = Protocol.DEFAULT_MAX_EPISODE_STEPS
 var next_step_autoreset: bool = false
+## Shows the instances when set (before create_instances()); null = unwatched (training).
+var viewer: Viewer = null
 
 ## Results of the last finish_step() / reset_instances(): rows of state_size floats.
 var states: PackedFloat32Array = PackedFloat32Array()
@@ -61,9 +64,9 @@ func configure(env_scene: PackedScene, env_scene_path: String, names: PackedStri
 	action_size = n_actions
 
 
-## Instances the scene n times as children of this node and gives each the scene `options`
-## (apply_options()); seed streams start from the index. Returns "" or what is wrong with the
-## options (then no instance is kept).
+## Instances the scene n times, as children of this node or hosted by the viewer, and gives each
+## the scene `options` (apply_options()); seed streams start from the index. Returns "" or what
+## is wrong with the options (then no instance is kept).
 func create_instances(n: int, human: bool, options: Dictionary) -> String:
 	for i: int in n:
 		var instance: RLAgent = scene.instantiate() as RLAgent
@@ -76,7 +79,10 @@ func create_instances(n: int, human: bool, options: Dictionary) -> String:
 			return problem
 		if i == 0:
 			_base_options = instance.option_values()
-		add_child(instance)
+		if viewer != null:
+			viewer.host(instance)
+		else:
+			add_child(instance)
 		_agents.append(instance)
 		var stream: RandomNumberGenerator = RandomNumberGenerator.new()
 		stream.seed = _derive_stream_seed("default", i)
@@ -179,6 +185,7 @@ func finish_step() -> void:
 			status[i] = Protocol.STATUS_RESET_STEP
 			continue
 		var agent_i: RLAgent = _agents[i]
+		agent_i.episode_ticks += action_repeat
 		var state: PackedFloat32Array = _read_state(i)
 		_episode_steps[i] += 1
 		var bits: int = 0

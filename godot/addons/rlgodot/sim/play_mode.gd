@@ -1,12 +1,14 @@
 extends Node
-## Play mode: one instance driven by the keyboard (RLAgent.human_action()) in real time, with a
-## HUD (PlayHud: R restarts, Esc quits). It plays the env as an agent does: the keyboard is read
+## Play mode: one instance driven by the keyboard (RLAgent.human_action()) in real time, shown
+## by a Viewer in the window with its HUD (R restarts, Esc quits). It plays the env as an agent does: the keyboard is read
 ## at each decision point (every `action_repeat` ticks) and held in between, and episodes end like
 ## in serve mode: terminated by the scene (its outcome shown), or truncated at the time limit.
 
 const EnvBatch := preload("res://addons/rlgodot/sim/env_batch.gd")
-const PlayHud := preload("res://addons/rlgodot/sim/play_hud.gd")
 const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
+const Viewer := preload("res://addons/rlgodot/sim/viewer.gd")
+
+const KEY_HELP: String = "R restart   Esc quit"
 
 var physics_hz: int = 60
 ## Physics ticks per decision (the env's action repeat).
@@ -16,7 +18,7 @@ var max_episode_steps: int = Protocol.DEFAULT_MAX_EPISODE_STEPS
 
 var _batch: EnvBatch = EnvBatch.new()
 var _agent: RLAgent = null
-var _hud: PlayHud = PlayHud.new()
+var _viewer: Viewer = Viewer.new()
 var _stream: RandomNumberGenerator = RandomNumberGenerator.new()
 var _ticks: int = 0
 var _episode: int = 0
@@ -29,9 +31,19 @@ func _init() -> void:
 func _ready() -> void:
 	add_child(_batch)
 	_stream.randomize()
-	add_child(_hud)
-	_hud.restart_requested.connect(_on_restart_requested)
-	_hud.quit_requested.connect(_on_quit_requested)
+	add_child(_viewer)
+	_batch.viewer = _viewer
+
+
+func _unhandled_key_input(event: InputEvent) -> void:
+	var key: InputEventKey = event as InputEventKey
+	if key == null or not key.pressed or key.echo:
+		return
+	if key.physical_keycode == KEY_R:
+		_viewer.flash(0, "Restarted")
+		_restart()
+	elif key.physical_keycode == KEY_ESCAPE:
+		get_tree().quit(0)
 
 
 func _physics_process(_delta: float) -> void:
@@ -49,6 +61,7 @@ func _physics_process(_delta: float) -> void:
 		_announce("Episode %d: time limit (%.1f s)" % [_episode, seconds])
 		_restart()
 	if _ticks % action_repeat == 0:  # a decision point: read the keyboard, hold it until the next
+		_agent.episode_ticks = _ticks
 		_agent.apply_action(_agent.human_action())
 
 
@@ -62,14 +75,13 @@ func start(env_scene: PackedScene, env_scene_path: String, hz: int, names: Packe
 	if problem != "":
 		return problem
 	_agent = _batch.agent(0)
-	_hud.agent = _agent
 	_restart()
 	return ""
 
 
 ## Shows how an episode ended on the HUD and in the log (stdout).
 func _announce(text: String) -> void:
-	_hud.flash(text)
+	_viewer.flash(0, text)
 	print("rlgodot play: " + text)
 
 
@@ -78,13 +90,4 @@ func _restart() -> void:
 	_ticks = 0
 	var episode_seed: int = _stream.randi()
 	_agent.begin_episode(episode_seed)
-	_hud.episode_line = "episode %d  seed %d" % [_episode, episode_seed]
-
-
-func _on_restart_requested() -> void:
-	_hud.flash("Restarted")
-	_restart()
-
-
-func _on_quit_requested() -> void:
-	get_tree().quit(0)
+	_viewer.set_caption(0, "episode %d  seed %d\n%s   %s" % [_episode, episode_seed, _agent.key_help(), KEY_HELP])
