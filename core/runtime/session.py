@@ -32,9 +32,9 @@ from rlgodot.core.runtime.protocol.messages import ServerInfo, SessionConfig
 class AsyncGodotSession(AsyncGodotPool):
     """``n_envs`` instances of one scene over ``n_procs`` Godot processes, for asyncio code.
 
-    The :class:`AsyncGodotPool` (``await reset``, ``step``, ``ping``, ``bench``) that also owns
-    the processes behind it. Global instance index order is process order. Create it with
-    :meth:`launch`; it is an async context manager::
+    The :class:`AsyncGodotPool` (``await reset``, ``step``, ``render``, ``caption``, ``ping``,
+    ``bench``) that also owns the processes behind it. Global instance index order is process
+    order. Create it with :meth:`launch`; it is an async context manager::
 
         async with await AsyncGodotSession.launch(command, n_envs=8) as session:
             first = await session.reset(seeds=list(range(8)))
@@ -162,8 +162,8 @@ class AsyncGodotSession(AsyncGodotPool):
 class GodotSession(GodotPool):
     """The blocking facade of an :class:`AsyncGodotSession`: what the env layer holds.
 
-    ``reset``, ``step``, ``ping`` and ``bench`` block (see :class:`GodotPool`); the session is a
-    context manager. Use :meth:`launch`.
+    ``reset``, ``step``, ``render``, ``caption``, ``ping`` and ``bench`` block (see
+    :class:`GodotPool`); the session is a context manager. Use :meth:`launch`.
     """
 
     target: AsyncGodotSession

@@ -175,6 +175,7 @@ class AsyncGodotClient:
         self._binary = False
         self._step_header = b""
         self._viewer = "none"
+        self._view_size = (0, 0)
 
     # ------------------------------------------------------------------ setup
 
@@ -295,6 +296,7 @@ class AsyncGodotClient:
         self._action_size = info.action_size
         self._binary = info.codec == "binary"
         self._viewer = config.viewer
+        self._view_size = config.view_size
         self._max_frame_bytes = frame_limit(info.max_frame_bytes)
         self._protocol.max_frame_bytes = self._max_frame_bytes
         body_size = BINARY_HEADER.size + 4 * self._n * self._action_size
@@ -478,7 +480,8 @@ class AsyncGodotClient:
 
         Raises:
             RLGodotError: The session has no viewer (nothing was sent).
-            InvalidOption: Bad indices (nothing was sent).
+            InvalidOption: Bad indices, or offscreen frames that would not fit in one frame
+                of the protocol (nothing was sent).
         """
         self._require_viewer("render")
         message: dict[str, Any] = {"type": "render"}
@@ -486,6 +489,14 @@ class AsyncGodotClient:
         if indices is not None:
             message["indices"] = check_indices(indices, self._n, "render")
             count = len(message["indices"])
+        width, height = self._view_size
+        size = BINARY_HEADER.size + 3 * count * width * height
+        if self._viewer == "offscreen" and size > self._max_frame_bytes:
+            raise InvalidOption(
+                f"{count} frames of {width}x{height} are {size} bytes, more than the "
+                f"{self._max_frame_bytes} of one protocol frame; render fewer instances at "
+                "once (indices=...) or use a smaller view_size"
+            )
         reply = await self._request(encode_json(message), "render", timeout)
         self._expect(reply, "frames", "render")
         assert isinstance(reply, np.ndarray)  # _expect checked its type
