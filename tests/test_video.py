@@ -121,22 +121,17 @@ def test_eval_video_records_the_agent_moving(godot_binary, xvfb, tmp_path, env):
     # one frame per reset and per step, of the size asked for
     assert frames.shape == (steps + 2, int(SMALL[1]), int(SMALL[0]), 3)
     assert summary["video_frames"] == len(frames)
-    # the agent moves: most consecutive frames differ in a good share of their pixels (more
-    # than the HUD's changing return would)
-    changed = (np.abs(np.diff(frames.astype(np.int16), axis=0)).max(axis=3) > 24).mean(axis=(1, 2))
-    assert np.mean(changed > 0.002) > 0.5, np.percentile(changed, [10, 50, 90])
-    assert (np.abs(frames[-1].astype(int) - frames[0]).max(axis=2) > 24).mean() > 0.02
+    # the agent moves (the camera follows it): below the HUD (the top quarter, whose return
+    # changes every step), nearly every pair of consecutive frames differs in >1 % of pixels
+    scene = frames[:, frames.shape[1] * 2 // 5:].astype(np.int16)
+    changed = (np.abs(np.diff(scene, axis=0)).max(axis=3) > 24).mean(axis=(1, 2))
+    assert np.mean(changed > 0.01) > 0.8, np.percentile(changed, [10, 50, 90])
     gif = Path(summary["loop"])
     assert gif == video.with_suffix(".gif") and gif.read_bytes()[:6] == b"GIF89a"
-
-
-@pytest.mark.godot
-def test_recorded_episodes_are_the_ones_eval_reports(godot_binary, xvfb, tmp_path):
-    recorded = evaluate("motorcycle", episodes=2, seed=3, video=tmp_path / "m.mp4",
-                        render_size=(64, 36))
-    headless = evaluate("motorcycle", episodes=2, seed=3, n_envs=1)
-    assert recorded.returns == pytest.approx(headless.returns)
-    assert recorded.lengths == headless.lengths
+    # the recorded episodes are those eval reports headless with one instance
+    headless = evaluate(env, episodes=2, seed=0, n_envs=1)
+    assert summary["mean_return"] == pytest.approx(headless.mean_return)
+    assert summary["mean_length"] == headless.mean_length
 
 
 @pytest.mark.godot
@@ -147,6 +142,7 @@ def test_train_video_every_writes_videos_and_tensorboard(godot_binary, xvfb, tmp
 
     result = train("ball", timesteps=512, n_envs=4, seed=0, output_dir=tmp_path,
                    progress_bar=False, checkpoint_every=0, video_every=256,
+                   hyperparameters={"n_steps": 64, "batch_size": 128},  # rollouts of 256 steps
                    options={"target_radius": 0.5})
     videos = sorted(p.name for p in (result.run_dir / "videos").iterdir())
     assert videos == ["step-256.gif", "step-256.mp4", "step-512.gif", "step-512.mp4"], videos
@@ -169,6 +165,13 @@ def _screenshot(display: str) -> np.ndarray:
     return np.frombuffer(rgb, np.uint8).reshape(height, width, 3)
 
 
+def _scene_colours(shot: np.ndarray) -> int:
+    """Colours covering over 1 % of the screen below the HUD (its top quarter)."""
+    scene = shot[shot.shape[0] // 4:].reshape(-1, 3)
+    _, counts = np.unique(scene, axis=0, return_counts=True)
+    return int((counts > 0.01 * len(scene)).sum())
+
+
 @pytest.mark.godot
 def test_eval_render_shows_the_car_park(godot_binary, xvfb_display):
     if shutil.which("xwd") is None:
@@ -182,7 +185,7 @@ def test_eval_render_shows_the_car_park(godot_binary, xvfb_display):
         time.sleep(2.0)
         while not done.is_set() and len(shots) < 30:
             shots.append(_screenshot(xvfb_display))
-            if len(np.unique(shots[-1].reshape(-1, 3), axis=0)) > 200:
+            if _scene_colours(shots[-1]) >= 5:
                 return
             time.sleep(0.5)
 
@@ -195,9 +198,9 @@ def test_eval_render_shows_the_car_park(godot_binary, xvfb_display):
         done.set()
         watcher.join()
     assert out.exit_code == 0, out.output
-    colours = [len(np.unique(s.reshape(-1, 3), axis=0)) for s in shots]
-    # a blank window is one grey (plus the black root); the car park has shades and a HUD
-    assert colours and max(colours) > 200, colours
+    # a blank window is one grey; the car park has tarmac, walls, sky, bays and cars
+    colours = [_scene_colours(s) for s in shots]
+    assert colours and max(colours) >= 5, colours
 
 
 @pytest.mark.godot

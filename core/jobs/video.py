@@ -9,10 +9,12 @@ padded by one pixel), the index at the front (``+faststart``) so it starts befor
 downloaded. Frames are streamed to ffmpeg as they come, so a long recording never sits in memory.
 
 The loop is a GIF (ffmpeg ``palettegen``/``paletteuse``: one palette per loop, fitted to its
-frames). The bundled ffmpeg also has libwebp, but an animated WebP of the same rendered
-episodes was larger (lossless) or blurred the HUD text (lossy at a comparable size) and some
-Markdown viewers still do not animate it, whereas every one plays a GIF; see
-docs/BENCHMARKS.md for the sizes measured.
+frames). The bundled ffmpeg also has libwebp, and measured on the shipped agents' first 8 s
+(480 px wide, 15 fps) an animated lossy WebP (q 75) is 3-5x smaller with the HUD still legible:
+motorcycle 263 KB vs 816 KB GIF, parking3d 120 KB vs 597 KB; lossless WebP is larger than the
+GIF (1064 KB, 757 KB). The GIF is kept because its size is well within a README's budget and
+it is the one format every viewer animates, TensorBoard included (its image tab, which shows
+the ``train --video-every`` loops, serves GIF but not WebP): one format, one code path.
 """
 
 from __future__ import annotations
