@@ -351,7 +351,6 @@ def test_gymnasium_check_env_with_render_checks(godot_binary, xvfb, closing, mon
 
 @pytest_godot
 def test_record_video_wrapper(godot_binary, xvfb, tmp_path, closing):
-    pytest.importorskip("moviepy")
     env = gym.make("rlgodot/ball-v0", render_mode="rgb_array", settings=RGB)
     closing.append(env)
     env = gym.wrappers.RecordVideo(env, str(tmp_path / "videos"), episode_trigger=lambda _: True)
@@ -365,7 +364,6 @@ def test_record_video_wrapper(godot_binary, xvfb, tmp_path, closing):
 
 @pytest_godot
 def test_sb3_vec_video_recorder_and_get_images(godot_binary, xvfb, tmp_path, closing):
-    pytest.importorskip("moviepy")
     from stable_baselines3.common.vec_env import VecVideoRecorder
 
     venv = make_vec_env("ball", n_envs=2, seed=0, settings=RGB, render_mode="rgb_array")
