@@ -32,6 +32,10 @@ class GodotTimeout(RLGodotError, TimeoutError):
     """Godot did not answer within the deadline: it is hung or far too slow."""
 
 
+class DisplayUnavailable(RLGodotError):
+    """A rendering Godot has no display to draw on (no ``DISPLAY``, no usable Xvfb)."""
+
+
 class ProtocolError(RLGodotError):
     """A frame or message broke the wire protocol (see docs/PROTOCOL.md)."""
 

@@ -361,6 +361,26 @@ def test_godot_command_serve_and_play():
     assert play[-3:] == ["--rlgodot-play", "--rlgodot-physics-hz=60", "--x"]
 
 
+def test_godot_command_on_an_x_display(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    godot = GodotBinary(("/g",), (4, 6, 3), "4.6.3", "test")
+    drawn = GodotCommand(godot, "/p", "res://envs/b/b.tscn", headless=False, display=":7")
+    assert drawn.argv()[:6] == [
+        "/g", "--display-driver", "x11", "--rendering-driver", "opengl3", "--path"
+    ]
+    env = drawn.environment()
+    assert env["DISPLAY"] == ":7" and "WAYLAND_DISPLAY" not in env
+    # headless draws nothing: the display is unused and the environment is left alone
+    headless = GodotCommand(godot, "/p", "res://envs/b/b.tscn", display=":7")
+    assert "--display-driver" not in headless.argv() and "--headless" in headless.argv()
+    assert headless.environment()["DISPLAY"] == ":0"
+    # a window on the inherited display: Godot chooses its drivers
+    inherited = GodotCommand(godot, "/p", "res://envs/b/b.tscn", headless=False)
+    assert "--display-driver" not in inherited.argv()
+    assert inherited.environment()["WAYLAND_DISPLAY"] == "wayland-0"
+
+
 def test_launch_reads_the_port_and_terminate_is_idempotent(tmp_path: Path):
     godot = fake_binary(tmp_path / "godot", LISTENING)
     command = GodotCommand(godot, tmp_path, "res://envs/x/x.tscn")

@@ -22,6 +22,7 @@ from rlgodot.core.runtime.protocol import (
     batch_from_json,
     concat_batches,
     decode_binary_result,
+    decode_frames,
     decode_json,
     decode_length,
     decode_reply,
@@ -35,6 +36,7 @@ from rlgodot.core.testing.wire import (
     decode_binary_step,
     encode_binary_result,
     encode_binary_step,
+    encode_frames,
     encode_result,
     encode_step,
     split_frames,
@@ -328,6 +330,46 @@ def test_malformed_binary_step_raises():
         decode_binary_step(encode_binary_result("step_result", make_batch()))
 
 
+def test_frames_layout_is_byte_exact():
+    frames = np.arange(2 * 2 * 3 * 3, dtype=np.uint8).reshape(2, 2, 3, 3)  # n=2, H=2, W=3
+    body = encode_frames(frames)
+    assert body == struct.pack("<BBHIII", 0xB1, 4, 0, 2, 3, 2) + bytes(range(36))
+    for decoded in (decode_frames(body), decode_reply(body)):
+        assert isinstance(decoded, np.ndarray) and decoded.dtype == np.uint8
+        np.testing.assert_array_equal(decoded, frames)
+    decode_frames(body)[0, 0, 0, 0] = 255  # writable, like the step arrays
+    assert decode_frames(encode_frames(np.zeros((0, 4, 4, 3), np.uint8))).shape == (0, 4, 4, 3)
+
+
+def _frames_body(n: int = 2, width: int = 3, height: int = 2, pixels: int | None = None) -> bytes:
+    size = n * width * height * 3 if pixels is None else pixels
+    return struct.pack("<BBHIII", 0xB1, 4, 0, n, width, height) + bytes(size)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (_frames_body(pixels=35), "must be 52 bytes.*got 51"),
+        (_frames_body(pixels=37), "must be 52 bytes.*got 53"),
+        (_frames_body(n=3, pixels=36), "n=3, W=3, H=2 must be 70 bytes"),
+        (_frames_body()[:10], "shorter than its 16-byte header"),
+    ],
+    ids=["short", "long", "n_disagrees", "no_header"],
+)
+def test_malformed_frames_raise_naming_the_sizes(body: bytes, message: str):
+    with pytest.raises(ProtocolError, match=message):
+        decode_frames(body)
+    with pytest.raises(ProtocolError, match=message):
+        decode_reply(body)
+
+
+def test_frames_and_results_are_not_mistaken_for_each_other():
+    with pytest.raises(ProtocolError, match="expected binary frames"):
+        decode_frames(encode_binary_result("step_result", make_batch()))
+    with pytest.raises(ProtocolError, match="expected a binary step_result"):
+        decode_binary_result(_frames_body())
+
+
 # ---------------------------------------------------------------------------- messages
 
 
@@ -343,8 +385,15 @@ def test_session_config_defaults_and_json():
         "options": {},
         "spin_usec": 0,
         "script_errors": "raise",
+        "viewer": "none",
+        "view_size": [640, 360],
+        "view_hud": True,
     }
     json.dumps(SessionConfig(n_envs=np.int64(3), options={"a": 1}).to_json())
+    offscreen = SessionConfig(viewer="offscreen", view_size=[np.int64(84), 84], view_hud=False)
+    assert offscreen.view_size == (84, 84)
+    sent = json.loads(json.dumps(offscreen.to_json()))
+    assert (sent["viewer"], sent["view_size"], sent["view_hud"]) == ("offscreen", [84, 84], False)
 
 
 @pytest.mark.parametrize(
@@ -368,11 +417,25 @@ def test_session_config_defaults_and_json():
         {"spin_usec": -1},
         {"spin_usec": 10_001},
         {"spin_usec": 1.5},
+        {"viewer": "headless"},
+        {"viewer": None},
+        {"view_size": (15, 360)},
+        {"view_size": (640, 4097)},
+        {"view_size": (640.0, 360)},
+        {"view_size": (640,)},
+        {"view_size": "640x360"},
+        {"view_size": (True, 360)},
+        {"view_hud": 1},
     ],
 )
 def test_session_config_rejects_bad_values(kwargs: dict):
     with pytest.raises(InvalidOption):
         SessionConfig(**kwargs)
+
+
+def test_view_size_error_says_what_is_allowed():
+    with pytest.raises(InvalidOption, match=r"two ints in 16\.\.4096 pixels, e\.g\. \(640, 360\)"):
+        SessionConfig(viewer="offscreen", view_size=(8, 8))
 
 
 def test_client_caps_the_announced_frame_limit():

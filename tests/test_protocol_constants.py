@@ -68,7 +68,15 @@ PAIRS = {
     "KIND_STEP": codec.KIND_STEP,
     "KIND_STEP_RESULT": codec.KIND_STEP_RESULT,
     "KIND_RESET_RESULT": codec.KIND_RESET_RESULT,
+    "KIND_FRAMES": codec.KIND_FRAMES,
     "BINARY_HEADER_BYTES": codec.BINARY_HEADER.size,
+    "VIEWER_NONE": messages.VIEWER_MODES[0],
+    "VIEWER_WINDOW": messages.VIEWER_MODES[1],
+    "VIEWER_OFFSCREEN": messages.VIEWER_MODES[2],
+    "DEFAULT_VIEW_WIDTH": messages.DEFAULT_VIEW_SIZE[0],
+    "DEFAULT_VIEW_HEIGHT": messages.DEFAULT_VIEW_SIZE[1],
+    "MIN_VIEW_SIDE": messages.MIN_VIEW_SIDE,
+    "MAX_VIEW_SIDE": messages.MAX_VIEW_SIDE,
     "SERVER_NAME": f"rlgodot-godot/{__version__}",
 }
 

@@ -248,6 +248,23 @@ class EnvBatch(BatchTranslator):
         """Step all instances with a batch of agent actions and decode the result."""
         return self.decode_step(self.session.step(self.encode(actions)))
 
+    def render(self) -> np.ndarray:
+        """Frames of every instance's current state: ``(n, H, W, 3)`` uint8 RGB.
+
+        Raises:
+            RLGodotError: The batch was launched without ``settings.render_mode``.
+        """
+        return self.session.render()
+
+    def caption(self, texts: Sequence[str]) -> None:
+        """Show ``texts[i]`` in instance i's HUD, under its readout (``""`` clears it).
+
+        Raises:
+            RLGodotError: The batch was launched without ``settings.render_mode``.
+            InvalidOption: Not one string per instance.
+        """
+        self.session.caption(texts)
+
     def close(self) -> None:
         """End the Godot processes (idempotent)."""
         session = getattr(self, "session", None)
@@ -296,6 +313,14 @@ class AsyncEnvBatch(BatchTranslator):
     async def step(self, actions: Any) -> StepOutcome:
         """Step all instances with a batch of agent actions and decode the result."""
         return self.decode_step(await self.session.step(self.encode(actions)))
+
+    async def render(self) -> np.ndarray:
+        """Frames of every instance's current state (see :meth:`EnvBatch.render`)."""
+        return await self.session.render()
+
+    async def caption(self, texts: Sequence[str]) -> None:
+        """One HUD line per instance (see :meth:`EnvBatch.caption`)."""
+        await self.session.caption(texts)
 
     async def close(self) -> None:
         """End the Godot processes (idempotent)."""

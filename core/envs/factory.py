@@ -15,9 +15,15 @@ def make_env(
     env: str,
     options: Mapping[str, Any] | None = None,
     settings: LaunchSettings | None = None,
+    render_mode: str | None = None,
 ) -> GodotEnv:
-    """Create a Gymnasium env for one instance of an installed env (``"ball"``, ``"ball-v0"``)."""
-    return GodotEnv(get_registry().get(env), options=options, settings=settings)
+    """Create a Gymnasium env for one instance of an installed env (``"ball"``, ``"ball-v0"``).
+
+    ``render_mode`` (``"human"``, ``"rgb_array"``) overrides ``settings.render_mode``.
+    """
+    return GodotEnv(
+        get_registry().get(env), options=options, settings=settings, render_mode=render_mode
+    )
 
 
 def make_vec_env(
@@ -27,11 +33,20 @@ def make_vec_env(
     options: Mapping[str, Any] | None = None,
     seed: int | None = None,
     settings: LaunchSettings | None = None,
+    render_mode: str | None = None,
 ) -> GodotVecEnv:
-    """Create an SB3 VecEnv of ``n_envs`` instances spread over ``n_procs`` Godot processes."""
+    """Create an SB3 VecEnv of ``n_envs`` instances spread over ``n_procs`` Godot processes.
+
+    ``render_mode`` (``"human"``, ``"rgb_array"``) overrides ``settings.render_mode``.
+    """
     settings = settings or LaunchSettings()
     if n_procs != settings.n_procs:
         settings = LaunchSettings(**{**settings.__dict__, "n_procs": n_procs})
     return GodotVecEnv(
-        get_registry().get(env), n_envs=n_envs, options=options, seed=seed, settings=settings
+        get_registry().get(env),
+        n_envs=n_envs,
+        options=options,
+        seed=seed,
+        settings=settings,
+        render_mode=render_mode,
     )

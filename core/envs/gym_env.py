@@ -9,6 +9,12 @@ import gymnasium as gym
 import numpy as np
 
 from rlgodot.core.envs.batch import BatchBacked, EnvBatch
+from rlgodot.core.envs.rendering import (
+    CLASS_METADATA,
+    render_metadata,
+    warn_no_render_mode,
+    with_render_mode,
+)
 from rlgodot.core.envs.seeding import derive_seeds
 from rlgodot.core.errors import RLGodotError
 from rlgodot.core.plugin.spec import EnvSpec
@@ -16,7 +22,7 @@ from rlgodot.core.runtime.settings import LaunchSettings
 
 
 class GodotEnv(BatchBacked, gym.Env[np.ndarray, Any]):
-    """One env instance simulated by a headless Godot process.
+    """One env instance simulated by a Godot process (headless unless it renders).
 
     The plugin's ``EnvSpec`` gives the spaces; Godot simulates; the plugin's decoder turns raw
     state into observation and reward. Episodes end with ``terminated`` when the scene ends
@@ -27,10 +33,20 @@ class GodotEnv(BatchBacked, gym.Env[np.ndarray, Any]):
         spec: The env.
         options: Env options; scene options may also change at each ``reset(options=...)``.
         settings: How to run Godot.
-        render_mode: Only ``None`` (headless) is supported.
+        render_mode: ``None`` (headless), ``"human"`` (a Godot window at real time) or
+            ``"rgb_array"`` (:meth:`render` returns frames); overrides
+            ``settings.render_mode``.
+
+    Attributes:
+        metadata: ``render_modes`` and ``render_fps`` (one frame per decision:
+            ``physics_hz / action_repeat``).
+
+    Raises:
+        InvalidOption: An unknown ``render_mode``.
+        DisplayUnavailable: The render mode needs a display and there is none.
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata: dict[str, Any] = CLASS_METADATA
 
     def __init__(
         self,
@@ -39,9 +55,10 @@ class GodotEnv(BatchBacked, gym.Env[np.ndarray, Any]):
         settings: LaunchSettings | None = None,
         render_mode: str | None = None,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"{spec.id}: render_mode {render_mode!r} is not supported yet")
+        settings = with_render_mode(settings, render_mode)
         self.env_spec = spec
+        self.render_mode = settings.render_mode
+        self.metadata = render_metadata(spec)
         self.observation_space = spec.observation_space
         self.action_space = spec.action_space
         self.batch = EnvBatch(spec, 1, "next_step", options, settings)
@@ -75,6 +92,18 @@ class GodotEnv(BatchBacked, gym.Env[np.ndarray, Any]):
             self._needs_reset = True
             info = {key: values[0] for key, values in out.final_info.items()}
         return out.observations[0], float(out.rewards[0]), terminated, truncated, info
+
+    def render(self) -> np.ndarray | None:
+        """The current state as an ``(H, W, 3)`` uint8 frame (``"rgb_array"``).
+
+        Returns None for ``"human"`` (the Godot window shows the env by itself) and, with a
+        warning, without a render mode.
+        """
+        if self.render_mode == "rgb_array":
+            return self.batch.render()[0]
+        if self.render_mode is None:
+            warn_no_render_mode(self.env_spec)
+        return None
 
     def close(self) -> None:
         """End the Godot process (idempotent)."""

@@ -3,6 +3,8 @@
 ``gymnasium.make("rlgodot/<id>")`` gives a :class:`~rlgodot.core.envs.gym_env.GodotEnv`;
 ``gymnasium.make_vec("rlgodot/<id>", num_envs=N)`` a natively batched
 :class:`~rlgodot.core.envs.gym_vector_env.GodotVectorEnv` (one Godot process, next-step autoreset).
+Keyword arguments reach the env: ``render_mode="rgb_array"`` / ``"human"``, ``options``,
+``settings``.
 """
 
 from __future__ import annotations

@@ -16,6 +16,12 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from rlgodot.core.envs.batch import BatchBacked, EnvBatch
+from rlgodot.core.envs.rendering import (
+    CLASS_METADATA,
+    render_metadata,
+    warn_no_render_mode,
+    with_render_mode,
+)
 from rlgodot.core.envs.seeding import derive_seeds
 from rlgodot.core.errors import InvalidOption
 from rlgodot.core.plugin.spec import EnvSpec
@@ -30,13 +36,16 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
         num_envs: Instances.
         options: Env options (scene options may change per ``reset(options=...)``).
         settings: How to run Godot (``n_procs`` processes, timeouts, pinning).
+        render_mode: ``None`` (headless), ``"human"`` (one Godot window showing every
+            instance at real time) or ``"rgb_array"`` (:meth:`render` returns one frame per
+            instance); overrides ``settings.render_mode``.
 
     Infos follow Gymnasium's vector convention: for each key, an array over instances plus a
     boolean ``_key`` mask; the plugin's per-episode entries (``is_success``) are set on the step
     whose episode ended.
     """
 
-    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, **CLASS_METADATA}
 
     def __init__(
         self,
@@ -44,14 +53,17 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
         num_envs: int = 1,
         options: Mapping[str, Any] | None = None,
         settings: LaunchSettings | None = None,
+        render_mode: str | None = None,
     ) -> None:
+        settings = with_render_mode(settings, render_mode)
         self.env_spec = spec
         self.num_envs = num_envs
         self.single_observation_space = spec.observation_space
         self.single_action_space = spec.action_space
         self.observation_space = batch_space(spec.observation_space, num_envs)
         self.action_space = batch_space(spec.action_space, num_envs)
-        self.render_mode = None
+        self.render_mode = settings.render_mode
+        self.metadata = {**type(self).metadata, **render_metadata(spec)}
         self.batch = EnvBatch(spec, num_envs, "next_step", options, settings)
         self._seeded = np.zeros(num_envs, dtype=bool)
 
@@ -139,6 +151,18 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
                 infos[key] = column
                 infos[f"_{key}"] = mask
         return out.observations, out.rewards, out.terminated, out.truncated, infos
+
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """One ``(H, W, 3)`` uint8 frame of the current state per instance (``"rgb_array"``).
+
+        Returns None for ``"human"`` (the Godot window shows every instance by itself) and,
+        with a warning, without a render mode.
+        """
+        if self.render_mode == "rgb_array":
+            return tuple(self.batch.render())
+        if self.render_mode is None:
+            warn_no_render_mode(self.env_spec)
+        return None
 
     def close_extras(self, **kwargs: Any) -> None:
         """End the Godot processes (idempotent)."""

@@ -73,24 +73,33 @@ def _session_arguments(
     scene_options: Mapping[str, Any],
     settings: LaunchSettings,
 ) -> tuple[GodotCommand, dict[str, Any]]:
-    """The Godot command and session arguments that run ``spec`` with ``settings``."""
+    """The Godot command and session arguments that run ``spec`` with ``settings``.
+
+    Raises:
+        DisplayUnavailable: ``settings.render_mode`` needs a display and there is none.
+    """
+    display, private_display = settings.choose_display()
     godot = settings.godot or find_godot()
     command = GodotCommand(
         godot,
         prepare_project(spec, godot),
         spec.scene_res_path,
         physics_hz=spec.physics_hz,
-        headless=settings.headless,
+        headless=settings.headless and settings.render_mode is None,
+        display=display,
     )
     config = SessionConfig(
         n_envs=n_envs,
         action_repeat=spec.action_repeat,
         max_episode_steps=spec.max_episode_steps,
         autoreset=autoreset,
-        realtime_factor=settings.realtime_factor,
+        realtime_factor=settings.session_realtime_factor,
         options={**spec.default_options("scene"), **scene_options},
         spin_usec=settings.resolved_spin_usec(),
         script_errors=settings.script_errors,
+        viewer=settings.viewer,
+        view_size=settings.render_size,
+        view_hud=settings.render_hud,
     )
     return command, {
         "n_envs": n_envs,
@@ -98,7 +107,8 @@ def _session_arguments(
         "config": config,
         "expect_state_names": spec.state_names,
         "expect_action_size": spec.action_size,
-        "pin_cpus": settings.pin_cpus,
+        "pin_cpus": settings.session_pin_cpus,
+        "private_display": private_display,
         "timeout": settings.step_timeout,
     }
 

@@ -16,6 +16,7 @@ from stable_baselines3.common.vec_env.base_vec_env import (
 )
 
 from rlgodot.core.envs.batch import BatchBacked, EnvBatch
+from rlgodot.core.envs.rendering import render_metadata, with_render_mode
 from rlgodot.core.envs.seeding import derive_seeds, normalise_seeds
 from rlgodot.core.errors import (
     GodotCrashed,
@@ -45,6 +46,10 @@ class GodotVecEnv(BatchBacked, VecEnv):
     ``max_restarts`` failures in a row :class:`GodotRestartsExhausted` is raised. Recovery is
     on when ``max_restarts`` > 0 (training); else a failure raises as it is.
 
+    Rendering: with ``render_mode="rgb_array"``, :meth:`get_images` returns one frame per
+    instance and ``render()`` tiles them (SB3's ``VecVideoRecorder`` records that); with
+    ``"human"`` a Godot window shows every instance at real time and ``render()`` returns None.
+
     Args:
         spec: The env.
         n_envs: Instances in total.
@@ -53,6 +58,8 @@ class GodotVecEnv(BatchBacked, VecEnv):
         settings: How to run Godot (processes, pinning, timeouts).
         max_restarts: Godot failures in a row that are recovered from before giving up; 0 (the
             default; ``train`` sets its ``max_restarts``) raises the first failure as it is.
+        render_mode: ``None`` (headless), ``"human"`` or ``"rgb_array"``; overrides
+            ``settings.render_mode``.
 
     Attributes:
         restarts: Sessions relaunched after a crash or hang so far.
@@ -67,15 +74,18 @@ class GodotVecEnv(BatchBacked, VecEnv):
         seed: int | None = None,
         settings: LaunchSettings | None = None,
         max_restarts: int = 0,
+        render_mode: str | None = None,
     ) -> None:
+        settings = with_render_mode(settings, render_mode)
         self.spec = spec
         self.max_restarts = max_restarts
         self.restarts = 0
         self.last_recovery_s = 0.0
         self._failures_in_a_row = 0
         self.batch = EnvBatch(spec, n_envs, "same_step", options, settings)
-        self.render_mode: str | None = None  # headless; read by VecEnv.__init__
+        self.render_mode: str | None = settings.render_mode  # read by VecEnv.__init__
         super().__init__(n_envs, spec.observation_space, spec.action_space)
+        self.metadata = render_metadata(spec)
         self._rng = np.random.default_rng(seed)
         if seed is not None:
             self.seed(seed)
@@ -157,6 +167,20 @@ class GodotVecEnv(BatchBacked, VecEnv):
             infos.append(info)
         rewards = np.zeros(self.num_envs, dtype=np.float32)
         return obs, rewards, np.ones(self.num_envs, dtype=bool), infos
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        """One ``(H, W, 3)`` uint8 frame of the current state per instance."""
+        return list(self.batch.render())
+
+    def render(self, mode: str | None = None) -> np.ndarray | None:
+        """SB3's ``render``: the instances' frames tiled into one image (``"rgb_array"``).
+
+        With ``render_mode="human"`` the Godot window already shows every instance: returns
+        None (SB3's own ``render`` would call ``render`` on each sub-env, which this has not).
+        """
+        if self.render_mode == "human" and mode in (None, "human"):
+            return None
+        return super().render(mode)
 
     def close(self) -> None:
         """End every Godot process of this env (idempotent)."""

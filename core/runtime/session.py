@@ -3,7 +3,8 @@
 :class:`AsyncGodotSession` is the real one, for asyncio code: the pool of connections that also
 owns its processes. :class:`GodotSession` is its blocking facade, what the env layer holds. Both
 guarantee the processes and connections go away together: ``close`` always terminates every
-process, also after a crash, a timeout or a half-finished launch.
+process (and the session's private X display, if it started one), also after a crash, a timeout
+or a half-finished launch.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rlgodot.core.runtime.client.async_client import (
 )
 from rlgodot.core.runtime.client.pool import AsyncGodotPool, split_evenly
 from rlgodot.core.runtime.client.sync_client import EventLoopRunner, GodotPool
+from rlgodot.core.runtime.launcher.display import VirtualDisplay
 from rlgodot.core.runtime.launcher.process import GodotCommand, GodotProcess, cpu_for
 from rlgodot.core.runtime.protocol.messages import ServerInfo, SessionConfig
 
@@ -30,9 +32,9 @@ from rlgodot.core.runtime.protocol.messages import ServerInfo, SessionConfig
 class AsyncGodotSession(AsyncGodotPool):
     """``n_envs`` instances of one scene over ``n_procs`` Godot processes, for asyncio code.
 
-    The :class:`AsyncGodotPool` (``await reset``, ``step``, ``ping``, ``bench``) that also owns
-    the processes behind it. Global instance index order is process order. Create it with
-    :meth:`launch`; it is an async context manager::
+    The :class:`AsyncGodotPool` (``await reset``, ``step``, ``render``, ``caption``, ``ping``,
+    ``bench``) that also owns the processes behind it. Global instance index order is process
+    order. Create it with :meth:`launch`; it is an async context manager::
 
         async with await AsyncGodotSession.launch(command, n_envs=8) as session:
             first = await session.reset(seeds=list(range(8)))
@@ -41,6 +43,7 @@ class AsyncGodotSession(AsyncGodotPool):
     Attributes:
         processes: The Godot processes, in instance order.
         config: The session config sent at hello (``n_envs`` = the total).
+        display: The private Xvfb the processes draw on (``private_display``), else None.
         launch_seconds: Wall time from spawning to the completed handshake.
     """
 
@@ -49,10 +52,12 @@ class AsyncGodotSession(AsyncGodotPool):
         clients: Sequence[AsyncGodotClient],
         processes: Sequence[GodotProcess],
         config: SessionConfig,
+        display: VirtualDisplay | None = None,
     ) -> None:
         super().__init__(clients)
         self.processes: tuple[GodotProcess, ...] = tuple(processes)
         self.config = config
+        self.display = display
         self.launch_seconds = 0.0
         self._closed = False
 
@@ -67,6 +72,7 @@ class AsyncGodotSession(AsyncGodotPool):
         expect_state_names: Sequence[str] | None = None,
         expect_action_size: int | None = None,
         pin_cpus: bool = False,
+        private_display: bool = False,
         ready_timeout: float = 30.0,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         timeout: float = DEFAULT_REQUEST_TIMEOUT,
@@ -82,12 +88,15 @@ class AsyncGodotSession(AsyncGodotPool):
                 fails with ``LayoutMismatch``.
             expect_action_size: The action size the caller sends.
             pin_cpus: Pin process i to CPU ``i mod #cpus`` (faster on small machines; measure it).
+            private_display: Start a private Xvfb and run the processes on it (it replaces
+                ``command.display``); it is stopped when the session closes.
             ready_timeout: Seconds for all processes to start listening.
             connect_timeout: Seconds to connect to each.
             timeout: Default deadline of every request (hello, reset, step) in seconds.
 
         Raises:
             GodotLaunchError: A process did not start; all others are terminated.
+            DisplayUnavailable: The private display could not be started.
             LayoutMismatch, ProtocolError, RemoteError: The handshake failed.
         """
         counts = split_evenly(n_envs, n_procs)
@@ -95,7 +104,11 @@ class AsyncGodotSession(AsyncGodotPool):
         start = time.monotonic()
         processes: list[GodotProcess] = []
         clients: list[AsyncGodotClient] = []
+        display: VirtualDisplay | None = None
         try:
+            if private_display:
+                display = await asyncio.to_thread(VirtualDisplay.start)
+                command = dataclasses.replace(command, display=display.name)
             # Spawning is quick; loading is slow. Spawn all, then wait for all: they load in
             # parallel.
             for i in range(n_procs):
@@ -104,11 +117,11 @@ class AsyncGodotSession(AsyncGodotPool):
                 *(asyncio.to_thread(p.wait_ready, ready_timeout) for p in processes)
             )
             clients = await _connect_all(processes, connect_timeout, timeout)
-            session = cls(clients, processes, total)
+            session = cls(clients, processes, total, display)
             await session.hello(total, expect_state_names, expect_action_size, counts=counts)
         except BaseException:
             await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
-            _terminate(processes)
+            _terminate(processes, display=display)
             raise
         session.launch_seconds = time.monotonic() - start
         return session
@@ -119,7 +132,9 @@ class AsyncGodotSession(AsyncGodotPool):
         return self._closed
 
     async def close(self, timeout: float = 3.0) -> None:
-        """Say goodbye, then terminate every process; idempotent, never raises.
+        """Say goodbye, then terminate every process and the private display; idempotent.
+
+        Never raises.
 
         Args:
             timeout: Seconds each process gets to exit after ``close``/SIGTERM.
@@ -130,7 +145,7 @@ class AsyncGodotSession(AsyncGodotPool):
         try:
             await super().close(timeout=min(timeout, 2.0))
         finally:
-            await asyncio.to_thread(_terminate, self.processes, 1.0, timeout)
+            await asyncio.to_thread(_terminate, self.processes, 1.0, timeout, self.display)
 
     async def __aenter__(self) -> AsyncGodotSession:
         return self
@@ -147,8 +162,8 @@ class AsyncGodotSession(AsyncGodotPool):
 class GodotSession(GodotPool):
     """The blocking facade of an :class:`AsyncGodotSession`: what the env layer holds.
 
-    ``reset``, ``step``, ``ping`` and ``bench`` block (see :class:`GodotPool`); the session is a
-    context manager. Use :meth:`launch`.
+    ``reset``, ``step``, ``render``, ``caption``, ``ping`` and ``bench`` block (see
+    :class:`GodotPool`); the session is a context manager. Use :meth:`launch`.
     """
 
     target: AsyncGodotSession
@@ -194,15 +209,23 @@ class GodotSession(GodotPool):
         """True once :meth:`close` ran."""
         return self.target.closed
 
+    @property
+    def display(self) -> VirtualDisplay | None:
+        """The private Xvfb the processes draw on, if the session started one."""
+        return self.target.display
+
     def close(self, timeout: float = 3.0) -> None:
-        """Say goodbye, then terminate every process; idempotent, never raises."""
+        """Say goodbye, then terminate every process and the private display; idempotent.
+
+        Never raises.
+        """
         if self.target.closed:
             return
         try:
             with contextlib.suppress(Exception):  # closing must always reach the terminate
                 super().close(timeout=timeout)
         finally:
-            _terminate(self.target.processes, grace=0.0, timeout=timeout)
+            _terminate(self.target.processes, 0.0, timeout, self.target.display)
 
     def __enter__(self) -> GodotSession:
         return self
@@ -232,8 +255,16 @@ async def _connect_all(
     return list(results)  # type: ignore[arg-type]
 
 
-def _terminate(processes: Sequence[GodotProcess], grace: float = 0.0, timeout: float = 3.0) -> None:
-    """Stop all processes in parallel: wait for voluntary exits, then SIGTERM all, then reap."""
+def _terminate(
+    processes: Sequence[GodotProcess],
+    grace: float = 0.0,
+    timeout: float = 3.0,
+    display: VirtualDisplay | None = None,
+) -> None:
+    """Stop all processes in parallel: wait for voluntary exits, then SIGTERM all, then reap.
+
+    Then stop the display they drew on, if given.
+    """
     end = time.monotonic() + grace
     for process in processes:
         remaining = end - time.monotonic()
@@ -247,3 +278,5 @@ def _terminate(processes: Sequence[GodotProcess], grace: float = 0.0, timeout: f
     for process in processes:
         with contextlib.suppress(Exception):  # best effort, keep going for the others
             process.terminate(timeout)
+    if display is not None:
+        display.stop()

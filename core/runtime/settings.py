@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
+from rlgodot.core.errors import DisplayUnavailable, InvalidOption
 from rlgodot.core.runtime.launcher.binary import GodotBinary
+from rlgodot.core.runtime.launcher.display import INSTALL_HINT
 from rlgodot.core.runtime.launcher.process import live_count
+from rlgodot.core.runtime.protocol.messages import DEFAULT_VIEW_SIZE, Viewer, check_view_size
 
 # Long enough to cover a small scene's step (null env, 64 instances: ~80 us) and the round trip,
 # short enough that a Godot waiting for a slow policy blocks soon (idle CPU stays ~0).
 AUTO_SPIN_USEC = 300
+
+RenderMode = Literal["human", "rgb_array"]
+RENDER_MODES: Final = ("human", "rgb_array")
+"""Gymnasium's render modes: a window at real time, or frames of each instance."""
+_VIEWERS: Final[dict[str | None, Viewer]] = {
+    None: "none",
+    "human": "window",
+    "rgb_array": "offscreen",
+}
 
 
 @dataclass(frozen=True)
@@ -20,9 +33,12 @@ class LaunchSettings:
 
     Attributes:
         n_procs: Godot processes the instances are spread over (stepped concurrently).
-        headless: Run without a window. ``False`` needs a display (``DISPLAY``).
+        headless: Run without a window. ``False`` needs a display (``DISPLAY``). A rendering
+            Godot (``render_mode`` set) is never headless.
         realtime_factor: 0 runs flat out; r > 0 throttles to r x real time (for watching).
+            With ``render_mode="human"``, 0 means real time (1.0).
         pin_cpus: Pin each Godot process to one core (faster on small machines, measure it).
+            Ignored with ``render_mode``: a rendering Godot is never pinned.
         step_timeout: Seconds to wait for any reply before raising ``GodotTimeout``.
         godot: The Godot binary; found with :func:`find_godot` when ``None``.
         spin_usec: Microseconds Python and Godot busy-poll for the next frame before they block
@@ -34,6 +50,16 @@ class LaunchSettings:
             (RLlib runners).
         script_errors: ``"raise"``: a GDScript error while Godot handles a reset or step raises
             ``ScriptError`` naming the script and line; ``"warn"``: a ``ScriptErrorWarning``.
+        render_mode: ``None``: headless, nothing renders. ``"human"``: a window showing every
+            instance, at real time (the ``"window"`` viewer). ``"rgb_array"``: each instance
+            renders its own frame when asked (the ``"offscreen"`` viewer).
+        render_size: ``(width, height)`` of each instance's view, each side in 16..4096:
+            the size of ``rgb_array`` frames.
+        render_hud: Draw the HUD (readout, caption, last outcome) into the views and frames.
+        display: The X display a rendering Godot draws on (``":1"``). ``None`` chooses:
+            ``"human"`` uses this environment's ``DISPLAY``/``WAYLAND_DISPLAY``;
+            ``"rgb_array"`` a private Xvfb started for the session (and stopped when it
+            closes) if ``Xvfb`` is on PATH, else ``DISPLAY``.
     """
 
     n_procs: int = 1
@@ -44,6 +70,69 @@ class LaunchSettings:
     godot: GodotBinary | None = None
     spin_usec: int | None = None
     script_errors: Literal["raise", "warn"] = "raise"
+    render_mode: RenderMode | None = None
+    render_size: tuple[int, int] = DEFAULT_VIEW_SIZE
+    render_hud: bool = True
+    display: str | None = None
+
+    def __post_init__(self) -> None:
+        """Check the render settings here, where the traceback points at the caller."""
+        if self.render_mode is not None and self.render_mode not in RENDER_MODES:
+            raise InvalidOption(
+                f"render_mode must be one of {RENDER_MODES} or None, got {self.render_mode!r}"
+            )
+        object.__setattr__(self, "render_size", check_view_size(self.render_size, "render_size"))
+
+    @property
+    def viewer(self) -> Viewer:
+        """The session's viewer for ``render_mode`` (``SessionConfig.viewer``)."""
+        return _VIEWERS[self.render_mode]
+
+    @property
+    def session_realtime_factor(self) -> float:
+        """``realtime_factor``, with 0 meaning real time when a human watches."""
+        if self.render_mode == "human" and self.realtime_factor == 0:
+            return 1.0
+        return self.realtime_factor
+
+    @property
+    def session_pin_cpus(self) -> bool:
+        """``pin_cpus``, off for a rendering Godot (its render threads need the cores)."""
+        return self.pin_cpus and self.render_mode is None
+
+    def choose_display(self) -> tuple[str | None, bool]:
+        """Where a rendering Godot draws, as ``(display, private)``.
+
+        Returns:
+            ``(":N", False)``: that X display (``display``, or ``DISPLAY`` for ``rgb_array``
+            without Xvfb); ``(None, False)``: this environment's display, as Godot chooses
+            (``human``) or no display at all (``render_mode`` None); ``(None, True)``: start a
+            private Xvfb for the session.
+
+        Raises:
+            DisplayUnavailable: ``human`` without a display, or ``rgb_array`` without Xvfb
+                and without ``DISPLAY``.
+        """
+        if self.render_mode is None:
+            return None, False
+        if self.display is not None:
+            return self.display, False
+        if self.render_mode == "human":
+            if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+                raise DisplayUnavailable(
+                    "human rendering needs a display and none is set (DISPLAY/WAYLAND_DISPLAY); "
+                    "use render_mode='rgb_array' (frames, on a private Xvfb), or run under "
+                    "xvfb-run -a"
+                )
+            return None, False
+        if shutil.which("Xvfb") is not None:
+            return None, True
+        if os.environ.get("DISPLAY"):
+            return os.environ["DISPLAY"], False
+        raise DisplayUnavailable(
+            f"rgb_array rendering needs a display: there is no Xvfb on PATH and no DISPLAY; "
+            f"{INSTALL_HINT}"
+        )
 
     def resolved_spin_usec(self) -> int:
         """``spin_usec``, with ``None`` resolved for a session about to start ``n_procs``.

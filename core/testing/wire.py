@@ -16,6 +16,7 @@ from rlgodot.core.errors import ProtocolError
 from rlgodot.core.runtime.protocol.codec import (
     BINARY_HEADER,
     BINARY_MAGIC,
+    KIND_FRAMES,
     KIND_STEP,
     RESULT_KINDS,
     encode_json,
@@ -86,6 +87,15 @@ def encode_binary_result(message_type: str, batch: StepBatch) -> bytes:
             np.ascontiguousarray(batch.terminal_states, dtype=F32).reshape(k, width).tobytes(),
         )
     )
+
+def encode_frames(frames: np.ndarray) -> bytes:
+    """Encode ``(n, H, W, 3)`` uint8 RGB frames as a binary ``render`` reply (the server's side)."""
+    frames = np.ascontiguousarray(frames, dtype=np.uint8)
+    if frames.ndim != 4 or frames.shape[3] != 3:
+        raise ProtocolError(f"frames must have shape (n, H, W, 3), got {frames.shape}")
+    n, height, width, _ = frames.shape
+    return BINARY_HEADER.pack(BINARY_MAGIC, KIND_FRAMES, 0, n, width, height) + frames.tobytes()
+
 
 def encode_step(actions: np.ndarray, codec: str) -> bytes:
     """Encode a ``step`` request in the session's codec."""

@@ -75,8 +75,13 @@ def reset_message(
     return message
 
 
-def check_indices(indices: Sequence[int], n: int) -> list[int]:
+def check_indices(indices: Sequence[int], n: int, request: str = "reset") -> list[int]:
     """Return ``indices`` as distinct ints in ``0..n-1``.
+
+    Args:
+        indices: Instance indices.
+        n: Instances of the server (or pool).
+        request: The request they are for, named in the message.
 
     Raises:
         InvalidOption: An index is out of range, repeated, or not an int.
@@ -84,10 +89,30 @@ def check_indices(indices: Sequence[int], n: int) -> list[int]:
     index_list = [_int(i, "index") for i in indices]
     bad = [i for i in index_list if not 0 <= i < n]
     if bad:
-        raise InvalidOption(f"reset indices {bad[:10]} are outside 0..{n - 1}")
+        raise InvalidOption(f"{request} indices {bad[:10]} are outside 0..{n - 1}")
     if len(set(index_list)) != len(index_list):
-        raise InvalidOption(f"reset indices must be distinct, got {index_list[:20]}")
+        raise InvalidOption(f"{request} indices must be distinct, got {index_list[:20]}")
     return index_list
+
+
+def check_captions(captions: Sequence[str], n: int) -> list[str]:
+    """Return ``captions`` as a list of exactly ``n`` strings (one per instance).
+
+    Raises:
+        InvalidOption: Not a sequence of ``n`` strings.
+    """
+    if isinstance(captions, str) or not isinstance(captions, Sequence):
+        raise InvalidOption(
+            f"captions must be a sequence of {n} strings (one per instance, \"\" clears), "
+            f"got {type(captions).__name__}"
+        )
+    listed = list(captions)
+    if len(listed) != n or not all(isinstance(c, str) for c in listed):
+        raise InvalidOption(
+            f"captions must be exactly {n} strings (one per instance, \"\" clears), got "
+            f"{len(listed)} values of types {sorted({type(c).__name__ for c in listed})}"
+        )
+    return listed
 
 
 def _int(value: Any, what: str) -> int:

@@ -38,16 +38,24 @@ from rlgodot.core.errors import (
     ScriptError,
     ScriptErrorWarning,
 )
-from rlgodot.core.runtime.client.arguments import check_actions, check_layout, reset_message
+from rlgodot.core.runtime.client.arguments import (
+    check_actions,
+    check_captions,
+    check_indices,
+    check_layout,
+    reset_message,
+)
 from rlgodot.core.runtime.protocol.codec import (
     BINARY_HEADER,
     BINARY_MAGIC,
     KIND_STEP,
     BinaryResult,
+    Reply,
     batch_from_json,
     decode_json,
     decode_reply,
     encode_json,
+    reply_type,
 )
 from rlgodot.core.runtime.protocol.framing import HEADER, FrameProtocol, encode_frame
 from rlgodot.core.runtime.protocol.messages import (
@@ -70,7 +78,6 @@ DEFAULT_REQUEST_TIMEOUT = 30.0
 
 _F32 = np.dtype("<f4")
 _READ_SIZE = 256 * 1024  # as asyncio's socket transport reads
-Reply = dict[str, Any] | BinaryResult
 
 
 def frame_limit(announced: int) -> int:
@@ -121,8 +128,9 @@ class AsyncGodotClient:
     """Client of one Godot server connection (docs/PROTOCOL.md).
 
     Create it with :meth:`connect`, then call :meth:`hello` once, then :meth:`reset` and
-    :meth:`step`. One request at a time per client (the protocol has one in flight per
-    connection); use one client per process and :class:`AsyncGodotPool` to fan out.
+    :meth:`step` (and, with a viewer, :meth:`render` and :meth:`caption`). One request at a
+    time per client (the protocol has one in flight per connection); use one client per
+    process and :class:`AsyncGodotPool` to fan out.
 
     Args:
         protocol: The connection's frame protocol (made by :meth:`connect`).
@@ -166,6 +174,8 @@ class AsyncGodotClient:
         self._action_size = 0
         self._binary = False
         self._step_header = b""
+        self._viewer = "none"
+        self._view_size = (0, 0)
 
     # ------------------------------------------------------------------ setup
 
@@ -285,6 +295,8 @@ class AsyncGodotClient:
         self._width = info.state_size
         self._action_size = info.action_size
         self._binary = info.codec == "binary"
+        self._viewer = config.viewer
+        self._view_size = config.view_size
         self._max_frame_bytes = frame_limit(info.max_frame_bytes)
         self._protocol.max_frame_bytes = self._max_frame_bytes
         body_size = BINARY_HEADER.size + 4 * self._n * self._action_size
@@ -297,9 +309,8 @@ class AsyncGodotClient:
         self, reply: Reply, config: SessionConfig, codecs: Sequence[str]
     ) -> ServerInfo:
         """Check a hello reply against what was asked and parse it."""
-        if isinstance(reply, BinaryResult):
-            raise self._protocol_error(f"expected hello, got a binary {reply.type}", "hello")
         self._expect(reply, "hello", "hello")
+        assert isinstance(reply, dict)  # _expect checked its type
         if reply.get("protocol") != PROTOCOL_VERSION:
             raise self._protocol_error(
                 f"server speaks protocol {reply.get('protocol')!r}, this client "
@@ -454,6 +465,61 @@ class AsyncGodotClient:
             raise self._remote_error(reply, request)
         return reply
 
+    async def render(
+        self, indices: Sequence[int] | None = None, *, timeout: float | None = None
+    ) -> np.ndarray:
+        """Frames of the current state (after the latest reset or step) of the instances.
+
+        Args:
+            indices: Instances to render; default all, in order.
+            timeout: Deadline in seconds (default: the client's).
+
+        Returns:
+            ``(n, H, W, 3)`` uint8 RGB frames in ``indices`` order, top row first; offscreen
+            frames are ``view_size`` large.
+
+        Raises:
+            RLGodotError: The session has no viewer (nothing was sent).
+            InvalidOption: Bad indices, or offscreen frames that would not fit in one frame
+                of the protocol (nothing was sent).
+        """
+        self._require_viewer("render")
+        message: dict[str, Any] = {"type": "render"}
+        count = self._n
+        if indices is not None:
+            message["indices"] = check_indices(indices, self._n, "render")
+            count = len(message["indices"])
+        width, height = self._view_size
+        size = BINARY_HEADER.size + 3 * count * width * height
+        if self._viewer == "offscreen" and size > self._max_frame_bytes:
+            raise InvalidOption(
+                f"{count} frames of {width}x{height} are {size} bytes, more than the "
+                f"{self._max_frame_bytes} of one protocol frame; render fewer instances at "
+                "once (indices=...) or use a smaller view_size"
+            )
+        reply = await self._request(encode_json(message), "render", timeout)
+        self._expect(reply, "frames", "render")
+        assert isinstance(reply, np.ndarray)  # _expect checked its type
+        if reply.shape[0] != count:
+            raise self._protocol_error(f"asked for {count} frames, got {reply.shape[0]}", "render")
+        return reply
+
+    async def caption(self, captions: Sequence[str], *, timeout: float | None = None) -> None:
+        """Show one line of text in each instance's HUD, under its readout.
+
+        Args:
+            captions: Exactly one string per instance (``""`` clears it).
+            timeout: Deadline in seconds (default: the client's).
+
+        Raises:
+            RLGodotError: The session has no viewer (nothing was sent).
+            InvalidOption: Not one string per instance (nothing was sent).
+        """
+        self._require_viewer("caption")
+        message = {"type": "caption", "captions": check_captions(captions, self._n)}
+        reply = await self._request(encode_json(message), "caption", timeout)
+        self._expect(reply, "captioned", "caption")
+
     async def ping(self, *, timeout: float | None = None) -> float:
         """Check that Godot answers; return the round trip time in seconds."""
         start = time.perf_counter()
@@ -570,6 +636,16 @@ class AsyncGodotClient:
         if self.info is None:
             raise RLGodotError(f"call hello() before {request}() on {self.describe()}")
 
+    def _require_viewer(self, request: str) -> None:
+        self._require_hello(request)
+        if self._viewer == "none":
+            raise RLGodotError(
+                f"{request}() needs a viewer, but {self.describe()} runs without one "
+                "(viewer 'none'); pass render_mode='rgb_array' (frames) or 'human' (a window) "
+                "to the env or to LaunchSettings, or SessionConfig(viewer='offscreen') to a "
+                "bare session"
+            )
+
     def _batch(self, reply: Reply, expected: str, rows: int) -> StepBatch:
         if isinstance(reply, BinaryResult):
             if reply.type != expected:
@@ -589,7 +665,7 @@ class AsyncGodotClient:
         return batch
 
     def _expect(self, reply: Reply, expected: str, request: str) -> None:
-        kind = reply.type if isinstance(reply, BinaryResult) else reply["type"]
+        kind = reply_type(reply)
         if kind != expected:
             raise self._protocol_error(f"expected {expected!r} in reply, got {kind!r}", request)
 

@@ -16,7 +16,12 @@ from typing import Any
 import numpy as np
 
 from rlgodot.core.errors import InvalidOption, LayoutMismatch, RLGodotError
-from rlgodot.core.runtime.client.arguments import check_actions, check_indices, reset_message
+from rlgodot.core.runtime.client.arguments import (
+    check_actions,
+    check_captions,
+    check_indices,
+    reset_message,
+)
 from rlgodot.core.runtime.client.async_client import AsyncGodotClient
 from rlgodot.core.runtime.protocol.messages import (
     ServerInfo,
@@ -142,37 +147,87 @@ class AsyncGodotPool:
         Raises:
             InvalidOption: Bad indices or seeds (nothing was sent).
         """
-        self._require_hello()
+        self._require_hello("reset")
         # Validate once against the global layout, before anything is sent anywhere.
         reset_message(seeds, options, indices, self._n)
-        global_indices = (
-            list(range(self._n)) if indices is None else check_indices(indices, self._n)
-        )
+        routes = self._route(None if indices is None else check_indices(indices, self._n))
         seed_list = None if seeds is None else [int(s) for s in seeds]
+        batches = await _gather_all(
+            [
+                client.reset(
+                    None if seed_list is None else [seed_list[k] for k in rows],
+                    options,
+                    local,
+                    timeout=timeout,
+                )
+                for client, rows, local in routes
+            ]
+        )
+        if len(batches) == 1:
+            return batches[0]
+        order = _request_order(routes)
+        merged = concat_batches(batches, [0] * len(batches))
+        return StepBatch.empty_terminals(merged.states[order], merged.status[order])
+
+    async def render(
+        self, indices: Sequence[int] | None = None, *, timeout: float | None = None
+    ) -> np.ndarray:
+        """Frames of all instances or those in ``indices`` (global), from their processes.
+
+        Returns:
+            ``(n, H, W, 3)`` uint8 RGB frames in ``indices`` order (see
+            :meth:`AsyncGodotClient.render`).
+
+        Raises:
+            RLGodotError: The session has no viewer (nothing was sent).
+            InvalidOption: Bad indices (nothing was sent).
+        """
+        self._require_hello("render")
+        routes = self._route(
+            None if indices is None else check_indices(indices, self._n, "render")
+        )
+        frames = await _gather_all(
+            [client.render(local, timeout=timeout) for client, _, local in routes]
+        )
+        if len(frames) == 1:
+            return frames[0]
+        merged = np.concatenate(frames)
+        return merged if indices is None else merged[_request_order(routes)]
+
+    async def caption(self, captions: Sequence[str], *, timeout: float | None = None) -> None:
+        """Show ``captions[i]`` in the HUD of global instance i (``""`` clears it).
+
+        Raises:
+            RLGodotError: The session has no viewer (nothing was sent).
+            InvalidOption: Not one string per instance (nothing was sent).
+        """
+        self._require_hello("caption")
+        listed = check_captions(captions, self._n)
+        slices = zip(self.clients, self.offsets, self.counts, strict=True)
+        await _gather_all(
+            [client.caption(listed[at : at + n], timeout=timeout) for client, at, n in slices]
+        )
+
+    def _route(
+        self, indices: list[int] | None
+    ) -> list[tuple[AsyncGodotClient, list[int], list[int] | None]]:
+        """Split checked global ``indices`` (None: all) by process.
+
+        Returns:
+            For each process with rows in the request: its client, the positions of its rows
+            in the request, and its local indices (None: all its instances, in order).
+        """
+        global_indices = list(range(self._n)) if indices is None else indices
         process_of = np.searchsorted(self.offsets, global_indices, side="right") - 1
-        calls = []
-        positions: list[list[int]] = []
+        routes = []
         for p, client in enumerate(self.clients):
             rows = [k for k, proc in enumerate(process_of) if proc == p]
             if not rows:
                 continue
             local = [global_indices[k] - self.offsets[p] for k in rows]
             whole = indices is None or local == list(range(self.counts[p]))
-            calls.append(
-                client.reset(
-                    None if seed_list is None else [seed_list[k] for k in rows],
-                    options,
-                    None if whole else local,
-                    timeout=timeout,
-                )
-            )
-            positions.append(rows)
-        batches = await _gather_all(calls)
-        if len(batches) == 1:
-            return batches[0]
-        order = np.argsort(np.concatenate([np.asarray(r) for r in positions]), kind="stable")
-        merged = concat_batches(batches, [0] * len(batches))
-        return StepBatch.empty_terminals(merged.states[order], merged.status[order])
+            routes.append((client, rows, None if whole else local))
+        return routes
 
     async def step(self, actions: np.ndarray, *, timeout: float | None = None) -> StepBatch:
         """Step every process with its slice of ``actions`` and stack the results.
@@ -198,7 +253,7 @@ class AsyncGodotPool:
         self, actions: np.ndarray, *, timeout: float | None = None
     ) -> list[asyncio.Future[bytearray]]:
         """Phases 1 and 2 of a step: check, send every slice, return the reply futures."""
-        self._require_hello()
+        self._require_hello("step")
         array = check_actions(actions, self._n, self._action_size)
         for client in self.clients:  # all or nothing: never step only some processes
             client.check_ready("step")
@@ -251,9 +306,14 @@ class AsyncGodotPool:
         for client in self.clients:
             client.abort(reason)
 
-    def _require_hello(self) -> None:
+    def _require_hello(self, request: str) -> None:
         if self.info is None:
-            raise RLGodotError("call hello() on the pool before reset() or step()")
+            raise RLGodotError(f"call hello() on the pool before {request}()")
+
+
+def _request_order(routes: Sequence[tuple[Any, list[int], Any]]) -> np.ndarray:
+    """The permutation that puts rows concatenated in process order back in request order."""
+    return np.argsort(np.concatenate([np.asarray(rows) for _, rows, _ in routes]), kind="stable")
 
 
 async def _gather_all(coros: Sequence[Any]) -> list[Any]:

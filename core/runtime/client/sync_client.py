@@ -187,6 +187,16 @@ class _SyncFacade(Generic[Target]):
             target.abort("interrupted while waiting for a step reply")
             raise
 
+    def render(
+        self, indices: Sequence[int] | None = None, *, timeout: float | None = None
+    ) -> np.ndarray:
+        """Blocking :meth:`AsyncGodotClient.render`: ``(n, H, W, 3)`` uint8 frames."""
+        return self._runner.run(self.target.render(indices, timeout=timeout))
+
+    def caption(self, captions: Sequence[str], *, timeout: float | None = None) -> None:
+        """Blocking :meth:`AsyncGodotClient.caption`: one HUD line per instance."""
+        self._runner.run(self.target.caption(captions, timeout=timeout))
+
     def ping(self, *, timeout: float | None = None) -> Any:
         """Blocking ping: the round trip time(s) in seconds."""
         return self._runner.run(self.target.ping(timeout=timeout))

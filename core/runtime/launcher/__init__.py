@@ -1,4 +1,7 @@
-"""Find or provision Godot, assemble the runnable project, spawn and supervise processes."""
+"""Find or provision Godot, assemble the runnable project, spawn and supervise processes.
+
+Also the private virtual display (Xvfb) a rendering Godot draws on where there is no screen.
+"""
 
 from rlgodot.core.runtime.launcher.binary import (
     GodotBinary,
@@ -7,6 +10,7 @@ from rlgodot.core.runtime.launcher.binary import (
     find_godot,
     provision_godot,
 )
+from rlgodot.core.runtime.launcher.display import VirtualDisplay
 from rlgodot.core.runtime.launcher.process import (
     GodotCommand,
     GodotProcess,
@@ -25,6 +29,7 @@ __all__ = [
     "GodotCommand",
     "GodotProcess",
     "ProjectFile",
+    "VirtualDisplay",
     "assemble_project",
     "cache_dir",
     "check_godot",

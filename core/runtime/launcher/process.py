@@ -55,6 +55,10 @@ class GodotCommand:
         physics_hz: Physics ticks per simulated second; also passed as ``--fixed-fps`` so each
             frame runs exactly one tick, flat out.
         headless: No window, no rendering. Set False to render (needs a display).
+        display: The X display to render on (a private Xvfb's, or one chosen by the user):
+            Godot gets it as ``DISPLAY`` (without ``WAYLAND_DISPLAY``) and uses the x11
+            display driver with the opengl3 renderer, which Xvfb's software OpenGL runs.
+            ``None``: the display of this environment, as Godot chooses. Unused when headless.
         port: TCP port, 0 = a free one chosen by the OS (use 0 unless debugging).
         user_args: Extra arguments for the scene, appended after ``--``.
         godot_args: Extra engine arguments before ``--`` (e.g. ``--verbose``).
@@ -66,6 +70,7 @@ class GodotCommand:
     scene_res_path: str
     physics_hz: int = 60
     headless: bool = True
+    display: str | None = None
     port: int = 0
     user_args: Sequence[str] = ()
     godot_args: Sequence[str] = ()
@@ -74,8 +79,10 @@ class GodotCommand:
     def argv(self) -> list[str]:
         """The command line, for serve or play mode."""
         args = [*self.godot.command]
-        if self.headless and not self.play:
+        if not self.renders:
             args.append("--headless")
+        if self.display is not None and self.renders:
+            args += ["--display-driver", "x11", "--rendering-driver", "opengl3"]
         args += ["--path", str(self.project_dir)]
         if not self.play:
             args += ["--fixed-fps", str(int(self.physics_hz))]
@@ -87,6 +94,19 @@ class GodotCommand:
         args.append(f"--rlgodot-physics-hz={int(self.physics_hz)}")
         args += list(self.user_args)
         return args
+
+    @property
+    def renders(self) -> bool:
+        """True when Godot draws (play mode or not headless): it needs a display."""
+        return self.play or not self.headless
+
+    def environment(self) -> dict[str, str]:
+        """The process environment: this one, with ``display`` as ``DISPLAY`` if it is set."""
+        env = dict(os.environ)
+        if self.display is not None and self.renders:
+            env["DISPLAY"] = self.display
+            env.pop("WAYLAND_DISPLAY", None)
+        return env
 
 
 _LIVE: set[GodotProcess] = set()
@@ -151,7 +171,7 @@ class GodotProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, TOKEN_ENV: token},
+                env={**command.environment(), TOKEN_ENV: token},
             )
         except OSError as exc:
             raise GodotLaunchError(

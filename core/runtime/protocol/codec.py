@@ -1,4 +1,4 @@
-"""Encode and decode message bodies: JSON objects and the binary (0xB1) step payloads.
+"""Encode and decode message bodies: JSON objects, binary (0xB1) step payloads and frames.
 
 A body starting with ``{`` is JSON, one starting with ``0xB1`` is binary (docs/PROTOCOL.md).
 Arrays cross the wire as whole buffers (``np.frombuffer`` / ``tobytes``): a per-float Python
@@ -25,14 +25,17 @@ JSON_START: Final = 0x7B  # "{"
 KIND_STEP: Final = 1
 KIND_STEP_RESULT: Final = 2
 KIND_RESET_RESULT: Final = 3
+KIND_FRAMES: Final = 4
 KIND_NAMES: Final = {
     KIND_STEP: "step",
     KIND_STEP_RESULT: "step_result",
     KIND_RESET_RESULT: "reset_result",
+    KIND_FRAMES: "frames",
 }
 RESULT_KINDS: Final = {"step_result": KIND_STEP_RESULT, "reset_result": KIND_RESET_RESULT}
 
 BINARY_HEADER: Final = struct.Struct("<BBHIII")  # magic, kind, reserved, n, width, n_terminal
+# (frames: magic, kind, reserved, n, W, H)
 
 _F32: Final = np.dtype("<f4")
 _U32: Final = np.dtype("<u4")
@@ -44,6 +47,19 @@ class BinaryResult(NamedTuple):
     type: str
     """``"step_result"`` or ``"reset_result"``."""
     batch: StepBatch
+
+
+Reply = dict[str, Any] | BinaryResult | np.ndarray
+"""A decoded reply: a JSON message, a binary step/reset result, or ``(n, H, W, 3)`` frames."""
+
+
+def reply_type(reply: Reply) -> str:
+    """The message type of a decoded reply (``"frames"`` for frames)."""
+    if isinstance(reply, BinaryResult):
+        return reply.type
+    if isinstance(reply, np.ndarray):
+        return KIND_NAMES[KIND_FRAMES]
+    return str(reply["type"])
 
 
 # ---------------------------------------------------------------------------- JSON
@@ -160,14 +176,37 @@ def decode_binary_result(body: bytes | bytearray | memoryview) -> BinaryResult:
     return BinaryResult(KIND_NAMES[kind], StepBatch(states, status, indices, terminal_states))
 
 
+def decode_frames(body: bytes | bytearray | memoryview) -> np.ndarray:
+    """Decode a binary ``render`` reply into ``(n, H, W, 3)`` uint8 RGB frames.
+
+    The array is a writable view of the body (copied once unless it is a ``bytearray``).
+
+    Raises:
+        ProtocolError: Wrong magic or kind, or a size that does not match the header.
+    """
+    kind, n, width, height = read_binary_header(body)
+    if kind != KIND_FRAMES:
+        raise ProtocolError(f"expected binary frames, got a binary {KIND_NAMES[kind]}")
+    expected = BINARY_HEADER.size + 3 * n * width * height
+    if len(body) != expected:
+        raise ProtocolError(
+            f"binary frames with n={n}, W={width}, H={height} must be {expected} bytes "
+            f"(16-byte header + n*H*W*3), got {len(body)}"
+        )
+    buf = body if isinstance(body, bytearray) else bytearray(body)
+    return np.frombuffer(buf, np.uint8, expected - BINARY_HEADER.size, BINARY_HEADER.size).reshape(
+        n, height, width, 3
+    )
+
+
 # ---------------------------------------------------------------------------- dispatch
 
 
-def decode_reply(body: bytes | bytearray | memoryview) -> dict[str, Any] | BinaryResult:
-    """Decode any body by its first byte: a JSON dict or a ``BinaryResult``.
+def decode_reply(body: bytes | bytearray | memoryview) -> Reply:
+    """Decode any body by its first byte: a JSON dict, a ``BinaryResult`` or frames.
 
     Raises:
-        ProtocolError: Empty, or neither JSON nor a binary result.
+        ProtocolError: Empty, or neither JSON nor a binary result or frames.
     """
     if not body:
         raise ProtocolError("empty message body")
@@ -175,6 +214,8 @@ def decode_reply(body: bytes | bytearray | memoryview) -> dict[str, Any] | Binar
     if first == JSON_START:
         return decode_json(body)
     if first == BINARY_MAGIC:
+        if len(body) > 1 and body[1] == KIND_FRAMES:
+            return decode_frames(body)
         return decode_binary_result(body)
     raise ProtocolError(
         f"message body starts with byte 0x{first:02X}, neither '{{' nor 0xB1: {_preview(body)}"
@@ -182,7 +223,10 @@ def decode_reply(body: bytes | bytearray | memoryview) -> dict[str, Any] | Binar
 
 
 def read_binary_header(body: bytes | bytearray | memoryview) -> tuple[int, int, int, int]:
-    """``(kind, n, width, n_terminal)`` of a binary body, its magic and size checked."""
+    """``(kind, n, width, n_terminal)`` of a binary body (frames: ``(kind, n, W, H)``).
+
+    Its magic, kind and minimum size are checked.
+    """
     if len(body) < BINARY_HEADER.size:
         raise ProtocolError(
             f"binary message of {len(body)} bytes is shorter than its 16-byte header"
@@ -192,7 +236,9 @@ def read_binary_header(body: bytes | bytearray | memoryview) -> tuple[int, int, 
         raise ProtocolError(f"binary message starts with 0x{magic:02X}, expected 0xB1")
     if kind not in KIND_NAMES:
         raise ProtocolError(
-            f"unknown binary message kind {kind} (known: 1 step, 2 step_result, 3 reset_result)"
+            f"unknown binary message kind {kind} (known: "
+            + ", ".join(f"{k} {name}" for k, name in KIND_NAMES.items())
+            + ")"
         )
     return kind, n, width, n_terminal
 

@@ -60,6 +60,15 @@ CODECS: Final = (CODEC_BINARY, CODEC_JSON)
 
 AUTORESET_MODES: Final = ("same_step", "next_step")
 
+VIEWER_MODES: Final = ("none", "window", "offscreen")
+"""``viewer``: nothing renders (headless), a window with every instance, or one offscreen view
+per instance that renders when a ``render`` request asks for its frame."""
+DEFAULT_VIEW_SIZE: Final = (640, 360)
+"""``view_size`` ``(width, height)`` of each instance's view, in pixels."""
+MIN_VIEW_SIDE: Final = 16
+MAX_VIEW_SIDE: Final = 4096
+"""Each side of ``view_size`` is in ``MIN_VIEW_SIDE..MAX_VIEW_SIDE``."""
+
 MAX_SEED: Final = 2**63 - 1
 """Largest episode seed (Godot's seeds are signed 64-bit integers)."""
 
@@ -70,6 +79,7 @@ CLOSING_ERROR_CODES: Final = frozenset(
 
 Autoreset = Literal["same_step", "next_step"]
 ScriptErrors = Literal["raise", "warn"]
+Viewer = Literal["none", "window", "offscreen"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +107,14 @@ class SessionConfig:
         script_errors: ``"raise"``: a GDScript error while Godot handles a reset or step fails
             that request with :class:`~rlgodot.core.errors.ScriptError`; ``"warn"``: the reply
             is kept and a :class:`~rlgodot.core.errors.ScriptErrorWarning` is issued.
+        viewer: ``"none"``: nothing renders (Godot may run ``--headless``); ``"window"``: a
+            window shows every instance in a grid, updated every frame; ``"offscreen"``: each
+            instance has its own view of ``view_size`` that renders only for a ``render``
+            request. Both viewers need a Godot started without ``--headless`` on a display
+            (Xvfb is fine).
+        view_size: ``(width, height)`` of each instance's view, each side in 16..4096; the
+            exact size of offscreen frames (in a window the views fill the grid cells).
+        view_hud: Draw the HUD (readout, caption, last episode's outcome) into the views.
     """
 
     n_envs: int = 1
@@ -108,6 +126,9 @@ class SessionConfig:
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     spin_usec: int = 0
     script_errors: ScriptErrors = "raise"
+    viewer: Viewer = "none"
+    view_size: tuple[int, int] = DEFAULT_VIEW_SIZE
+    view_hud: bool = True
 
     def __post_init__(self) -> None:
         """Reject out-of-range values here, where the traceback points at the caller."""
@@ -147,6 +168,15 @@ class SessionConfig:
             raise InvalidOption(
                 f"script_errors must be one of {SCRIPT_ERRORS_MODES}, got {self.script_errors!r}"
             )
+        self._check_viewer()
+
+    def _check_viewer(self) -> None:
+        """Check ``viewer``, ``view_size`` (stored as a tuple) and ``view_hud``."""
+        if self.viewer not in VIEWER_MODES:
+            raise InvalidOption(f"viewer must be one of {VIEWER_MODES}, got {self.viewer!r}")
+        object.__setattr__(self, "view_size", check_view_size(self.view_size, "view_size"))
+        if not isinstance(self.view_hud, (bool, np.bool_)):
+            raise InvalidOption(f"view_hud must be True or False, got {self.view_hud!r}")
 
     def to_json(self) -> dict[str, Any]:
         """Return the hello's ``config`` object."""
@@ -160,6 +190,9 @@ class SessionConfig:
             "options": dict(self.options),
             "spin_usec": int(self.spin_usec),
             "script_errors": self.script_errors,
+            "viewer": self.viewer,
+            "view_size": list(self.view_size),
+            "view_hud": bool(self.view_hud),
         }
 
 
@@ -307,6 +340,29 @@ def concat_batches(batches: Sequence[StepBatch], offsets: Sequence[int]) -> Step
         np.concatenate([b.terminal_indices + off for b, off in zip(batches, offsets, strict=True)]),
         np.concatenate([b.terminal_states for b in batches]),
     )
+
+
+def check_view_size(size: object, name: str) -> tuple[int, int]:
+    """Return ``size`` as a ``(width, height)`` tuple of ints in ``MIN_VIEW_SIDE..MAX_VIEW_SIDE``.
+
+    Args:
+        size: The value to check.
+        name: The caller's name of the value, for the message (``render_size``, ``view_size``).
+
+    Raises:
+        InvalidOption: Not two ints, or a side out of range.
+    """
+    if (
+        isinstance(size, (str, bytes))
+        or not isinstance(size, Sequence)
+        or len(size) != 2
+        or not all(_is_int(side) and MIN_VIEW_SIDE <= side <= MAX_VIEW_SIDE for side in size)
+    ):
+        raise InvalidOption(
+            f"{name} must be (width, height), two ints in {MIN_VIEW_SIDE}..{MAX_VIEW_SIDE} "
+            f"pixels, e.g. {DEFAULT_VIEW_SIZE}; got {size!r}"
+        )
+    return int(size[0]), int(size[1])
 
 
 def _is_int(value: object) -> bool:
