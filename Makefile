@@ -10,8 +10,9 @@ PYTEST_ARGS ?=
 
 .PHONY: setup install godot xvfb train test lint bench media clean
 
-## setup: venv, CPU torch, rlgodot + bundled plugins, and Godot (found, else provisioned)
-setup: $(VENV)/.deps install godot
+## setup: venv, CPU torch, rlgodot + bundled plugins, Godot (found, else provisioned), and Xvfb +
+## Mesa for rendering without a display (as root)
+setup: $(VENV)/.deps install godot xvfb
 
 $(VENV)/.deps: pyproject.toml constraints.txt $(addsuffix pyproject.toml,$(PLUGINS))
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,14 +40,14 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m rlgodot.core.jobs.gdlint .
 
-## xvfb: a virtual display with Mesa's software OpenGL for rendering and the windowed tests
-## (installed as root; else those tests skip locally and fail under CI)
+## xvfb: a virtual display with Mesa's software OpenGL, for render_mode="rgb_array", videos and
+## the windowed tests (installed as root; else those tests skip locally and fail under CI)
 XVFB_PACKAGES := xvfb x11-utils x11-apps libgl1-mesa-dri
 xvfb:
 	@{ command -v Xvfb && command -v xwininfo && command -v xwd; } >/dev/null || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(XVFB_PACKAGES) >/dev/null; } || \
-	  echo "note: no Xvfb (apt-get install $(XVFB_PACKAGES)): the windowed tests will skip"
+	  echo "note: no Xvfb (apt-get install $(XVFB_PACKAGES)): rendering without a display and the windowed tests will not work"
 
 ## test: lint, then the whole test suite against real headless Godot
 test: setup lint xvfb

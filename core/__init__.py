@@ -34,7 +34,6 @@ _LAZY = {
     "list_envs": "rlgodot.core.plugin.registry",
     "make_env": "rlgodot.core.envs.factory",
     "make_vec_env": "rlgodot.core.envs.factory",
-    "make_vector_env": "rlgodot.core.envs.factory",
     "EnvBatch": "rlgodot.core.envs.batch",
     "AsyncEnvBatch": "rlgodot.core.envs.batch",
     "GodotEnv": "rlgodot.core.envs.gym_env",

@@ -93,3 +93,11 @@ def test_old_import_paths_work_with_a_deprecation_warning(old: str, new: str):
     assert any(
         issubclass(w.category, DeprecationWarning) and new in str(w.message) for w in caught
     )
+
+
+def test_every_lazy_export_resolves():
+    """``from rlgodot.core import X`` works for every name the package advertises."""
+    import rlgodot.core as core
+
+    missing = [name for name in core._LAZY if not hasattr(core, name)]
+    assert not missing, f"rlgodot.core advertises exports that do not exist: {missing}"

@@ -114,6 +114,9 @@ func _exit_tree() -> void:
 
 
 func _ready() -> void:
+	if not watched:
+		# Unwatched (training): no visual node at all, not even the scene's meshes and camera.
+		_strip_visuals(_lot)
 	_build_static(_lot)
 	_state.resize(STATE_NAMES.size())
 	for i: int in N_RAYS:
@@ -122,11 +125,11 @@ func _ready() -> void:
 	_ray_query.collision_mask = 1 << (OBSTACLE_LAYER - 1)
 	_car_template = _car.duplicate() as VehicleBody3D
 	_adopt_car(_car)
-	_camera.current = watched
-	# One sun and one sky for the shared world of all the instances (instance 0's).
-	if not watched or instance_index > 0:
-		($Lot/Sun as Node).queue_free()
 	if watched:
+		_camera.current = true
+		# One sun and one sky for the shared world of all the instances (instance 0's).
+		if instance_index > 0:
+			($Lot/Sun as Node).free()
 		_build_visuals()
 
 
@@ -375,6 +378,15 @@ func _add_box(body: StaticBody3D, size: Vector3, where: Vector3) -> void:
 	node.shape = shape
 	node.position = where
 	body.add_child(node)
+
+
+## Frees every VisualInstance3D (meshes, lights) and camera under `node`, at once.
+func _strip_visuals(node: Node) -> void:
+	for child: Node in node.get_children():
+		if child is VisualInstance3D or child is Camera3D:
+			child.free()
+		else:
+			_strip_visuals(child)
 
 
 ## Meshes for watched instances only: walls, bay lines, parked cars, the highlighted target bay.
