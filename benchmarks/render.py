@@ -90,7 +90,10 @@ def movie_maker_rate(spec: EnvSpec, steps: int, size: tuple[int, int]) -> dict[s
         finally:
             session.close()  # Godot finishes the AVI when it quits
         frames = imageio_ffmpeg.count_frames_and_secs(str(movie))[0]
-    return {"size": f"{size[0]}x{size[1]}", "steps": steps, "frames": frames,
+        reader = imageio_ffmpeg.read_frames(str(movie))
+        width, height = next(reader)["size"]
+        reader.close()
+    return {"size": f"{width}x{height}", "steps": steps, "frames": frames,
             "frames_per_s": round(frames / wall), "decisions_per_s": round(steps / wall)}
 
 
