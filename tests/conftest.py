@@ -59,14 +59,21 @@ def ci() -> bool:
     return bool(os.environ.get("CI"))
 
 
-@pytest.fixture
-def xvfb_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A private virtual X display (Xvfb) as DISPLAY. Missing Xvfb skips locally, fails in CI."""
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
+@pytest.fixture(scope="session")
+def xvfb() -> str:
+    """The Xvfb binary, which rendering without a display needs (the runtime starts its own
+    display with it). Missing Xvfb skips locally and fails under CI."""
+    path = shutil.which("Xvfb")
+    if path is None:
         if os.environ.get("CI"):
             pytest.fail("CI must have Xvfb ('make test' installs the xvfb package as root)")
-        pytest.skip("no Xvfb (apt-get install xvfb) to open a window on")
+        pytest.skip("no Xvfb (apt-get install xvfb libgl1-mesa-dri) to render on")
+    return path
+
+
+@pytest.fixture
+def xvfb_display(xvfb: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A private virtual X display (Xvfb) as DISPLAY."""
     display = f":{90 + os.getpid() % 100}"
     server = subprocess.Popen([xvfb, display, "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

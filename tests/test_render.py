@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -210,16 +209,6 @@ def test_an_xvfb_that_dies_at_once_is_a_clear_error(monkeypatch: pytest.MonkeyPa
 
 
 # ---------------------------------------------------------------------------- Xvfb
-
-
-@pytest.fixture(scope="module")
-def xvfb() -> str:
-    path = shutil.which("Xvfb")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Xvfb ('make test' installs the xvfb package as root)")
-        pytest.skip("no Xvfb (apt-get install xvfb libgl1-mesa-dri) to render on")
-    return path
 
 
 def _xvfb_pids() -> set[int]:

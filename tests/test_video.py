@@ -25,15 +25,6 @@ from rlgodot.core.jobs.video import ffmpeg_exe, write_loop, write_mp4
 SMALL = ("320", "180")
 
 
-@pytest.fixture
-def xvfb() -> None:
-    """Offscreen rendering needs Xvfb on PATH (the runtime starts its own display)."""
-    if shutil.which("Xvfb") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Xvfb ('make xvfb' installs it as root)")
-        pytest.skip("no Xvfb (apt-get install xvfb libgl1-mesa-dri) to render on")
-
-
 def _probe(path: Path) -> str:
     """ffmpeg's description of the first video stream of ``path``."""
     out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)],
