@@ -145,6 +145,22 @@ def test_train_video_every_writes_videos_and_tensorboard(godot_binary, xvfb, tmp
     assert images[0].encoded_image_string[:6] == b"GIF89a"
 
 
+@pytest.mark.godot
+def test_a_failed_recording_warns_once_and_training_goes_on(godot_binary, monkeypatch, tmp_path,
+                                                            capfd):
+    from rlgodot.core.jobs.train import train
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no Xvfb and no display: rendering fails
+    monkeypatch.delenv("DISPLAY", raising=False)
+    result = train("ball", timesteps=256, n_envs=4, seed=0, output_dir=tmp_path,
+                   progress_bar=False, checkpoint_every=0, video_every=256,
+                   hyperparameters={"n_steps": 64, "batch_size": 128})
+    assert result.timesteps == 256 and result.model_path.is_file()
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "no video at step 256" in warnings[0], warnings
+    assert "Xvfb" in warnings[0]
+
+
 def _screenshot(display: str) -> np.ndarray:
     """The root window of an X display as (H, W, 3) uint8 (``xwd`` decoded by ffmpeg)."""
     dump = subprocess.run(["xwd", "-root", "-silent", "-display", display],
