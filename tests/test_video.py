@@ -78,6 +78,7 @@ def test_mp4_plays_in_browsers_and_the_gif_loops(tmp_path):
 def test_bad_frames_say_what_is_wrong(tmp_path, frames, message):
     with pytest.raises(VideoError, match=message):
         write_mp4(tmp_path / "bad.mp4", frames, fps=10)
+    assert (tmp_path / "bad.mp4").exists() == (len(frames) == 2)  # the good frame is kept
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,8 @@ def loop_path(video: Path) -> Path:
 def check_video_path(path: Path) -> Path:
     """Make ``path``'s folder and check an MP4 can be written there, before any frame exists.
 
+    Leaves no file behind (an existing one is left as it is).
+
     Raises:
         VideoError: Not a ``.mp4`` name, or the folder cannot be made or written.
     """
@@ -69,8 +71,11 @@ def check_video_path(path: Path) -> Path:
         )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb"):
+        existed = path.exists()
+        with path.open("ab"):  # a probe: an existing file keeps its contents until encoding
             pass
+        if not existed:
+            path.unlink()
     except OSError as exc:
         raise VideoError(
             f"cannot write the video {path}: {exc.strerror or exc}; pass a path in a folder "
@@ -147,13 +152,12 @@ class Mp4Writer:
         """Finish the file (idempotent).
 
         Raises:
-            VideoError: No frame was written (the empty file is removed: an MP4 without frames
-                plays nowhere); ffmpeg failed.
+            VideoError: No frame was written (so no file either: an MP4 without frames plays
+                nowhere); ffmpeg failed.
         """
         encoder, self._encoder = self._encoder, None
         if encoder is None:
             if self.frames == 0:
-                self.path.unlink(missing_ok=True)
                 raise VideoError(f"no frames to write to {self.path}")
             return
         try:
