@@ -32,6 +32,8 @@ const EXIT_CLIENT_STALLED: int = 5
 const EXIT_NO_CLIENT: int = 3
 ## How often long work (a bench, a throttled step) checks that the client is still there.
 const PRESENCE_CHECK_USEC: int = 100000
+## A throttled session more than this behind real time starts afresh instead of catching up.
+const MAX_CATCH_UP_USEC: int = 250000
 
 const KNOWN_TYPES: PackedStringArray = [
 	Protocol.TYPE_HELLO, Protocol.TYPE_RESET, Protocol.TYPE_STEP, Protocol.TYPE_BENCH,
@@ -341,6 +343,7 @@ func _handle_hello(msg: Dictionary) -> void:
 	if viewer != Protocol.VIEWER_NONE:
 		_viewer = Viewer.new()
 		_viewer.configure(viewer == Protocol.VIEWER_OFFSCREEN, view_size, view_hud)
+		_viewer.lagging = factor <= 0.0  # flat out: never wait for a frame to be drawn
 		add_child(_viewer)
 		_batch.viewer = _viewer
 	var option_problem: String = _batch.create_instances(n, false, options)
@@ -557,15 +560,19 @@ func _begin_checked_step(actions: PackedFloat32Array, offset: int) -> bool:
 
 ## Once per physics tick of a step: sleeps so that simulated time runs at realtime_factor x wall
 ## time (no-op when 0), in slices that check the client is still there. Per tick, not per step,
-## so a window shows even motion.
+## so a window shows even motion; when late it tells the viewer, which then draws less often.
 func _throttle() -> void:
 	if realtime_factor <= 0.0:
 		return
 	var period_usec: int = int(Engine.time_scale / (physics_hz * realtime_factor) * 1.0e6)
 	var target: int = _throttle_last_usec + period_usec
 	var now: int = Time.get_ticks_usec()
+	if _viewer != null:
+		_viewer.lagging = now >= target
 	if now >= target:
-		_throttle_last_usec = now
+		# Behind: keep the schedule so the next ticks catch up, unless far behind (the client
+		# paused), which would end in a burst.
+		_throttle_last_usec = target if now - target < MAX_CATCH_UP_USEC else now
 		return
 	while now < target:
 		OS.delay_usec(mini(target - now, PRESENCE_CHECK_USEC))

@@ -19,6 +19,10 @@ var offscreen: bool = false
 ## Size of each view (offscreen frames have exactly this size; in a window the grid decides).
 var view_size: Vector2i = Vector2i(Protocol.DEFAULT_VIEW_WIDTH, Protocol.DEFAULT_VIEW_HEIGHT)
 var show_hud: bool = true
+## Window: true while the simulation runs behind its real-time target (the driver's throttle
+## sets it; flat out it stays true). Frames are then drawn at most every 2x the cost of a draw,
+## so a slow renderer (Mesa in software) leaves half the time to the physics ticks to catch up.
+var lagging: bool = false
 
 var _world_2d: World2D = World2D.new()
 var _world_3d: World3D = World3D.new()
@@ -28,6 +32,10 @@ var _agents: Array[RLAgent] = []
 var _huds: Array[AgentHud] = []
 ## Each instance's episode_ticks at its last sync_view().
 var _synced_ticks: PackedInt64Array = PackedInt64Array()
+var _draw_started_usec: int = 0
+var _draw_cost_usec: int = 0
+## Window: the frame time since the last drawn frame.
+var _undrawn_delta: float = 0.0
 
 
 func _init() -> void:
@@ -49,6 +57,7 @@ func _ready() -> void:
 		get_window().size = Vector2i(OFFSCREEN_WINDOW_SIDE, OFFSCREEN_WINDOW_SIDE)
 		set_process(false)
 		return
+	RenderingServer.frame_post_draw.connect(_on_frame_drawn)
 	_grid.set_anchors_preset(Control.PRESET_FULL_RECT)
 	_grid.add_theme_constant_override("h_separation", 2)
 	_grid.add_theme_constant_override("v_separation", 2)
@@ -56,10 +65,18 @@ func _ready() -> void:
 
 
 func _process(delta: float) -> void:
+	_undrawn_delta += delta
+	var now: int = Time.get_ticks_usec()
+	var draw: bool = not lagging or now - _draw_started_usec >= 2 * _draw_cost_usec
+	RenderingServer.render_loop_enabled = draw
+	if not draw:
+		return
+	_draw_started_usec = now
 	for i: int in _agents.size():
-		_agents[i].sync_view(delta)
+		_agents[i].sync_view(_undrawn_delta)
 		_synced_ticks[i] = _agents[i].episode_ticks
-		_huds[i].refresh(delta)
+		_huds[i].refresh(_undrawn_delta)
+	_undrawn_delta = 0.0
 
 
 ## Puts `agent` (not yet in the tree) into a view of its own and marks it watched.
@@ -140,6 +157,10 @@ func read(indices: PackedInt32Array) -> PackedByteArray:
 ## The size of a captured frame (all views have the same size).
 func frame_size() -> Vector2i:
 	return _viewports[0].size if not _viewports.is_empty() else view_size
+
+
+func _on_frame_drawn() -> void:
+	_draw_cost_usec = Time.get_ticks_usec() - _draw_started_usec
 
 
 func _on_episode_ended(status: int, i: int) -> void:
