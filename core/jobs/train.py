@@ -46,6 +46,7 @@ from rlgodot.core.jobs.models import (
     read_metadata,
     save_model,
 )
+from rlgodot.core.jobs.periodic import EveryNSteps
 from rlgodot.core.jobs.train_video import VideoRecorder
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import EnvSpec, LinearSchedule, TrainDefaults
@@ -517,20 +518,12 @@ class _Evaluator:
             self.vec.close()
 
 
-class _EvalCallback(BaseCallback):
+class _EvalCallback(EveryNSteps):
     def __init__(self, evaluator: _Evaluator, every: int) -> None:
-        super().__init__()
+        super().__init__(every)
         self.evaluator = evaluator
-        self.every = every
-        self.next_at = 0
 
-    def _on_training_start(self) -> None:
-        self.next_at = (self.num_timesteps // self.every + 1) * self.every
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self.next_at:
-            self.next_at = (self.num_timesteps // self.every + 1) * self.every
-            for key, value in self.evaluator.evaluate(self.model).items():
-                self.logger.record(key, value)
-            self.logger.dump(self.num_timesteps)
-        return True
+    def _on_due(self) -> None:
+        for key, value in self.evaluator.evaluate(self.model).items():
+            self.logger.record(key, value)
+        self.logger.dump(self.num_timesteps)

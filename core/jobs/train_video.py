@@ -28,6 +28,7 @@ from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 from rlgodot.core.envs.gym_env import GodotEnv
 from rlgodot.core.errors import RLGodotError
 from rlgodot.core.jobs.config import EvalConfig, TrainConfig
+from rlgodot.core.jobs.periodic import EveryNSteps
 from rlgodot.core.jobs.video import write_loop
 from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.settings import LaunchSettings
@@ -105,23 +106,12 @@ def log_gif(logger: Logger, tag: str, gif: Path, step: int) -> None:
             output.writer.flush()
 
 
-class _VideoCallback(BaseCallback):
+class _VideoCallback(EveryNSteps):
     def __init__(self, recorder: VideoRecorder, every: int) -> None:
-        super().__init__()
+        super().__init__(every)
         self.recorder = recorder
-        self.every = every
-        self.next_at = 0
 
-    def _on_training_start(self) -> None:
-        self.next_at = (self.num_timesteps // self.every + 1) * self.every
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self.next_at:
-            self.next_at = (self.num_timesteps // self.every + 1) * self.every
-            self._record()
-        return True
-
-    def _record(self) -> None:
+    def _on_due(self) -> None:
         steps = self.num_timesteps
         try:
             _, gif = self.recorder.record(self.model, steps)
