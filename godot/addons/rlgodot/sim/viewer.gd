@@ -32,6 +32,7 @@ var _agents: Array[RLAgent] = []
 var _huds: Array[AgentHud] = []
 ## Each instance's episode_ticks at its last sync_view().
 var _synced_ticks: PackedInt64Array = PackedInt64Array()
+var _skip_draws: bool = true
 var _draw_started_usec: int = 0
 var _draw_cost_usec: int = 0
 ## Window: the frame time since the last drawn frame.
@@ -57,6 +58,8 @@ func _ready() -> void:
 		get_window().size = Vector2i(OFFSCREEN_WINDOW_SIDE, OFFSCREEN_WINDOW_SIDE)
 		set_process(false)
 		return
+	# Movie Maker (--write-movie) records every frame: skipping draws would repeat images.
+	_skip_draws = not OS.has_feature("movie")
 	RenderingServer.frame_post_draw.connect(_on_frame_drawn)
 	_grid.set_anchors_preset(Control.PRESET_FULL_RECT)
 	_grid.add_theme_constant_override("h_separation", 2)
@@ -67,7 +70,7 @@ func _ready() -> void:
 func _process(delta: float) -> void:
 	_undrawn_delta += delta
 	var now: int = Time.get_ticks_usec()
-	var draw: bool = not lagging or now - _draw_started_usec >= 2 * _draw_cost_usec
+	var draw: bool = not (_skip_draws and lagging) or now - _draw_started_usec >= 2 * _draw_cost_usec
 	RenderingServer.render_loop_enabled = draw
 	if not draw:
 		return
