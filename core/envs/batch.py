@@ -88,7 +88,7 @@ class BatchTranslator:
         self.n_envs = n_envs
         self.autoreset = autoreset
         self.scene_options, reward_options = split_options(spec, options)
-        self.decoder: Decoder = spec.make_decoder(reward_options)
+        self.decoder: Decoder = spec.create_decoder(reward_options)
         if isinstance(spec.action_space, gym.spaces.Discrete) and self.decoder.action_table is None:
             raise PluginError(f"{spec.id}: a Discrete action space needs Decoder.action_table")
         self._prev_states = np.zeros((n_envs, len(spec.state_names)), dtype=np.float32)

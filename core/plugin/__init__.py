@@ -3,13 +3,16 @@
 A plugin module implements the hooks of :mod:`rlgodot.core.plugin.hookspecs` with
 :data:`hookimpl` and describes its envs with :class:`EnvSpec`::
 
-    from rlgodot.core.plugin import Decoder, EnvSpec, Option, TrainDefaults, hookimpl, shipped_model
+    from rlgodot.core.plugin import (Decoder, EnvSpec, ObservationTerms, Option, TrainDefaults,
+                                     hookimpl, shipped_model)
 
-Nothing here knows about sockets or Godot processes: a plugin is data plus a decoder.
+Nothing here knows about sockets or Godot processes: a plugin is data plus a decoder, and its
+observation is data too (:class:`ObservationTerms`), so Godot can compute it as well.
 """
 
 from rlgodot.core.plugin.decoder import Decoder
 from rlgodot.core.plugin.hookspecs import hookimpl
+from rlgodot.core.plugin.observation import ObservationTerms
 from rlgodot.core.plugin.spec import (
     EnvSpec,
     LinearSchedule,
@@ -22,6 +25,7 @@ __all__ = [
     "Decoder",
     "EnvSpec",
     "LinearSchedule",
+    "ObservationTerms",
     "Option",
     "TrainDefaults",
     "hookimpl",

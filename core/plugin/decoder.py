@@ -6,14 +6,17 @@ Python loop per instance, so decoding stays cheap at hundreds of instances.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 
 class Decoder:
-    """Base class of a plugin's decoder; override :meth:`observations` and :meth:`rewards`.
+    """Base class of a plugin's decoder; override :meth:`rewards`.
+
+    :meth:`observations` evaluates the spec's ``EnvSpec.observation``: override it only for a spec
+    that declares none (such an env cannot run its policy inside Godot).
 
     Args:
         options: The env's ``"reward"`` options, defaults already merged in.
@@ -21,9 +24,12 @@ class Decoder:
     Attributes:
         action_table: For a ``Discrete`` action space, the wire action of each index, shape
             ``(n_actions, action_size)``. ``None`` for continuous actions.
+        observe: ``EnvSpec.observation`` compiled for the env's state names, set by
+            ``EnvSpec.create_decoder``; ``None`` when the spec declares no observation.
     """
 
     action_table: np.ndarray | None = None
+    observe: Callable[[np.ndarray], np.ndarray] | None = None
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options: dict[str, Any] = dict(options or {})
@@ -40,8 +46,16 @@ class Decoder:
         return actions.reshape(actions.shape[0], -1)
 
     def observations(self, states: np.ndarray) -> np.ndarray:
-        """Return observations, shape ``(n, *observation_shape)`` float32, from raw states."""
-        raise NotImplementedError(f"{type(self).__name__} must implement observations()")
+        """Return observations, shape ``(n, *observation_shape)`` float32, from raw states.
+
+        The default evaluates the spec's ``EnvSpec.observation``.
+        """
+        if self.observe is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no observation: declare EnvSpec.observation "
+                "(ObservationTerms) or override observations()"
+            )
+        return self.observe(states)
 
     def rewards(
         self,

@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import gymnasium as gym
+import numpy as np
+
+from rlgodot.core.errors import PluginError
+from rlgodot.core.plugin.observation import ObservationTerms
 
 if TYPE_CHECKING:
     from rlgodot.core.plugin.decoder import Decoder
@@ -103,7 +107,8 @@ class EnvSpec:
         observation_space: The Gymnasium observation space (a float32 ``Box``).
         action_space: The Gymnasium action space (``Box`` or ``Discrete``).
         make_decoder: ``make_decoder(reward_options)`` returns the env's :class:`Decoder`; a
-            Decoder subclass itself is such a callable.
+            Decoder subclass itself is such a callable. The core calls it through
+            :meth:`create_decoder`.
         max_episode_steps: Steps after which an episode is truncated.
         action_repeat: Physics ticks per step (the action is held for all of them).
         physics_hz: Physics ticks per simulated second.
@@ -113,6 +118,13 @@ class EnvSpec:
         model: A trained model shipped with the plugin, used by ``rlgodot eval`` by default
             (see :func:`shipped_model`).
         success_key: Name of the boolean final-info entry that marks success, if any.
+        observation: The observation as expressions over the raw state, which the default
+            :meth:`Decoder.observations` evaluates and Godot can evaluate too (a policy exported
+            to the engine needs it). ``None``: the decoder overrides ``observations()``.
+
+    Raises:
+        PluginError: ``observation`` uses unknown names, or its length or bounds differ from
+            ``observation_space``.
     """
 
     id: str
@@ -133,6 +145,35 @@ class EnvSpec:
     train: Mapping[str, TrainDefaults] = field(default_factory=dict)
     model: Path | None = None
     success_key: str | None = None
+    observation: ObservationTerms | None = None
+
+    def __post_init__(self) -> None:
+        """Check the declared observation against the state names and the observation space."""
+        if self.observation is None:
+            return
+        try:
+            self.observation.check(self.state_names)
+        except PluginError as exc:
+            raise PluginError(f"env {self.id!r}: {exc}") from None
+        space, terms = self.observation_space, self.observation
+        if not (
+            isinstance(space, gym.spaces.Box)
+            and space.shape == (len(terms.terms),)
+            and np.all(space.low == np.float32(terms.low))
+            and np.all(space.high == np.float32(terms.high))
+        ):
+            raise PluginError(
+                f"env {self.id!r}: its observation has {len(terms.terms)} terms clipped to "
+                f"[{terms.low}, {terms.high}], but observation_space is {space}; make them "
+                f"agree (Box({terms.low}, {terms.high}, ({len(terms.terms)},), np.float32))"
+            )
+
+    def create_decoder(self, reward_options: Mapping[str, Any]) -> Decoder:
+        """A new decoder: ``make_decoder(reward_options)``, given the compiled observation."""
+        decoder = self.make_decoder(reward_options)
+        if self.observation is not None:
+            decoder.observe = self.observation.bind(self.state_names)
+        return decoder
 
     @property
     def name(self) -> str:
