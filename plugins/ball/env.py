@@ -36,25 +36,38 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlgodot.core.plugin import Decoder, EnvSpec, Option, TrainDefaults, shipped_model
+from rlgodot.core.plugin import (
+    Decoder,
+    EnvSpec,
+    ObservationTerms,
+    Option,
+    TrainDefaults,
+    shipped_model,
+)
 
 HERE = Path(__file__).parent
 STATE_NAMES = ("ball_x", "ball_y", "ball_vx", "ball_vy", "target_x", "target_y", "reached")
-BX, BY, VX, VY, TX, TY, REACHED = range(len(STATE_NAMES))
+BX, BY, TX, TY, REACHED = (STATE_NAMES.index(name) for name in (
+    "ball_x", "ball_y", "target_x", "target_y", "reached"))
 ARENA_HALF_SIZE = 5.0
 SPEED_SCALE = 5.0
 
+# Positions, velocities and the target offset, scaled to [-1, 1] (the table above).
+OBSERVATION = ObservationTerms(
+    terms=(
+        "ball_x / ARENA_HALF_SIZE",
+        "ball_y / ARENA_HALF_SIZE",
+        "ball_vx / SPEED_SCALE",
+        "ball_vy / SPEED_SCALE",
+        "(target_x - ball_x) / (2 * ARENA_HALF_SIZE)",
+        "(target_y - ball_y) / (2 * ARENA_HALF_SIZE)",
+    ),
+    constants={"ARENA_HALF_SIZE": ARENA_HALF_SIZE, "SPEED_SCALE": SPEED_SCALE},
+)
+
 
 class BallDecoder(Decoder):
-    """Raw ball state -> normalised observation and progress reward, for the whole batch."""
-
-    def observations(self, states: np.ndarray) -> np.ndarray:
-        """Positions, velocities and the target offset, scaled to [-1, 1]."""
-        obs = np.empty((states.shape[0], 6), dtype=np.float32)
-        obs[:, 0:2] = states[:, BX:BY + 1] / ARENA_HALF_SIZE
-        obs[:, 2:4] = states[:, VX:VY + 1] / SPEED_SCALE
-        obs[:, 4:6] = (states[:, TX:TY + 1] - states[:, BX:BY + 1]) / (2 * ARENA_HALF_SIZE)
-        return np.clip(obs, -1.0, 1.0, out=obs)
+    """Raw ball state -> progress reward, for the whole batch (the observation is OBSERVATION)."""
 
     def rewards(
         self,
@@ -110,6 +123,7 @@ COMMON: dict[str, Any] = {
     "state_names": STATE_NAMES,
     "action_size": 2,
     "observation_space": gym.spaces.Box(-1.0, 1.0, shape=(6,), dtype=np.float32),
+    "observation": OBSERVATION,
     "max_episode_steps": 200,
     "action_repeat": 4,
     "physics_hz": 60,

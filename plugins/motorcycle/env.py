@@ -85,6 +85,7 @@ from rlgodot.core.plugin import (
     Decoder,
     EnvSpec,
     LinearSchedule,
+    ObservationTerms,
     Option,
     TrainDefaults,
     shipped_model,
@@ -98,35 +99,32 @@ STATE_NAMES = (
     "crashed", "finished",
 ) + tuple(f"look_{k}" for k in range(LOOK_POINTS))
 S = {name: i for i, name in enumerate(STATE_NAMES)}
-LOOK = S["look_0"]
-OBS_SIZE = 14 + LOOK_POINTS
+
+# Velocities, attitude, contacts, hazards, progress and the terrain ahead (the table above).
+OBSERVATION = ObservationTerms(
+    terms=(
+        "vx / 15",
+        "vy / 15",
+        "sin(angle)",
+        "cos(angle)",
+        "angular_velocity / 10",
+        "rear_spin / 60",
+        "rear_contact",
+        "front_contact",
+        "head_clearance / 3",
+        "wind / 5",
+        "on_oil",
+        "oil_ahead / 30",
+        "x / max(course_length, 1)",
+        "(max(course_length, 1) - x) / 200",
+        *(f"look_{k} / 4" for k in range(LOOK_POINTS)),
+    ),
+)
+OBS_SIZE = len(OBSERVATION.terms)
 
 
 class MotorcycleDecoder(Decoder):
-    """Raw bike state -> normalised observation and progress reward, for the whole batch."""
-
-    def observations(self, states: np.ndarray) -> np.ndarray:
-        """Velocities, attitude, contacts, hazards, progress and the terrain ahead, in [-1, 1]."""
-        obs = np.empty((states.shape[0], OBS_SIZE), dtype=np.float32)
-        angle = states[:, S["angle"]]
-        length = np.maximum(states[:, S["course_length"]], 1.0)
-        obs[:, 0] = states[:, S["vx"]] / 15.0
-        obs[:, 1] = states[:, S["vy"]] / 15.0
-        obs[:, 2] = np.sin(angle)
-        obs[:, 3] = np.cos(angle)
-        obs[:, 4] = states[:, S["angular_velocity"]] / 10.0
-        obs[:, 5] = states[:, S["rear_spin"]] / 60.0
-        obs[:, 6] = states[:, S["rear_contact"]]
-        obs[:, 7] = states[:, S["front_contact"]]
-        obs[:, 8] = states[:, S["head_clearance"]] / 3.0
-        obs[:, 9] = states[:, S["wind"]] / 5.0
-        obs[:, 10] = states[:, S["on_oil"]]
-        obs[:, 11] = states[:, S["oil_ahead"]] / 30.0
-        obs[:, 12] = states[:, S["x"]] / length
-        obs[:, 13] = (length - states[:, S["x"]]) / 200.0
-        obs[:, 14:] = states[:, LOOK:LOOK + LOOK_POINTS] / 4.0
-        np.nan_to_num(obs, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
-        return np.clip(obs, -1.0, 1.0, out=obs)
+    """Raw bike state -> progress reward, for the whole batch (the observation is OBSERVATION)."""
 
     def rewards(
         self,
@@ -196,6 +194,7 @@ COMMON: dict[str, Any] = {
     "state_names": STATE_NAMES,
     "action_size": 2,
     "observation_space": gym.spaces.Box(-1.0, 1.0, shape=(OBS_SIZE,), dtype=np.float32),
+    "observation": OBSERVATION,
     "max_episode_steps": 600,
     "action_repeat": 4,
     "physics_hz": 60,

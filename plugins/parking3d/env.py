@@ -50,13 +50,21 @@ Version history: v0 (initial).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from rlgodot.core.plugin import Decoder, EnvSpec, Option, TrainDefaults, shipped_model
+from rlgodot.core.plugin import (
+    Decoder,
+    EnvSpec,
+    ObservationTerms,
+    Option,
+    TrainDefaults,
+    shipped_model,
+)
 
 HERE = Path(__file__).parent
 N_RAYS = 12
@@ -66,12 +74,12 @@ STATE_NAMES = (
     "target_x", "target_z", "target_heading", "heading_error", "footprint_out", "parked",
     "collided", *(f"ray_{i}" for i in range(N_RAYS)),
 )
-(CX, CZ, CH, SPEED, LAT, YAW, STEER, TX, TZ, TH, HERR, OUT, PARKED, COLLIDED) = range(14)
-RAY0 = 14
+CX, CZ, TX, TZ, TH, HERR, OUT, PARKED, COLLIDED = (STATE_NAMES.index(name) for name in (
+    "car_x", "car_z", "target_x", "target_z", "target_heading", "heading_error", "footprint_out",
+    "parked", "collided"))
 POS_SCALE = 15.0
 SPEED_SCALE = 5.0
 YAW_SCALE = 2.0
-OBS_SIZE = 11 + N_RAYS
 OUT_SCALE = 3.0
 OBS_LAYOUT = (
     "target_right", "target_forward", "distance", "cos_rel_heading", "sin_rel_heading",
@@ -80,31 +88,32 @@ OBS_LAYOUT = (
 )
 
 
-class ParkingDecoder(Decoder):
-    """Raw car state -> car-frame observation and a dense potential-based parking reward."""
+# Target in the car frame, motion, steering and rays, scaled to [-1, 1] (the table above).
+# Car forward = (sin h, cos h), car right = (-cos h, sin h) in (x, z); dx, dz = target - car.
+_DX, _DZ = "(target_x - car_x)", "(target_z - car_z)"
+OBSERVATION = ObservationTerms(
+    terms=(
+        f"(-{_DX} * cos(car_heading) + {_DZ} * sin(car_heading)) / POS_SCALE",
+        f"({_DX} * sin(car_heading) + {_DZ} * cos(car_heading)) / POS_SCALE",
+        f"sqrt({_DX} * {_DX} + {_DZ} * {_DZ}) / POS_SCALE",
+        "cos(target_heading - car_heading)",
+        "sin(target_heading - car_heading)",
+        "heading_error / pi",
+        "speed / SPEED_SCALE",
+        "lateral_speed / SPEED_SCALE",
+        "yaw_rate / YAW_SCALE",
+        "steering",
+        "footprint_out / OUT_SCALE",
+        *(f"ray_{i} / RAY_LENGTH" for i in range(N_RAYS)),
+    ),
+    constants={"POS_SCALE": POS_SCALE, "SPEED_SCALE": SPEED_SCALE, "YAW_SCALE": YAW_SCALE,
+               "OUT_SCALE": OUT_SCALE, "RAY_LENGTH": RAY_LENGTH, "pi": math.pi},
+)
+OBS_SIZE = len(OBSERVATION.terms)
 
-    def observations(self, states: np.ndarray) -> np.ndarray:
-        """Target in the car frame, motion, steering and rays, scaled to [-1, 1]."""
-        obs = np.empty((states.shape[0], OBS_SIZE), dtype=np.float32)
-        dx = states[:, TX] - states[:, CX]
-        dz = states[:, TZ] - states[:, CZ]
-        c, s = np.cos(states[:, CH]), np.sin(states[:, CH])
-        # car forward = (sin h, cos h), car right = (-cos h, sin h) in (x, z)
-        obs[:, 0] = (-dx * c + dz * s) / POS_SCALE
-        obs[:, 1] = (dx * s + dz * c) / POS_SCALE
-        obs[:, 2] = np.hypot(dx, dz) / POS_SCALE
-        rel = states[:, TH] - states[:, CH]
-        obs[:, 3] = np.cos(rel)
-        obs[:, 4] = np.sin(rel)
-        obs[:, 5] = states[:, HERR] / np.pi
-        obs[:, 6] = states[:, SPEED] / SPEED_SCALE
-        obs[:, 7] = states[:, LAT] / SPEED_SCALE
-        obs[:, 8] = states[:, YAW] / YAW_SCALE
-        obs[:, 9] = states[:, STEER]
-        obs[:, 10] = states[:, OUT] / OUT_SCALE
-        obs[:, 11:] = states[:, RAY0:RAY0 + N_RAYS] / RAY_LENGTH
-        np.nan_to_num(obs, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
-        return np.clip(obs, -1.0, 1.0, out=obs)
+
+class ParkingDecoder(Decoder):
+    """Raw car state -> a dense potential-based parking reward (the observation is OBSERVATION)."""
 
     def _potential(self, states: np.ndarray) -> np.ndarray:
         dx = states[:, CX] - states[:, TX]
@@ -200,6 +209,7 @@ COMMON: dict[str, Any] = {
     "state_names": STATE_NAMES,
     "action_size": 2,
     "observation_space": gym.spaces.Box(-1.0, 1.0, shape=(OBS_SIZE,), dtype=np.float32),
+    "observation": OBSERVATION,
     "max_episode_steps": 200,
     "action_repeat": 6,
     "physics_hz": 60,
