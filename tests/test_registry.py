@@ -78,7 +78,8 @@ def test_invalid_specs_are_named(change, message):
     from dataclasses import replace
 
     registry = Registry(load_entry_points=False)
-    registry.register(_plugin(replace(BALL, **change)), name="faulty")
+    # without its observation, which EnvSpec itself checks against these fields at creation
+    registry.register(_plugin(replace(BALL, observation=None, **change)), name="faulty")
     with pytest.raises(PluginError, match=message) as info:
         registry.specs()
     assert "plugin 'faulty'" in str(info.value)
