@@ -16,28 +16,28 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 
 from rlgodot.core.errors import PluginError
+from rlgodot.core.plugin.observation_numpy import compile_terms, value_names
 
-#: The callable functions: name -> (numpy implementation, parameter names).
-FUNCTIONS: Mapping[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
-    "sin": (np.sin, ("x",)),
-    "cos": (np.cos, ("x",)),
-    "tan": (np.tan, ("x",)),
-    "atan2": (np.arctan2, ("y", "x")),
-    "sqrt": (np.sqrt, ("x",)),
-    "abs": (np.abs, ("x",)),
-    "min": (np.minimum, ("a", "b")),
-    "max": (np.maximum, ("a", "b")),
-    "clamp": (np.clip, ("x", "lo", "hi")),
-    "exp": (np.exp, ("x",)),
-    "log": (np.log, ("x",)),
-    "pow": (np.power, ("base", "exponent")),
-    "floor": (np.floor, ("x",)),
-    "sign": (np.sign, ("x",)),
+#: The callable functions and their parameters (numpy implementations: observation_numpy).
+FUNCTIONS: Mapping[str, tuple[str, ...]] = {
+    "sin": ("x",),
+    "cos": ("x",),
+    "tan": ("x",),
+    "atan2": ("y", "x"),
+    "sqrt": ("x",),
+    "abs": ("x",),
+    "min": ("a", "b"),
+    "max": ("a", "b"),
+    "clamp": ("x", "lo", "hi"),
+    "exp": ("x",),
+    "log": ("x",),
+    "pow": ("base", "exponent"),
+    "floor": ("x",),
+    "sign": ("x",),
 }
 
 #: Identifiers Godot's ``Expression`` gives a meaning of its own: no state or constant may use them.
@@ -45,7 +45,7 @@ GODOT_RESERVED = frozenset({"PI", "TAU", "INF", "NAN", "true", "false", "null", 
 
 ALLOWED = (
     "allowed: float literals, state names and constants, + - * /, unary -, parentheses, and "
-    + ", ".join(f"{name}({', '.join(params)})" for name, (_, params) in FUNCTIONS.items())
+    + ", ".join(f"{name}({', '.join(params)})" for name, params in FUNCTIONS.items())
 )
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -132,7 +132,7 @@ class ObservationTerms:
             )
         known = set(state_names) | set(self.constants)
         for index, (term, tree) in enumerate(zip(self.terms, self._trees, strict=True)):
-            unknown = sorted(_value_names(tree) - known)
+            unknown = sorted(value_names(tree) - known)
             if unknown:
                 raise PluginError(
                     f"{_where(index, term)} uses the unknown name {unknown[0]!r}; names are the "
@@ -173,7 +173,9 @@ class ObservationTerms:
         bound = self._bound.get(key)
         if bound is None:
             self.check(key)
-            bound = self._bound[key] = _compile(self, key)
+            bound = self._bound[key] = compile_terms(
+                self._canonical_trees, key, self.low, self.high
+            )
         return bound
 
     @cached_property
@@ -182,6 +184,7 @@ class ObservationTerms:
 
     @cached_property
     def _canonical_trees(self) -> tuple[ast.expr, ...]:
+        """The terms with float literals only and the constants inlined."""
         return tuple(_Canonical(self.constants).visit(copy.deepcopy(tree)) for tree in self._trees)
 
     @cached_property
@@ -240,7 +243,7 @@ def _call_problem(node: ast.Call) -> str | None:
         return f"the function {name!r}"
     if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
         return f"keyword or * arguments in {name}()"
-    params = FUNCTIONS[name][1]
+    params = FUNCTIONS[name]
     if len(node.args) != len(params):
         return f"{name}() with {len(node.args)} arguments (it takes {', '.join(params)})"
     return None
@@ -267,72 +270,3 @@ class _Canonical(ast.NodeTransformer):
         value = float(self.constants[node.id])
         literal = ast.Constant(abs(value))
         return ast.UnaryOp(ast.USub(), literal) if math.copysign(1.0, value) < 0 else literal
-
-
-def _compile(
-    terms: ObservationTerms, state_names: tuple[str, ...]
-) -> Callable[[np.ndarray], np.ndarray]:
-    """One Python function computing all terms, one numpy call per operation over the batch.
-
-    The generated function reads the state columns it uses from a float64 ``(S, n)`` array into
-    locals, then assigns each term to its row of a float64 ``(T, n)`` array.
-    """
-    column = {name: index for index, name in enumerate(state_names)}
-    trees = terms._canonical_trees
-    used = sorted({name for tree in trees for name in _value_names(tree)}, key=column.__getitem__)
-    lines = ["def _observe(_states, _out):"]
-    lines += [f"    _s{column[name]} = _states[{column[name]}]" for name in used]
-    lines += [
-        f"    _out[{row}] = {ast.unparse(_Localise(column).visit(copy.deepcopy(tree)))}"
-        for row, tree in enumerate(trees)
-    ]
-    namespace: dict[str, Any] = {"__builtins__": {}}
-    namespace.update({f"_f_{name}": function for name, (function, _) in FUNCTIONS.items()})
-    exec(compile("\n".join(lines), "<observation terms>", "exec"), namespace)  # noqa: S102
-    return _Evaluator(namespace["_observe"], len(trees), terms.low, terms.high)
-
-
-def _value_names(tree: ast.expr) -> set[str]:
-    """The names a term reads as values (state names, constants), not the functions it calls."""
-    functions = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    return {
-        node.id
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Name) and id(node) not in functions
-    }
-
-
-class _Localise(ast.NodeTransformer):
-    """State names -> the locals holding their columns; function names -> numpy functions."""
-
-    def __init__(self, column: Mapping[str, int]) -> None:
-        self.column = column
-
-    def visit_Call(self, node: ast.Call) -> ast.expr:  # noqa: N802 - ast's naming
-        assert isinstance(node.func, ast.Name)
-        args = [self.visit(arg) for arg in node.args]
-        return ast.Call(ast.Name(f"_f_{node.func.id}", ast.Load()), args, [])
-
-    def visit_Name(self, node: ast.Name) -> ast.expr:  # noqa: N802 - ast's naming
-        return ast.Name(f"_s{self.column[node.id]}", ast.Load())
-
-
-class _Evaluator:
-    """The compiled terms for one state layout, plus the NaN/inf handling, clip and cast."""
-
-    def __init__(self, observe: Callable[[np.ndarray, np.ndarray], None], size: int,
-                 low: float, high: float) -> None:
-        self._observe = observe
-        self._size = size
-        self._low = low
-        self._high = high
-
-    def __call__(self, states: np.ndarray) -> np.ndarray:
-        states = np.asarray(states)
-        columns = np.array(states.T, dtype=np.float64, order="C")
-        out = np.empty((self._size, states.shape[0]), dtype=np.float64)
-        with np.errstate(all="ignore"):
-            self._observe(columns, out)
-        np.nan_to_num(out, copy=False, nan=0.0, posinf=self._high, neginf=self._low)
-        np.clip(out, self._low, self._high, out=out)
-        return out.T.astype(np.float32, order="C")
