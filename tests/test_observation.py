@@ -16,6 +16,8 @@ from rlgodot.core.errors import PluginError
 from rlgodot.core.jobs.models import load_model
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.plugin import Decoder, ObservationTerms
+from rlgodot.core.plugin.observation import FUNCTIONS
+from rlgodot.core.plugin.observation_numpy import NUMPY_FUNCTIONS
 
 
 def _spec(env: str):
@@ -75,6 +77,17 @@ def test_terms_outside_the_language_are_refused_in_one_line(term, problem):
 def test_bad_bounds_and_constants_are_refused(kwargs, problem):
     with pytest.raises(PluginError, match=problem):
         ObservationTerms(**kwargs)
+
+
+def test_every_function_of_the_language_has_its_numpy_twin():
+    assert set(FUNCTIONS) == set(NUMPY_FUNCTIONS)
+    names = ("x", "y", "z")
+    states = np.array([[0.3, -0.7, 2.0]], dtype=np.float32)
+    for name, params in FUNCTIONS.items():
+        term = f"{name}({', '.join(names[:len(params)])})"
+        expected = NUMPY_FUNCTIONS[name](*(states[0, :len(params)].astype(np.float64)))
+        got = ObservationTerms((term,), low=-10.0, high=10.0).evaluate(states, names)[0, 0]
+        assert got == np.float32(np.nan_to_num(expected)), term
 
 
 def test_names_must_be_state_names_or_constants():

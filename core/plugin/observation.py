@@ -48,7 +48,7 @@ ALLOWED = (
     + ", ".join(f"{name}({', '.join(params)})" for name, params in FUNCTIONS.items())
 )
 
-_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_BINARY = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 _FORBIDDEN = {
     ast.Pow: "'**' (use pow(x, y))",
     ast.FloorDiv: "'//' (use floor(x / y))",
@@ -216,7 +216,9 @@ def _parse(index: int, term: str) -> ast.expr:
 def _problem(node: ast.AST) -> str | None:
     """Why ``node`` is outside the expression language, or ``None`` if it is inside."""
     if isinstance(node, ast.BinOp):
-        return None if type(node.op) in _BINARY else _FORBIDDEN.get(type(node.op), "this operator")
+        if isinstance(node.op, _BINARY):
+            return None
+        return _FORBIDDEN.get(type(node.op), "this operator")
     if isinstance(node, ast.UnaryOp):
         if isinstance(node.op, ast.USub):
             return None
