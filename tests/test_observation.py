@@ -42,6 +42,7 @@ def _spec(env: str):
         ("'x'", "the literal 'x'"),
         ("True", "the literal True"),
         ("1e999", "the non-finite literal inf"),
+        ("1" + "0" * 400, "the non-finite literal 1000"),
         ("hypot(x, y)", "the function 'hypot'"),
         ("min(x)", "min() with 1 arguments (it takes a, b)"),
         ("clamp(x, 0)", "clamp() with 2 arguments (it takes x, lo, hi)"),

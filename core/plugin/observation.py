@@ -111,9 +111,7 @@ class ObservationTerms:
                     f"observation constant {name!r}: not a usable name (an identifier that is "
                     f"neither a function nor one of {sorted(GODOT_RESERVED)}); rename it"
                 )
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(
-                value
-            ):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not _finite(value):
                 raise PluginError(
                     f"observation constant {name!r} = {value!r}: constants must be finite numbers"
                 )
@@ -192,6 +190,14 @@ class ObservationTerms:
         return {}
 
 
+def _finite(value: float) -> bool:
+    """``value`` is a finite float (an int too large for a float is not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _where(index: int, term: str) -> str:
     return f"observation term {index} ({term!r})"
 
@@ -227,7 +233,7 @@ def _problem(node: ast.AST) -> str | None:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"the literal {value!r}"
-        return None if math.isfinite(value) else f"the non-finite literal {value!r}"
+        return None if _finite(value) else f"the non-finite literal {value!r}"
     if isinstance(node, ast.Call):
         return _call_problem(node)
     if isinstance(node, ast.Name):
