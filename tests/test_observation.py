@@ -200,6 +200,18 @@ def test_the_spec_decoder_evaluates_the_declared_observation():
         Decoder().observations(states)
 
 
+def test_a_decoder_that_overrides_observations_still_works():
+    class Raw(Decoder):
+        def observations(self, states):
+            return states[:, :6]
+
+    spec = dataclasses.replace(_spec("ball"), observation=None, make_decoder=Raw)
+    states = np.ones((3, len(spec.state_names)), dtype=np.float32)
+    decoder = spec.create_decoder({})
+    assert decoder.observe is None
+    np.testing.assert_array_equal(decoder.observations(states), states[:, :6])
+
+
 def test_discrete_variants_share_their_observation():
     for env in ("ball", "motorcycle", "parking3d"):
         assert _spec(env).observation == _spec(f"{env}-discrete").observation
