@@ -164,9 +164,10 @@ def _space_text(space: gym.Space[Any]) -> str:
 
 
 def check_model_spaces(
-    observation_space: gym.Space[Any], action_space: gym.Space[Any], spec: EnvSpec, path: Path
+    observation_space: gym.Space[Any], action_space: gym.Space[Any], spec: EnvSpec,
+    path: Path | str,
 ) -> None:
-    """Refuse a model (of ``path``, with these spaces) whose spaces are not ``spec``'s.
+    """Refuse a model (``path`` or another name for it, with these spaces) not fit for ``spec``.
 
     Raises:
         RLGodotError: A space differs; the message names both.
