@@ -220,6 +220,7 @@ def test_onnx_disagreeing_with_torch_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setattr(onnx_export, "TOLERANCE", -1.0)
     with pytest.raises(RLGodotError, match="onnxruntime differs from torch"):
         export_policy("ball", out=tmp_path)
+    assert not (tmp_path / "policy.onnx").exists()
 
 
 def one_line_error(result) -> str:

@@ -60,7 +60,8 @@ def write_onnx(
         The largest absolute difference found between onnxruntime and torch.
 
     Raises:
-        RLGodotError: onnxruntime's output differs from torch's by more than 1e-5.
+        RLGodotError: onnxruntime's output differs from torch's by more than 1e-5 (the file
+            is then deleted).
     """
     network = as_torch(layers)
     size = int(np.prod(observation_space.shape))
@@ -74,7 +75,11 @@ def write_onnx(
     graph = onnx.load(str(path))
     onnx.helper.set_model_props(graph, dict(metadata))
     onnx.save(graph, str(path))
-    return _check(network, observation_space, path, checks)
+    try:
+        return _check(network, observation_space, path, checks)
+    except RLGodotError:
+        path.unlink()
+        raise
 
 
 def _check(network: nn.Module, space: gym.spaces.Box, path: Path, checks: int) -> float:
