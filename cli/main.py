@@ -257,7 +257,7 @@ def export_command(**values: Any) -> None:
     click.echo(f"exported {result.algorithm} on {result.env_id} ({result.action_kind} actions) "
                f"from {result.model}")
     click.echo(f"  {result.policy_json}  (for RLPolicy / RLPolicyPlayer in Godot)")
-    click.echo(f"  {result.onnx}  (onnxruntime matches torch to {result.onnx_difference:.1g})")
+    click.echo(f"  {result.onnx}  (onnxruntime within {result.onnx_difference:.1g} of torch)")
     click.echo(f"  {result.readme}")
 
 
