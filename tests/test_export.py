@@ -150,7 +150,7 @@ class Convolution(BaseFeaturesExtractor):
     [
         ({"features_extractor_class": Convolution},
          "features extractor is Convolution; export supports MLP policies"),
-        ({"activation_fn": nn.ELU}, re.escape("a ELU(alpha=1.0) layer here; export supports")),
+        ({"activation_fn": nn.ELU}, re.escape("the layer ELU(alpha=1.0) there; export supports")),
     ],
 )
 def test_unsupported_networks_are_refused_naming_the_module(policy_kwargs, message):

@@ -94,7 +94,7 @@ def _dense_layers(modules: list[nn.Module]) -> list[DenseLayer]:
             layers[-1] = DenseLayer(layers[-1].linear, activation)
         else:
             raise RLGodotError(
-                f"cannot export a network with a {module!r} layer here; export supports "
+                f"cannot export a network with the layer {module!r} there; export supports "
                 "Linear layers, each optionally followed by Tanh or ReLU"
             )
     if not layers or layers[-1].activation != "none":
