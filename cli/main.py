@@ -18,6 +18,7 @@ from rlgodot.core.jobs.config import (
     BenchConfig,
     CheckConfig,
     EvalConfig,
+    ExportConfig,
     PlayConfig,
     RunConfig,
     TrainConfig,
@@ -243,6 +244,21 @@ def eval_command(as_json: bool, **values: Any) -> None:
         click.echo(f"video: {result.video} ({result.video_frames} frames); loop: {result.loop}")
     if as_json:
         click.echo(json.dumps(result.summary()))
+
+
+@main.command("export")
+@config_options(ExportConfig)
+@_friendly_errors
+def export_command(**values: Any) -> None:
+    """Export a model (the shipped one by default) to run in Godot with no Python."""
+    from rlgodot.core.jobs.export import export_policy
+
+    result = export_policy(ExportConfig(**values))
+    click.echo(f"exported {result.algorithm} on {result.env_id} ({result.action_kind} actions) "
+               f"from {result.model}")
+    click.echo(f"  {result.policy_json}  (for RLPolicy / RLPolicyPlayer in Godot)")
+    click.echo(f"  {result.onnx}  (onnxruntime within {result.onnx_difference:.1g} of torch)")
+    click.echo(f"  {result.readme}")
 
 
 @main.command("check")

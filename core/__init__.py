@@ -7,7 +7,8 @@ Layout (each sub-package is one kind of thing):
 - :mod:`rlgodot.core.envs`: Gymnasium ``Env``, SB3 ``VecEnv`` and Gymnasium ``VectorEnv`` over
   a batch of Godot instances;
 - :mod:`rlgodot.core.runtime`: launching Godot and the wire protocol (knows no env);
-- :mod:`rlgodot.core.jobs`: train, evaluate, run, play, bench, conformance, doctor, rllib.
+- :mod:`rlgodot.core.jobs`: train, evaluate, export, run, play, bench, conformance, doctor,
+  rllib.
 
 Heavy pieces (SB3, torch) load on first use, so ``import rlgodot`` stays quick.
 """
@@ -46,10 +47,12 @@ _LAZY = {
     "EvalConfig": "rlgodot.core.jobs.config",
     "RunConfig": "rlgodot.core.jobs.config",
     "BenchConfig": "rlgodot.core.jobs.config",
+    "ExportConfig": "rlgodot.core.jobs.config",
     "train": "rlgodot.core.jobs.train",
     "evaluate": "rlgodot.core.jobs.evaluate",
     "run_random": "rlgodot.core.jobs.run",
     "play": "rlgodot.core.jobs.play",
+    "export_policy": "rlgodot.core.jobs.export",
     "run_checks": "rlgodot.core.jobs.conformance",
 }
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from rlgodot.cli.main import main
 from rlgodot.core.errors import RLGodotError
-from rlgodot.core.jobs import evaluate as evaluate_module
 from rlgodot.core.jobs.evaluate import evaluate
+from rlgodot.core.jobs.models import shipped_model_path
 from rlgodot.core.plugin.registry import get_registry
 
 pytestmark = pytest.mark.godot
@@ -75,4 +75,4 @@ def test_shipped_model_outside_the_plugin_is_not_loaded(tmp_path):
     spec = get_registry().get("ball")
     shutil.copy(spec.model, outside)
     with pytest.raises(RLGodotError, match="outside its plugin package"):
-        evaluate_module._shipped_model(dataclasses.replace(spec, model=outside))
+        shipped_model_path(dataclasses.replace(spec, model=outside))

@@ -280,6 +280,27 @@ class EvalConfig(JobConfig):
 
 @_document
 @dataclass
+class ExportConfig(JobConfig):
+    """Settings of a policy export for Godot (``rlgodot export``)."""
+
+    env: str = env_field()
+    out: Path = doc(
+        "Directory to write policy.json (for RLPolicy in Godot), policy.onnx and README.md "
+        "into; made if missing, files of an earlier export replaced.",
+        metavar="DIR",
+    )
+    model: Path | None = doc(
+        "SB3 PPO or DQN model .zip from 'rlgodot train'; default: the plugin's shipped model.",
+        default=None,
+    )
+    algo: str | None = doc(
+        "Algorithm of an SB3 model without metadata; default: from its .json.",
+        default=None, choices=ALGOS,
+    )
+
+
+@_document
+@dataclass
 class RunConfig(JobConfig):
     """Settings of a random-action run (``rlgodot run``): throughput."""
 

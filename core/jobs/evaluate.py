@@ -12,9 +12,9 @@ import numpy as np
 
 from rlgodot.core.envs.gym_env import GodotEnv
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
-from rlgodot.core.errors import InvalidOption, RLGodotError
+from rlgodot.core.errors import InvalidOption
 from rlgodot.core.jobs.config import EvalConfig, config_from
-from rlgodot.core.jobs.models import check_model_spaces, load_model
+from rlgodot.core.jobs.models import load_env_model, shipped_model_path
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.jobs.rllib import is_rllib_checkpoint, load_rllib_policy
 from rlgodot.core.jobs.video import check_video_path, write_loop, write_mp4
@@ -258,40 +258,15 @@ def _load_policy(spec: EnvSpec, config: EvalConfig) -> _LoadedPolicy:
     """The policy of ``config``: random, the model given, or the plugin's shipped model."""
     if config.random_policy:
         return _LoadedPolicy("random", None)
-    path = Path(config.model) if config.model is not None else _shipped_model(spec)
+    path = Path(config.model) if config.model is not None else shipped_model_path(spec)
     if is_rllib_checkpoint(path):
         return _LoadedPolicy(str(path), load_rllib_policy(path))
-    agent, metadata = load_model(path, config.algo)
-    trained_on = metadata.get("env_id")
-    if trained_on and trained_on != spec.id:
-        raise RLGodotError(f"model {path} was trained on {trained_on}, not {spec.id}")
-    check_model_spaces(agent.observation_space, agent.action_space, spec, path)
+    agent, metadata = load_env_model(spec, path, config.algo)
 
     def act(obs: np.ndarray) -> np.ndarray:
         return agent.predict(obs, deterministic=config.deterministic)[0]
 
     return _LoadedPolicy(str(path), act, dict(metadata.get("options") or {}))
-
-
-def _shipped_model(spec: EnvSpec) -> Path:
-    """The plugin's own model; never a file outside the plugin's package (pickle runs code).
-
-    Raises:
-        RLGodotError: The plugin ships no model, or names one outside its package.
-    """
-    if spec.model is None:
-        raise RLGodotError(
-            f"{spec.id} ships no trained model; pass --model PATH (from 'rlgodot train') "
-            "or --random for the random baseline"
-        )
-    package = Path(spec.godot_dir).resolve().parent
-    path = Path(spec.model).resolve()
-    if not path.is_relative_to(package):
-        raise RLGodotError(
-            f"{spec.id} names a shipped model outside its plugin package ({path} is not under "
-            f"{package}); it is not loaded automatically: pass --model PATH if you trust it"
-        )
-    return path
 
 
 @dataclass

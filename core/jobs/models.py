@@ -109,6 +109,52 @@ def load_model(path: Path, algo: str | None = None) -> tuple[BaseAlgorithm, dict
     return ALGORITHMS[name].load(path, device="cpu", custom_objects=INFERENCE_OBJECTS), metadata
 
 
+def shipped_model_path(spec: EnvSpec) -> Path:
+    """The plugin's own model; never a file outside the plugin's package (pickle runs code).
+
+    Raises:
+        RLGodotError: The plugin ships no model, or names one outside its package.
+    """
+    if spec.model is None:
+        raise RLGodotError(
+            f"{spec.id} ships no trained model; pass --model PATH (from 'rlgodot train') "
+            "or --random for the random baseline"
+        )
+    package = Path(spec.godot_dir).resolve().parent
+    path = Path(spec.model).resolve()
+    if not path.is_relative_to(package):
+        raise RLGodotError(
+            f"{spec.id} names a shipped model outside its plugin package ({path} is not under "
+            f"{package}); it is not loaded automatically: pass --model PATH if you trust it"
+        )
+    return path
+
+
+def load_env_model(
+    spec: EnvSpec, model: Path, algo: str | None = None
+) -> tuple[BaseAlgorithm, dict[str, Any]]:
+    """Load an SB3 model to act on ``spec``'s env and refuse one trained for another env.
+
+    Args:
+        spec: The env the model is to act on.
+        model: The model ``.zip`` (see :func:`load_model`).
+        algo: The algorithm of a model without a sidecar.
+
+    Returns:
+        The model and its sidecar metadata.
+
+    Raises:
+        RLGodotError: The model cannot be loaded, was trained on another env, or its spaces
+            are not the env's.
+    """
+    agent, metadata = load_model(model, algo)
+    trained_on = metadata.get("env_id")
+    if trained_on and trained_on != spec.id:
+        raise RLGodotError(f"model {model} was trained on {trained_on}, not {spec.id}")
+    check_model_spaces(agent.observation_space, agent.action_space, spec, Path(model))
+    return agent, metadata
+
+
 def _space_text(space: gym.Space[Any]) -> str:
     if isinstance(space, gym.spaces.Box):
         return f"Box{space.shape}"
@@ -118,9 +164,10 @@ def _space_text(space: gym.Space[Any]) -> str:
 
 
 def check_model_spaces(
-    observation_space: gym.Space[Any], action_space: gym.Space[Any], spec: EnvSpec, path: Path
+    observation_space: gym.Space[Any], action_space: gym.Space[Any], spec: EnvSpec,
+    path: Path | str,
 ) -> None:
-    """Refuse a model (of ``path``, with these spaces) whose spaces are not ``spec``'s.
+    """Refuse a model (``path`` or another name for it, with these spaces) not fit for ``spec``.
 
     Raises:
         RLGodotError: A space differs; the message names both.
