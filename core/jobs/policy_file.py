@@ -119,7 +119,7 @@ def policy_document(
         RLGodotError: The env declares no observation expressions, the model's spaces are
             not the env's, or the network cannot be exported (see :func:`policy_layers`).
     """
-    if getattr(spec, "observation", None) is None:
+    if spec.observation is None:
         raise RLGodotError(
             f"{spec.id} computes its observation in Python only; declare "
             "EnvSpec.observation to run the policy in Godot"
