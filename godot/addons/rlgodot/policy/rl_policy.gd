@@ -1,0 +1,309 @@
+class_name RLPolicy
+extends RefCounted
+## A trained policy exported by `rlgodot export` (policy.json, docs/GODOT_ADDON.md), run in
+## plain GDScript: raw state -> observation (one Expression per term) -> MLP -> wire action.
+##
+## Load it once (load_file(), from_json() or open()), then call decide(state) at every decision
+## point. Nothing is allocated per call: the weights are decoded once and every intermediate
+## lives in a buffer made at load. The arrays observe(), act() and decide() return are those
+## buffers: read them (or duplicate() them) before the next call.
+
+const Codec := preload("res://addons/rlgodot/net/codec.gd")
+
+const FORMAT: String = "rlgodot-policy"
+const VERSION: int = 1
+const ACTIVATIONS: PackedStringArray = ["tanh", "relu", "none"]
+const KIND_BOX: String = "box"
+const KIND_ARGMAX: String = "argmax"
+
+## What is wrong with the document ("" when the policy is usable).
+var error: String = ""
+## The env the policy was trained on ("ball-v0").
+var env_id: String = ""
+## Physics ticks per decision the policy was trained with.
+var action_repeat: int = 1
+## Decisions per episode before the time limit it was trained with (0 = none).
+var max_episode_steps: int = 0
+## Physics ticks per second it was trained with.
+var physics_hz: int = 60
+## The scene options it was trained with (RLAgent.apply_options()).
+var scene_options: Dictionary = {}
+## The raw state layout it reads (RLAgent.state_names()).
+var state_names: PackedStringArray = PackedStringArray()
+## Floats per wire action (RLAgent.action_size()).
+var action_size: int = 0
+## Observation floats (one per term).
+var observation_size: int = 0
+
+var _terms: Array[Expression] = []
+var _inputs: Array = []
+var _low: float = -1.0
+var _high: float = 1.0
+var _observation: PackedFloat32Array = PackedFloat32Array()
+## Per layer: in, out, activation index, weights (out x in, row-major), bias, output buffer.
+var _ins: PackedInt32Array = PackedInt32Array()
+var _outs: PackedInt32Array = PackedInt32Array()
+var _activations: PackedInt32Array = PackedInt32Array()
+var _weights: Array[PackedFloat32Array] = []
+var _biases: Array[PackedFloat32Array] = []
+var _buffers: Array[PackedFloat32Array] = []
+var _argmax: bool = false
+var _action_low: PackedFloat32Array = PackedFloat32Array()
+var _action_high: PackedFloat32Array = PackedFloat32Array()
+## argmax: one row of action_size floats per network output.
+var _table: PackedFloat32Array = PackedFloat32Array()
+var _action: PackedFloat32Array = PackedFloat32Array()
+
+
+## The policy in the policy.json at `path`, or null after push_error() saying what is wrong.
+static func load_file(path: String) -> RLPolicy:
+	var policy: RLPolicy = open(path)
+	if policy.error != "":
+		push_error("rlgodot: " + policy.error)
+		return null
+	return policy
+
+
+## The policy of a policy.json document, or null after push_error() saying what is wrong.
+static func from_json(text: String) -> RLPolicy:
+	var policy: RLPolicy = RLPolicy.new()
+	policy._load_text(text)
+	if policy.error != "":
+		push_error("rlgodot: policy: " + policy.error)
+		return null
+	return policy
+
+
+## The policy at `path`, never null and raising no error: check `error` ("" = usable).
+static func open(path: String) -> RLPolicy:
+	var policy: RLPolicy = RLPolicy.new()
+	var file: FileAccess = FileAccess.open(path, FileAccess.READ)
+	if file == null:
+		policy.error = "cannot read policy file '%s': %s" % [path, error_string(FileAccess.get_open_error())]
+		return policy
+	policy._load_text(file.get_as_text())
+	if policy.error != "":
+		policy.error = "policy file '%s': %s" % [path, policy.error]
+	return policy
+
+
+## The observation of a raw `state` (state_names order): every term evaluated, NaN -> 0,
+## then clipped to the document's low..high (so +inf -> high, -inf -> low).
+func observe(state: PackedFloat32Array) -> PackedFloat32Array:
+	for j: int in state_names.size():
+		_inputs[j] = state[j]
+	for k: int in observation_size:
+		var value: Variant = _terms[k].execute(_inputs, null, false, true)
+		var number: float = Codec.as_float(value) if Codec.is_number(value) else NAN
+		_observation[k] = 0.0 if is_nan(number) else clampf(number, _low, _high)
+	return _observation
+
+
+## The wire action for an `observation`: the network's output clipped to the action bounds
+## (box), or the action table's row of its largest output, the first on a tie (argmax).
+func act(observation: PackedFloat32Array) -> PackedFloat32Array:
+	var x: PackedFloat32Array = observation
+	for layer: int in _ins.size():
+		var n_in: int = _ins[layer]
+		var w: PackedFloat32Array = _weights[layer]
+		var b: PackedFloat32Array = _biases[layer]
+		var y: PackedFloat32Array = _buffers[layer]
+		var activation: int = _activations[layer]
+		var row: int = 0
+		for o: int in _outs[layer]:
+			var sum: float = b[o]
+			for i: int in n_in:
+				sum += w[row + i] * x[i]
+			row += n_in
+			if activation == 0:
+				sum = tanh(sum)
+			elif activation == 1 and sum < 0.0:
+				sum = 0.0
+			y[o] = sum
+		x = y
+	if _argmax:
+		var best: int = 0
+		for o: int in x.size():
+			if x[o] > x[best]:
+				best = o
+		for a: int in action_size:
+			_action[a] = _table[best * action_size + a]
+	else:
+		for a: int in action_size:
+			_action[a] = clampf(x[a], _action_low[a], _action_high[a])
+	return _action
+
+
+## act(observe(state)): the wire action for a raw state.
+func decide(state: PackedFloat32Array) -> PackedFloat32Array:
+	return act(observe(state))
+
+
+func _load_text(text: String) -> void:
+	var json: JSON = JSON.new()
+	if json.parse(text) != OK:
+		error = "not JSON: %s at line %d" % [json.get_error_message(), json.get_error_line()]
+		return
+	if typeof(json.data) != TYPE_DICTIONARY:
+		error = "not a JSON object"
+		return
+	var doc: Dictionary = json.data
+	error = _load_document(doc)
+
+
+## Reads every field; returns "" or the first problem.
+func _load_document(doc: Dictionary) -> String:
+	if doc.get("format") != FORMAT or not Codec.is_integer(doc.get("version")):
+		return "'format' must be '%s' with an integer 'version' (is this an rlgodot export?)" % FORMAT
+	if Codec.as_int(doc["version"]) != VERSION:
+		return "version %d, this addon reads version %d: export the model again with this rlgodot" % [
+			Codec.as_int(doc["version"]), VERSION]
+	env_id = str(doc.get("env_id", ""))
+	for key: String in ["action_repeat", "max_episode_steps", "physics_hz", "action_size"]:
+		if not Codec.is_integer(doc.get(key)) or Codec.as_int(doc[key]) < (1 if key == "action_repeat" or key == "physics_hz" else 0):
+			return "'%s' must be an integer (>= 1 for action_repeat and physics_hz, else >= 0), got %s" % [
+				key, JSON.stringify(doc.get(key))]
+	action_repeat = Codec.as_int(doc["action_repeat"])
+	max_episode_steps = Codec.as_int(doc["max_episode_steps"])
+	physics_hz = Codec.as_int(doc["physics_hz"])
+	action_size = Codec.as_int(doc["action_size"])
+	var options: Variant = doc.get("scene_options", {})
+	if typeof(options) != TYPE_DICTIONARY:
+		return "'scene_options' must be an object"
+	scene_options = options
+	var names: Variant = doc.get("state_names")
+	if typeof(names) != TYPE_ARRAY or not (names as Array).all(_is_string) or (names as Array).is_empty():
+		return "'state_names' must be a non-empty list of strings"
+	state_names = PackedStringArray(names as Array)
+	var problem: String = _load_observation(doc.get("observation"))
+	if problem == "":
+		problem = _load_network(doc.get("network"))
+	if problem == "":
+		problem = _load_action(doc.get("action"))
+	return problem
+
+
+func _load_observation(value: Variant) -> String:
+	if typeof(value) != TYPE_DICTIONARY:
+		return "'observation' must be an object with 'terms', 'low' and 'high'"
+	var observation: Dictionary = value
+	var terms: Variant = observation.get("terms")
+	if typeof(terms) != TYPE_ARRAY or not (terms as Array).all(_is_string) or (terms as Array).is_empty():
+		return "'observation.terms' must be a non-empty list of strings"
+	if not Codec.is_number(observation.get("low")) or not Codec.is_number(observation.get("high")) or Codec.as_float(observation["low"]) > Codec.as_float(observation["high"]):
+		return "'observation.low' and 'observation.high' must be numbers, low <= high"
+	_low = Codec.as_float(observation["low"])
+	_high = Codec.as_float(observation["high"])
+	_inputs.resize(state_names.size())
+	_inputs.fill(0.0)
+	for term: Variant in terms as Array:
+		var expression: Expression = Expression.new()
+		if expression.parse(str(term), state_names) != OK:
+			return "observation term '%s' does not parse: %s" % [term, expression.get_error_text()]
+		var probe: Variant = expression.execute(_inputs, null, false, true)
+		if expression.has_execute_failed() or (typeof(probe) != TYPE_FLOAT and typeof(probe) != TYPE_INT):
+			return "observation term '%s' does not evaluate to a number on a zero state: %s (names: the state_names; functions: sin cos tan atan2 sqrt abs min max clamp exp log pow floor sign)" % [
+				term, expression.get_error_text()]
+		_terms.append(expression)
+	observation_size = _terms.size()
+	_observation.resize(observation_size)
+	return ""
+
+
+func _load_network(value: Variant) -> String:
+	if typeof(value) != TYPE_ARRAY or (value as Array).is_empty():
+		return "'network' must be a non-empty list of layers"
+	var layers: Array = value
+	var width: int = observation_size
+	for index: int in layers.size():
+		if typeof(layers[index]) != TYPE_DICTIONARY:
+			return "network layer %d must be an object" % index
+		var layer: Dictionary = layers[index]
+		if not Codec.is_integer(layer.get("in")) or not Codec.is_integer(layer.get("out")) or Codec.as_int(layer["out"]) < 1:
+			return "network layer %d needs integer 'in' and 'out' (>= 1)" % index
+		var n_in: int = Codec.as_int(layer["in"])
+		var n_out: int = Codec.as_int(layer["out"])
+		if n_in != width:
+			return "network layer %d has 'in' %d, but its input has %d floats (%s)" % [
+				index, n_in, width, "the observation terms" if index == 0 else "the previous layer's 'out'"]
+		var activation: int = ACTIVATIONS.find(str(layer.get("activation")))
+		if activation < 0:
+			return "network layer %d has activation %s; known: %s" % [
+				index, JSON.stringify(layer.get("activation")), ", ".join(ACTIVATIONS)]
+		var weight: PackedFloat32Array = _floats(layer.get("weight"), n_out * n_in)
+		if weight.size() != n_out * n_in:
+			return "network layer %d 'weight' must be base64 of %d float32 (out %d x in %d)" % [
+				index, n_out * n_in, n_out, n_in]
+		var bias: PackedFloat32Array = _floats(layer.get("bias"), n_out)
+		if bias.size() != n_out:
+			return "network layer %d 'bias' must be base64 of %d float32" % [index, n_out]
+		var buffer: PackedFloat32Array = PackedFloat32Array()
+		buffer.resize(n_out)
+		_ins.append(n_in)
+		_outs.append(n_out)
+		_activations.append(activation)
+		_weights.append(weight)
+		_biases.append(bias)
+		_buffers.append(buffer)
+		width = n_out
+	return ""
+
+
+func _load_action(value: Variant) -> String:
+	if typeof(value) != TYPE_DICTIONARY:
+		return "'action' must be an object with 'kind' '%s' or '%s'" % [KIND_BOX, KIND_ARGMAX]
+	var action: Dictionary = value
+	var outputs: int = _outs[_outs.size() - 1]
+	_action.resize(action_size)
+	match action.get("kind"):
+		KIND_BOX:
+			if outputs != action_size:
+				return "action kind 'box' needs a last layer of 'out' action_size %d, got %d" % [action_size, outputs]
+			_action_low = _numbers(action.get("low"), action_size)
+			_action_high = _numbers(action.get("high"), action_size)
+			if _action_low.size() != action_size or _action_high.size() != action_size:
+				return "action 'low' and 'high' must be lists of %d numbers" % action_size
+		KIND_ARGMAX:
+			var rows: Variant = action.get("table")
+			if typeof(rows) != TYPE_ARRAY or (rows as Array).size() != outputs:
+				return "action kind 'argmax' needs a 'table' of %d rows (the last layer's 'out')" % outputs
+			_argmax = true
+			for row: Variant in rows as Array:
+				var numbers: PackedFloat32Array = _numbers(row, action_size)
+				if numbers.size() != action_size:
+					return "action 'table' rows must be lists of %d numbers (action_size), got %s" % [
+						action_size, JSON.stringify(row)]
+				_table.append_array(numbers)
+		_:
+			return "action kind must be '%s' or '%s', got %s" % [KIND_BOX, KIND_ARGMAX, JSON.stringify(action.get("kind"))]
+	return ""
+
+
+## `count` little-endian float32 from base64 text; empty when it is not exactly that.
+static func _floats(value: Variant, count: int) -> PackedFloat32Array:
+	var text: String = str(value) if typeof(value) == TYPE_STRING else ""
+	# Checked first: Marshalls reports malformed base64 as an engine error.
+	if text.length() != (count * 4 + 2) / 3 * 4 or not _base64_shape().search(text):
+		return PackedFloat32Array()
+	var raw: PackedByteArray = Marshalls.base64_to_raw(text)
+	return raw.to_float32_array() if raw.size() == count * 4 else PackedFloat32Array()
+
+
+static func _base64_shape() -> RegEx:
+	return RegEx.create_from_string("^[A-Za-z0-9+/]*={0,2}$")
+
+
+## `count` finite numbers from a JSON list; empty when it is not exactly that.
+static func _numbers(value: Variant, count: int) -> PackedFloat32Array:
+	if typeof(value) != TYPE_ARRAY or (value as Array).size() != count:
+		return PackedFloat32Array()
+	var out: PackedFloat32Array = PackedFloat32Array()
+	for item: Variant in value as Array:
+		if not Codec.is_number(item) or not is_finite(Codec.as_float(item)):
+			return PackedFloat32Array()
+		out.append(Codec.as_float(item))
+	return out
+
+
+static func _is_string(value: Variant) -> bool:
+	return typeof(value) == TYPE_STRING
