@@ -279,7 +279,7 @@ BROKEN = {
     "term-name": (_broken({"observation.terms": ["speed * 2.0", "ball_y", "0.0", "0.0"]}),
                   "observation term 'speed * 2.0'"),
     "action-kind": (_broken({"action.kind": "softmax"}), 'action kind must be'),
-    "layout": (_broken({"state_names": [*NAMES[:6], "goal"]}), "reads state_names"),
+    "layout": (_broken({"state_names": [*NAMES[:6], "goal"]}), "the policy reads state_names"),
     "not-json": ("{", "not JSON"),
 }
 

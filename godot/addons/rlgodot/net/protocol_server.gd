@@ -345,12 +345,13 @@ func _handle_hello(msg: Dictionary) -> void:
 
 	if policy_path != "":
 		var policy: RLPolicy = RLPolicy.open(policy_path)
-		if policy.error == "" and (policy.state_names != names or policy.action_size != _batch.action_size):
-			policy.error = "policy file '%s' reads state_names %s and writes %d floats; scene %s declares %s and %d: export a policy of this env" % [
-				policy_path, Codec.describe(Array(policy.state_names)), policy.action_size, _batch.scene_path,
-				Codec.describe(Array(names)), _batch.action_size]
-		if policy.error != "":
-			_send_fatal(Protocol.ERROR_BAD_CONFIG, "config.policy: " + policy.error)
+		var policy_problem: String = policy.error
+		if policy_problem == "":
+			policy_problem = policy.layout_problem(names, _batch.action_size, "scene " + _batch.scene_path)
+			if policy_problem != "":
+				policy_problem = "policy file '%s': %s" % [policy_path, policy_problem]
+		if policy_problem != "":
+			_send_fatal(Protocol.ERROR_BAD_CONFIG, "config.policy: " + policy_problem)
 			return
 		_policy = policy
 

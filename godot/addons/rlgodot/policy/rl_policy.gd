@@ -12,7 +12,10 @@ const Codec := preload("res://addons/rlgodot/net/codec.gd")
 
 const FORMAT: String = "rlgodot-policy"
 const VERSION: int = 1
+## Activation names; a layer stores the index (TANH, RELU, or 2 for none).
 const ACTIVATIONS: PackedStringArray = ["tanh", "relu", "none"]
+const TANH: int = 0
+const RELU: int = 1
 const KIND_BOX: String = "box"
 const KIND_ARGMAX: String = "argmax"
 
@@ -115,9 +118,9 @@ func act(observation: PackedFloat32Array) -> PackedFloat32Array:
 			for i: int in n_in:
 				sum += w[row + i] * x[i]
 			row += n_in
-			if activation == 0:
+			if activation == TANH:
 				sum = tanh(sum)
-			elif activation == 1 and sum < 0.0:
+			elif activation == RELU and sum < 0.0:
 				sum = 0.0
 			y[o] = sum
 		x = y
@@ -132,6 +135,14 @@ func act(observation: PackedFloat32Array) -> PackedFloat32Array:
 		for a: int in action_size:
 			_action[a] = clampf(x[a], _action_low[a], _action_high[a])
 	return _action
+
+
+## "" when the policy fits a scene of `names` and `n_actions` (`scene` names it), else what differs.
+func layout_problem(names: PackedStringArray, n_actions: int, scene: String) -> String:
+	if names == state_names and n_actions == action_size:
+		return ""
+	return "the policy reads state_names %s and writes %d floats; %s declares %s and %d: export a policy of this env" % [
+		state_names, action_size, scene, names, n_actions]
 
 
 ## act(observe(state)): the wire action for a raw state.
@@ -153,7 +164,7 @@ func _load_text(text: String) -> void:
 
 ## Reads every field; returns "" or the first problem.
 func _load_document(doc: Dictionary) -> String:
-	if doc.get("format") != FORMAT or not Codec.is_integer(doc.get("version")):
+	if str(doc.get("format")) != FORMAT or not Codec.is_integer(doc.get("version")):
 		return "'format' must be '%s' with an integer 'version' (is this an rlgodot export?)" % FORMAT
 	if Codec.as_int(doc["version"]) != VERSION:
 		return "version %d, this addon reads version %d: export the model again with this rlgodot" % [

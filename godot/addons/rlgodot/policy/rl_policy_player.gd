@@ -42,10 +42,9 @@ func _ready() -> void:
 	_policy = RLPolicy.load_file(policy_path)
 	if _policy == null:
 		return
-	var names: PackedStringArray = _agent.state_names()
-	if names != _policy.state_names or _agent.action_size() != _policy.action_size:
-		push_error("rlgodot: policy '%s' reads state_names %s and writes %d floats; %s declares %s and %d: export a policy of this env" % [
-			policy_path, _policy.state_names, _policy.action_size, _agent.name, names, _agent.action_size()])
+	var layout: String = _policy.layout_problem(_agent.state_names(), _agent.action_size(), str(_agent.name))
+	if layout != "":
+		push_error("rlgodot: policy '%s': %s" % [policy_path, layout])
 		return
 	var problem: String = _agent.apply_options(_policy.scene_options)
 	if problem != "":

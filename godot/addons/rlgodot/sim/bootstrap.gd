@@ -85,11 +85,13 @@ func _ready() -> void:
 		var opponent_path: String = args.get("--rlgodot-opponent", "")
 		if opponent_path != "":
 			opponent = RLPolicy.open(opponent_path)
-			if opponent.error == "" and (opponent.state_names != names or opponent.action_size != n_actions):
-				opponent.error = "policy file '%s' is for state_names %s / action_size %d, the scene declares %s / %d: export a policy of this env" % [
-					opponent_path, opponent.state_names, opponent.action_size, names, n_actions]
-			if opponent.error != "":
-				_fail(EXIT_BAD_ARGS, "--rlgodot-opponent: " + opponent.error)
+			var opponent_problem: String = opponent.error
+			if opponent_problem == "":
+				opponent_problem = opponent.layout_problem(names, n_actions, "scene " + scene_path)
+				if opponent_problem != "":
+					opponent_problem = "policy file '%s': %s" % [opponent_path, opponent_problem]
+			if opponent_problem != "":
+				_fail(EXIT_BAD_ARGS, "--rlgodot-opponent: " + opponent_problem)
 				return
 		add_child(play)
 		var option_problem: String = play.start(scene, scene_path, hz, names, n_actions, options,
