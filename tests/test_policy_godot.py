@@ -352,3 +352,45 @@ def test_play_refuses_a_policy_of_another_env(godot_binary, tmp_path):
     finally:
         process.terminate()
     assert "--rlgodot-opponent: policy file" in process.output_tail(50)
+
+
+PLAYER_SCENE = """[gd_scene load_steps=3 format=3]
+
+[ext_resource type="PackedScene" path="res://envs/ball/ball.tscn" id="1_ball"]
+[ext_resource type="Script" path="res://addons/rlgodot/policy/rl_policy_player.gd" id="2_player"]
+
+[node name="Ball" instance=ExtResource("1_ball")]
+
+[node name="Player" type="Node" parent="."]
+script = ExtResource("2_player")
+policy_path = "res://envs/game/policy.json"
+episodes = 3
+seed = 7
+"""
+
+
+def test_policy_player_drives_the_scene_with_no_python(godot_binary, tmp_path):
+    """A game project: the addon, the ball scene, a policy and a scene that adds RLPolicyPlayer."""
+    from rlgodot.core.runtime.launcher import assemble_project
+    from rlgodot.core.runtime.launcher.project import addon_dir
+
+    spec = get_registry().get("ball")
+    game = tmp_path / "game"
+    game.mkdir()
+    # the player applies the policy's scene_options: the ball scene has no defaults of its own
+    document = {**homing_policy(), "scene_options": spec.default_options("scene")}
+    (game / "policy.json").write_text(json.dumps(document))
+    (game / "main.tscn").write_text(PLAYER_SCENE)
+    project = assemble_project(addon_dir(), {"ball": Path(spec.godot_dir), "game": game},
+                               spec.project_settings, godot_binary, cache_root=tmp_path / "cache")
+    proc = subprocess.run(
+        [*godot_binary.command, "--headless", "--path", str(project), "--fixed-fps", "60",
+         "--quit-after", "3000", "res://envs/game/main.tscn"],
+        capture_output=True, text=True, timeout=120,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    episodes = [line for line in out.splitlines() if line.startswith("rlgodot policy: episode")]
+    assert len(episodes) == 3, out
+    assert all(": on target after " in line for line in episodes), episodes
+    assert "SCRIPT ERROR" not in out and "ERROR" not in out, out
