@@ -219,7 +219,8 @@ def test_act_drives_the_ball_onto_the_target(godot_binary, tmp_path):
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps(homing_policy()))
     spec = get_registry().get("ball")
-    settings = LaunchSettings(godot=godot_binary, policy=policy)
+    # two processes: the pool's act() steps both and stacks their replies
+    settings = LaunchSettings(godot=godot_binary, policy=policy, n_procs=2)
     batch = EnvBatch(spec, 8, "same_step", settings=settings)
     try:
         batch.reset(seeds=list(range(8)))
@@ -394,3 +395,18 @@ def test_policy_player_drives_the_scene_with_no_python(godot_binary, tmp_path):
     assert len(episodes) == 3, out
     assert all(": on target after " in line for line in episodes), episodes
     assert "SCRIPT ERROR" not in out and "ERROR" not in out, out
+
+
+def test_play_opponent_needs_a_policy_file(tmp_path, monkeypatch):
+    from rlgodot.core.errors import RLGodotError
+    from rlgodot.core.jobs.config import PlayConfig
+    from rlgodot.core.jobs.play import opponent_policy
+
+    with pytest.raises(RLGodotError, match="pass --opponent-policy PATH"):
+        opponent_policy(PlayConfig(env="ball", opponent=True))
+    with pytest.raises(RLGodotError, match="is not a file"):
+        opponent_policy(PlayConfig(env="ball", opponent_policy=tmp_path / "none.json"))
+    (tmp_path / "policy.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)  # a relative path is passed to Godot as an absolute one
+    chosen = opponent_policy(PlayConfig(env="ball", opponent_policy=Path("policy.json")))
+    assert chosen == (tmp_path / "policy.json").resolve()
