@@ -361,6 +361,7 @@ PLAYER_SCENE = """[gd_scene load_steps=3 format=3]
 [ext_resource type="Script" path="res://addons/rlgodot/policy/rl_policy_player.gd" id="2_player"]
 
 [node name="Ball" instance=ExtResource("1_ball")]
+watched = true
 
 [node name="Player" type="Node" parent="."]
 script = ExtResource("2_player")
@@ -371,7 +372,8 @@ seed = 7
 
 
 def test_policy_player_drives_the_scene_with_no_python(godot_binary, tmp_path):
-    """A game project: the addon, the ball scene, a policy and a scene that adds RLPolicyPlayer."""
+    """A game project: the addon, the ball scene, a policy and a scene that adds RLPolicyPlayer
+    (the agent watched, as in a game: its camera, visuals and sync_view() run too)."""
     from rlgodot.core.runtime.launcher import assemble_project
     from rlgodot.core.runtime.launcher.project import addon_dir
 

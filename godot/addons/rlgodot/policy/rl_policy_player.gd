@@ -4,7 +4,8 @@ extends Node
 ## child of the agent's root node and set `policy_path`; it applies the policy's scene options,
 ## begins episodes (seeds `seed`, `seed` + 1, ...) and, every action_repeat physics ticks, applies
 ## policy.decide(get_state()). An episode ends when the scene ends it (RLAgent.end_episode()) or
-## after the policy's max_episode_steps decisions; then the next one begins.
+## after the policy's max_episode_steps decisions; then the next one begins. A watched agent
+## (set its `watched` before it enters the tree) gets sync_view() every drawn frame.
 
 ## Emitted when an episode ends: the scene's outcome ("time limit" when truncated) and the
 ## decisions it took.
@@ -33,6 +34,7 @@ func _init() -> void:
 
 func _ready() -> void:
 	set_physics_process(false)
+	set_process(false)
 	_agent = get_parent() as RLAgent
 	if _agent == null:
 		push_error("rlgodot: RLPolicyPlayer must be a child of an RLAgent (the env scene's root), not of %s" % get_parent().name)
@@ -51,7 +53,12 @@ func _ready() -> void:
 		push_error("rlgodot: policy '%s' scene_options: %s" % [policy_path, problem])
 		return
 	set_physics_process(true)
+	set_process(_agent.watched)
 	_begin()
+
+
+func _process(delta: float) -> void:
+	_agent.sync_view(delta)
 
 
 func _physics_process(_delta: float) -> void:
