@@ -394,6 +394,7 @@ def test_session_config_defaults_and_json():
     assert offscreen.view_size == (84, 84)
     sent = json.loads(json.dumps(offscreen.to_json()))
     assert (sent["viewer"], sent["view_size"], sent["view_hud"]) == ("offscreen", [84, 84], False)
+    assert SessionConfig(policy="/models/policy.json").to_json()["policy"] == "/models/policy.json"
 
 
 @pytest.mark.parametrize(
@@ -426,6 +427,8 @@ def test_session_config_defaults_and_json():
         {"view_size": "640x360"},
         {"view_size": (True, 360)},
         {"view_hud": 1},
+        {"policy": "policy.json"},
+        {"policy": 3},
     ],
 )
 def test_session_config_rejects_bad_values(kwargs: dict):

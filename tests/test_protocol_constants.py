@@ -78,6 +78,7 @@ PAIRS = {
     "MIN_VIEW_SIDE": messages.MIN_VIEW_SIDE,
     "MAX_VIEW_SIDE": messages.MAX_VIEW_SIDE,
     "SERVER_NAME": f"rlgodot-godot/{__version__}",
+    "TYPE_ACT": messages.TYPE_ACT,
 }
 
 

@@ -248,6 +248,14 @@ class EnvBatch(BatchTranslator):
         """Step all instances with a batch of agent actions and decode the result."""
         return self.decode_step(self.session.step(self.encode(actions)))
 
+    def act(self) -> StepOutcome:
+        """Step all instances with the in-engine policy (``settings.policy``), decoded as a step.
+
+        Raises:
+            RemoteError: ``not_ready``: the batch was launched without ``settings.policy``.
+        """
+        return self.decode_step(self.session.act())
+
     def render(self) -> np.ndarray:
         """Frames of every instance's current state: ``(n, H, W, 3)`` uint8 RGB.
 
@@ -313,6 +321,10 @@ class AsyncEnvBatch(BatchTranslator):
     async def step(self, actions: Any) -> StepOutcome:
         """Step all instances with a batch of agent actions and decode the result."""
         return self.decode_step(await self.session.step(self.encode(actions)))
+
+    async def act(self) -> StepOutcome:
+        """Step all instances with the in-engine policy (see :meth:`EnvBatch.act`)."""
+        return self.decode_step(await self.session.act())
 
     async def render(self) -> np.ndarray:
         """Frames of every instance's current state (see :meth:`EnvBatch.render`)."""

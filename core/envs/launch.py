@@ -100,6 +100,7 @@ def _session_arguments(
         viewer=settings.viewer,
         view_size=settings.render_size,
         view_hud=settings.render_hud,
+        policy=None if settings.policy is None else str(Path(settings.policy).resolve()),
     )
     return command, {
         "n_envs": n_envs,

@@ -346,6 +346,15 @@ class PlayConfig(JobConfig):
         "Quit after this many seconds; default: when the window closes.", default=None, min=0
     )
     options: dict[str, Any] = options_field()
+    opponent: bool = doc(
+        "Race the trained agent: a second instance beside yours, on the same seed, driven in "
+        "the engine by the exported policy.",
+        default=False,
+    )
+    opponent_policy: Path | None = doc(
+        "The policy.json the opponent runs (from 'rlgodot export'); implies --opponent.",
+        default=None,
+    )
 
 
 @_document

@@ -7,6 +7,7 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rlgodot.core.envs.launch import prepare_project
@@ -36,10 +37,11 @@ def play(config: PlayConfig | str, **overrides: Any) -> PlayResult:
     """Open the env in a Godot window driven by the keyboard until it closes.
 
     Called as ``play(PlayConfig(env="ball", seconds=4))`` or ``play("ball", seconds=4)``. With
-    ``seconds`` the window is closed after that long, which counts as a normal end.
+    ``seconds`` the window is closed after that long, which counts as a normal end. With
+    ``opponent`` a second instance races beside the person's, driven by an exported policy.
 
     Raises:
-        RLGodotError: There is no display to open a window on.
+        RLGodotError: There is no display to open a window on, or no opponent policy.
     """
     config = config_from(PlayConfig, config, overrides)
     spec = get_registry().get(config.env)
@@ -49,7 +51,8 @@ def play(config: PlayConfig | str, **overrides: Any) -> PlayResult:
             "playing needs a display and none is set (DISPLAY/WAYLAND_DISPLAY). On a headless "
             "machine run it under a virtual display: xvfb-run -a rlgodot play --env ..."
         )
-    process = GodotProcess.launch(play_command(spec, scene_options))
+    opponent = opponent_policy(config) if config.opponent or config.opponent_policy else None
+    process = GodotProcess.launch(play_command(spec, scene_options, opponent=opponent))
     try:
         code = process.wait(timeout=config.seconds)
     except subprocess.TimeoutExpired:
@@ -60,13 +63,39 @@ def play(config: PlayConfig | str, **overrides: Any) -> PlayResult:
     return PlayResult(code, tuple(errors))
 
 
+def opponent_policy(config: PlayConfig) -> Path:
+    """The policy.json the opponent of ``config`` runs.
+
+    Raises:
+        RLGodotError: No ``opponent_policy`` given, or it is not a file.
+    """
+    # Hook for the exporter: without opponent_policy, export the env's shipped model
+    # (rlgodot.core.jobs.export) to a temporary policy.json and return its path.
+    if config.opponent_policy is None:
+        raise RLGodotError(
+            f"--opponent needs a policy: pass --opponent-policy PATH, a policy.json from "
+            f"'rlgodot export --env {config.env}'"
+        )
+    path = Path(config.opponent_policy).resolve()
+    if not path.is_file():
+        raise RLGodotError(
+            f"opponent policy {path} is not a file; write one with 'rlgodot export --env "
+            f"{config.env} --out DIR' and pass DIR/policy.json"
+        )
+    return path
+
+
 def play_command(
-    spec: EnvSpec, scene_options: Mapping[str, Any], godot_args: Sequence[str] = ()
+    spec: EnvSpec,
+    scene_options: Mapping[str, Any],
+    godot_args: Sequence[str] = (),
+    opponent: Path | None = None,
 ) -> GodotCommand:
     """The command line of play mode for ``spec``.
 
     The scene options (the spec's defaults updated by ``scene_options``) go on the command
-    line: play mode has no hello to carry them.
+    line: play mode has no hello to carry them. ``opponent``: a policy.json that drives a
+    second instance beside the person's.
     """
     godot = find_godot()
     options = {**spec.default_options("scene"), **scene_options}
@@ -81,5 +110,6 @@ def play_command(
             f"--rlgodot-options={json.dumps(options)}",
             f"--rlgodot-action-repeat={spec.action_repeat}",
             f"--rlgodot-max-episode-steps={spec.max_episode_steps}",
+            *(() if opponent is None else (f"--rlgodot-opponent={Path(opponent).resolve()}",)),
         ),
     )

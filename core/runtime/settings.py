@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Literal
 
 from rlgodot.core.errors import DisplayUnavailable, InvalidOption
@@ -60,6 +61,8 @@ class LaunchSettings:
             ``"human"`` uses this environment's ``DISPLAY``/``WAYLAND_DISPLAY``;
             ``"rgb_array"`` a private Xvfb started for the session (and stopped when it
             closes) if ``Xvfb`` is on PATH, else ``DISPLAY``.
+        policy: A policy.json (``rlgodot export``) each Godot process loads, so that
+            ``act()`` steps every instance with the policy run in the engine.
     """
 
     n_procs: int = 1
@@ -74,6 +77,7 @@ class LaunchSettings:
     render_size: tuple[int, int] = DEFAULT_VIEW_SIZE
     render_hud: bool = True
     display: str | None = None
+    policy: Path | None = None
 
     def __post_init__(self) -> None:
         """Check the render settings here, where the traceback points at the caller."""

@@ -64,6 +64,7 @@ from rlgodot.core.runtime.protocol.messages import (
     DEFAULT_MAX_FRAME_BYTES,
     MAX_BENCH_STEPS,
     PROTOCOL_VERSION,
+    TYPE_ACT,
     ServerInfo,
     SessionConfig,
     StepBatch,
@@ -376,6 +377,22 @@ class AsyncGodotClient:
         future = self.reply_future(timeout)
         await self.wait(future)
         return self.finish_step(future)
+
+    async def act(self, *, timeout: float | None = None) -> StepBatch:
+        """A step whose actions Godot's policy (``SessionConfig.policy``) computes in the engine.
+
+        Each instance acts on its current state (the last one reported for it); the reply is
+        the step's, as for :meth:`step`.
+
+        Raises:
+            RemoteError: ``not_ready``: the session has no policy, or an instance was never
+                reset.
+            GodotCrashed: Godot died or closed the connection.
+            GodotTimeout: No reply within the deadline.
+        """
+        self._require_hello(TYPE_ACT)
+        reply = await self._request(encode_json({"type": TYPE_ACT}), TYPE_ACT, timeout)
+        return self._batch(reply, "step_result", self._n)
 
     def send_step(self, actions: np.ndarray) -> None:
         """Phase 1 of a step: send actions checked by :func:`check_actions`, don't wait."""

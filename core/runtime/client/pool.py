@@ -24,6 +24,7 @@ from rlgodot.core.runtime.client.arguments import (
 )
 from rlgodot.core.runtime.client.async_client import AsyncGodotClient
 from rlgodot.core.runtime.protocol.messages import (
+    TYPE_ACT,
     ServerInfo,
     SessionConfig,
     StepBatch,
@@ -278,6 +279,19 @@ class AsyncGodotPool:
                 error = error or exc
         if error is not None:
             raise error
+        return concat_batches(batches, self.offsets)
+
+    async def act(self, *, timeout: float | None = None) -> StepBatch:
+        """Every process steps with its in-engine policy's actions (:meth:`AsyncGodotClient.act`).
+
+        Raises:
+            RemoteError: ``not_ready``: no policy, or an instance never reset.
+            GodotCrashed, GodotTimeout: As for :meth:`step`.
+        """
+        self._require_hello(TYPE_ACT)
+        for client in self.clients:  # all or nothing: never step only some processes
+            client.check_ready(TYPE_ACT)
+        batches = await _gather_all([client.act(timeout=timeout) for client in self.clients])
         return concat_batches(batches, self.offsets)
 
     def socket_filenos(self) -> tuple[int, ...]:

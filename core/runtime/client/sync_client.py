@@ -187,6 +187,10 @@ class _SyncFacade(Generic[Target]):
             target.abort("interrupted while waiting for a step reply")
             raise
 
+    def act(self, *, timeout: float | None = None) -> StepBatch:
+        """Blocking :meth:`AsyncGodotClient.act`: a step with Godot's policy's actions."""
+        return self._runner.run(self.target.act(timeout=timeout))
+
     def render(
         self, indices: Sequence[int] | None = None, *, timeout: float | None = None
     ) -> np.ndarray:

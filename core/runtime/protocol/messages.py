@@ -7,6 +7,7 @@ bytes, the client moves the bytes.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
@@ -59,6 +60,9 @@ CODEC_JSON: Final = "json"
 CODECS: Final = (CODEC_BINARY, CODEC_JSON)
 
 AUTORESET_MODES: Final = ("same_step", "next_step")
+
+TYPE_ACT: Final = "act"
+"""Request type of a step whose actions the policy of ``SessionConfig.policy`` computes in Godot."""
 
 VIEWER_MODES: Final = ("none", "window", "offscreen")
 """``viewer``: nothing renders (headless), a window with every instance, or one offscreen view
@@ -115,6 +119,8 @@ class SessionConfig:
         view_size: ``(width, height)`` of each instance's view, each side in 16..4096; the
             exact size of offscreen frames (in a window the views fill the grid cells).
         view_hud: Draw the HUD (readout, caption, last episode's outcome) into the views.
+        policy: Absolute path of a policy.json (``rlgodot export``) that Godot loads for ``act``
+            requests (the policy runs in the engine); None: no policy, ``act`` is refused.
     """
 
     n_envs: int = 1
@@ -129,6 +135,7 @@ class SessionConfig:
     viewer: Viewer = "none"
     view_size: tuple[int, int] = DEFAULT_VIEW_SIZE
     view_hud: bool = True
+    policy: str | None = None
 
     def __post_init__(self) -> None:
         """Reject out-of-range values here, where the traceback points at the caller."""
@@ -169,6 +176,16 @@ class SessionConfig:
                 f"script_errors must be one of {SCRIPT_ERRORS_MODES}, got {self.script_errors!r}"
             )
         self._check_viewer()
+        self._check_policy()
+
+    def _check_policy(self) -> None:
+        """``policy`` is None or an absolute path (Godot's working directory is not ours)."""
+        if self.policy is not None and (
+            not isinstance(self.policy, str) or not os.path.isabs(self.policy)
+        ):
+            raise InvalidOption(
+                f"policy must be the absolute path of a policy.json, got {self.policy!r}"
+            )
 
     def _check_viewer(self) -> None:
         """Check ``viewer``, ``view_size`` (stored as a tuple) and ``view_hud``."""
@@ -193,6 +210,7 @@ class SessionConfig:
             "viewer": self.viewer,
             "view_size": list(self.view_size),
             "view_hud": bool(self.view_hud),
+            **({} if self.policy is None else {"policy": self.policy}),
         }
 
 

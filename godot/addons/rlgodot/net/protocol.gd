@@ -63,6 +63,8 @@ const AUTORESET_NEXT_STEP: String = "next_step"
 const TYPE_HELLO: String = "hello"
 const TYPE_RESET: String = "reset"
 const TYPE_STEP: String = "step"
+## A step whose actions the policy of hello `config.policy` computes in the engine.
+const TYPE_ACT: String = "act"
 const TYPE_BENCH: String = "bench"
 const TYPE_PING: String = "ping"
 const TYPE_CLOSE: String = "close"

@@ -1,7 +1,7 @@
 extends Node
 ## Serve mode: protocol v1 (docs/PROTOCOL.md) over one FrameServer connection, driving an
 ## EnvBatch (its child). Checks the hello, dispatches requests (hello, reset, step in JSON or
-## binary, ping, bench, close), replies with results or errors, throttles to realtime_factor.
+## binary, act, ping, bench, close), replies with results or errors, throttles to realtime_factor.
 ##
 ## Timing: this node's _physics_process runs before every other node's (lowest priority). A step
 ## applies the N actions at a decision point, then `action_repeat` physics ticks run; at the
@@ -36,7 +36,7 @@ const PRESENCE_CHECK_USEC: int = 100000
 const MAX_CATCH_UP_USEC: int = 250000
 
 const KNOWN_TYPES: PackedStringArray = [
-	Protocol.TYPE_HELLO, Protocol.TYPE_RESET, Protocol.TYPE_STEP, Protocol.TYPE_BENCH,
+	Protocol.TYPE_HELLO, Protocol.TYPE_RESET, Protocol.TYPE_STEP, Protocol.TYPE_ACT, Protocol.TYPE_BENCH,
 	Protocol.TYPE_PING, Protocol.TYPE_RENDER, Protocol.TYPE_CAPTION, Protocol.TYPE_CLOSE]
 
 var physics_hz: int = 60
@@ -56,6 +56,8 @@ var _errors: ScriptErrorSink = ScriptErrorSink.new()
 var _warn_script_errors: bool = false
 var _presence_checked_usec: int = 0
 var _viewer: Viewer = null
+## The in-engine policy of hello config.policy (null: none; `act` is then not_ready).
+var _policy: RLPolicy = null
 ## Instances of the capture in progress (empty: none).
 var _render_indices: PackedInt32Array = PackedInt32Array()
 
@@ -174,6 +176,8 @@ func _handle_request(body: PackedByteArray) -> bool:
 			_handle_reset(msg)
 		Protocol.TYPE_STEP:
 			return _handle_json_step(msg)
+		Protocol.TYPE_ACT:
+			return _handle_act()
 		Protocol.TYPE_BENCH:
 			return _handle_bench(msg)
 		Protocol.TYPE_PING:
@@ -265,7 +269,7 @@ func _handle_hello(msg: Dictionary) -> void:
 		if config.has(key) and not Codec.is_number(config[key]):
 			_send_error(Protocol.ERROR_BAD_MESSAGE, "config.%s must be a number, got %s" % [key, Codec.describe(config[key])])
 			return
-	for key: String in ["autoreset", "script_errors", "viewer"]:
+	for key: String in ["autoreset", "script_errors", "viewer", "policy"]:
 		if config.has(key) and typeof(config[key]) != TYPE_STRING:
 			_send_error(Protocol.ERROR_BAD_MESSAGE, "config.%s must be a string" % key)
 			return
@@ -293,6 +297,7 @@ func _handle_hello(msg: Dictionary) -> void:
 	var script_errors: String = str(config.get("script_errors", Protocol.SCRIPT_ERRORS_RAISE))
 	var viewer: String = str(config.get("viewer", Protocol.VIEWER_NONE))
 	var view_hud: bool = config.get("view_hud", true)
+	var policy_path: String = str(config.get("policy", ""))
 
 	# ... then ranges (bad_config, connection closed).
 	var problem: String = ""
@@ -321,6 +326,8 @@ func _handle_hello(msg: Dictionary) -> void:
 	elif view_size.x < Protocol.MIN_VIEW_SIDE or view_size.y < Protocol.MIN_VIEW_SIDE or view_size.x > Protocol.MAX_VIEW_SIDE or view_size.y > Protocol.MAX_VIEW_SIDE:
 		problem = "config.view_size sides must be %d..%d pixels, got %dx%d" % [
 			Protocol.MIN_VIEW_SIDE, Protocol.MAX_VIEW_SIDE, view_size.x, view_size.y]
+	elif policy_path != "" and not policy_path.is_absolute_path():
+		problem = "config.policy must be an absolute path of a policy.json, got '%s'" % policy_path
 	elif viewer != Protocol.VIEWER_NONE and DisplayServer.get_name() == "headless":
 		problem = "config.viewer '%s' needs a rendering Godot: launch it without --headless, on a display (Xvfb will do)" % viewer
 	if problem != "":
@@ -335,6 +342,18 @@ func _handle_hello(msg: Dictionary) -> void:
 			_batch.scene_path, Codec.describe(Array(names)), _batch.action_size,
 			Codec.describe(expected_names), Codec.describe(expected_size)])
 		return
+
+	if policy_path != "":
+		var policy: RLPolicy = RLPolicy.open(policy_path)
+		var policy_problem: String = policy.error
+		if policy_problem == "":
+			policy_problem = policy.layout_problem(names, _batch.action_size, "scene " + _batch.scene_path)
+			if policy_problem != "":
+				policy_problem = "policy file '%s': %s" % [policy_path, policy_problem]
+		if policy_problem != "":
+			_send_fatal(Protocol.ERROR_BAD_CONFIG, "config.policy: " + policy_problem)
+			return
+		_policy = policy
 
 	var options: Dictionary = {}
 	if config.has("options"):
@@ -390,6 +409,7 @@ func _handle_hello(msg: Dictionary) -> void:
 		"viewer": viewer,
 		"view_size": [view_size.x, view_size.y],
 		"view_hud": view_hud,
+		"policy": policy_path,
 	}))
 
 
@@ -549,13 +569,32 @@ func _handle_json_step(msg: Dictionary) -> bool:
 
 
 func _begin_checked_step(actions: PackedFloat32Array, offset: int) -> bool:
-	var missing: PackedInt32Array = _batch.unreset_instances()
-	if not missing.is_empty():
-		_send_error(Protocol.ERROR_NOT_READY, "step before the first reset of instance(s) %s: send reset first" % str(
-			Array(missing).slice(0, 16)))
+	if not _all_reset(Protocol.TYPE_STEP):
 		return false
 	_batch.begin_step(actions, offset)
 	return true
+
+
+## A step whose actions the session's policy decides from each instance's current state.
+func _handle_act() -> bool:
+	if not _require_hello(Protocol.TYPE_ACT):
+		return false
+	if _policy == null:
+		_send_error(Protocol.ERROR_NOT_READY, "act needs a policy: pass hello config.policy, the absolute path of a policy.json (rlgodot export; in Python LaunchSettings(policy=...))")
+		return false
+	if not _all_reset(Protocol.TYPE_ACT):
+		return false
+	_batch.begin_policy_step(_policy)
+	return true
+
+
+func _all_reset(what: String) -> bool:
+	var missing: PackedInt32Array = _batch.unreset_instances()
+	if missing.is_empty():
+		return true
+	_send_error(Protocol.ERROR_NOT_READY, "%s before the first reset of instance(s) %s: send reset first" % [
+		what, str(Array(missing).slice(0, 16))])
+	return false
 
 
 ## Once per physics tick of a step: sleeps so that simulated time runs at realtime_factor x wall

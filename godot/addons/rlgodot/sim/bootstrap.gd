@@ -18,7 +18,8 @@ const DEFAULT_ACCEPT_TIMEOUT: float = 60.0
 const FLAG_ARGS: PackedStringArray = ["--rlgodot-play"]
 const VALUE_ARGS: PackedStringArray = [
 	"--rlgodot-scene", "--rlgodot-port", "--rlgodot-physics-hz", "--rlgodot-accept-timeout",
-	"--rlgodot-options", "--rlgodot-action-repeat", "--rlgodot-max-episode-steps"]
+	"--rlgodot-options", "--rlgodot-action-repeat", "--rlgodot-max-episode-steps",
+	"--rlgodot-opponent"]
 
 
 func _ready() -> void:
@@ -80,14 +81,28 @@ func _ready() -> void:
 			return
 		play.action_repeat = repeat
 		play.max_episode_steps = max_steps
+		var opponent: RLPolicy = null
+		var opponent_path: String = args.get("--rlgodot-opponent", "")
+		if opponent_path != "":
+			opponent = RLPolicy.open(opponent_path)
+			var opponent_problem: String = opponent.error
+			if opponent_problem == "":
+				opponent_problem = opponent.layout_problem(names, n_actions, "scene " + scene_path)
+				if opponent_problem != "":
+					opponent_problem = "policy file '%s': %s" % [opponent_path, opponent_problem]
+			if opponent_problem != "":
+				_fail(EXIT_BAD_ARGS, "--rlgodot-opponent: " + opponent_problem)
+				return
 		add_child(play)
-		var option_problem: String = play.start(scene, scene_path, hz, names, n_actions, options)
+		var option_problem: String = play.start(scene, scene_path, hz, names, n_actions, options,
+				opponent, opponent_path.get_file())
 		if option_problem != "":
 			_fail(EXIT_BAD_ARGS, "--rlgodot-options: " + option_problem)
 		return
-	if args.has("--rlgodot-options"):
-		_fail(EXIT_BAD_ARGS, "--rlgodot-options is for play mode; serve mode takes options at hello")
-		return
+	for play_arg: String in ["--rlgodot-options", "--rlgodot-opponent"]:
+		if args.has(play_arg):
+			_fail(EXIT_BAD_ARGS, "%s is for play mode (--rlgodot-play); serve mode takes its settings at hello" % play_arg)
+			return
 	if not args.has("--rlgodot-port"):
 		_fail(EXIT_BAD_ARGS, "pass --rlgodot-port=P (serve mode) or --rlgodot-play (play mode)")
 		return

@@ -33,6 +33,9 @@ var states: PackedFloat32Array = PackedFloat32Array()
 var status: PackedByteArray = PackedByteArray()
 var terminal_index: PackedInt32Array = PackedInt32Array()
 var terminal_states: PackedFloat32Array = PackedFloat32Array()
+## The state last reported for every instance (n_envs rows, after autoreset): what a policy
+## step (begin_policy_step()) decides from.
+var current_states: PackedFloat32Array = PackedFloat32Array()
 
 var _agents: Array[RLAgent] = []
 var _seed_streams: Array[RandomNumberGenerator] = []
@@ -44,6 +47,7 @@ var _ever_reset: PackedByteArray = PackedByteArray()
 var _ticks_left: int = 0
 var _stepping: bool = false
 var _bad_state_reported: bool = false
+var _policy_actions: PackedFloat32Array = PackedFloat32Array()
 
 
 ## Seed of a seed stream, decorrelated from the episode RNG seeded with the same value.
@@ -65,14 +69,15 @@ func configure(env_scene: PackedScene, env_scene_path: String, names: PackedStri
 
 
 ## Instances the scene n times, as children of this node or hosted by the viewer, and gives each
-## the scene `options` (apply_options()); seed streams start from the index. Returns "" or what
-## is wrong with the options (then no instance is kept).
+## the scene `options` (apply_options()); seed streams start from the index. `human`: instance 0
+## reads the keyboard (play mode). Returns "" or what is wrong with the options (then no
+## instance is kept).
 func create_instances(n: int, human: bool, options: Dictionary) -> String:
 	for i: int in n:
 		var instance: RLAgent = scene.instantiate() as RLAgent
 		instance.instance_index = i
 		instance.n_instances = n
-		instance.human_control = human
+		instance.human_control = human and i == 0
 		var problem: String = instance.apply_options(options)
 		if problem != "":
 			instance.free()
@@ -92,6 +97,8 @@ func create_instances(n: int, human: bool, options: Dictionary) -> String:
 	_pending_reset.resize(n)
 	_ever_reset.resize(n)
 	status.resize(n)
+	current_states.resize(n * state_size)
+	_policy_actions.resize(n * action_size)
 	return ""
 
 
@@ -125,7 +132,10 @@ func reset_instances(indices: PackedInt32Array, seeds: Array[int], new_options: 
 		_ever_reset[i] = 1
 	var out: PackedFloat32Array = PackedFloat32Array()
 	for i: int in indices:
-		out.append_array(_read_state(i))
+		var state: PackedFloat32Array = _read_state(i)
+		out.append_array(state)
+		for j: int in state_size:
+			current_states[i * state_size + j] = state[j]
 	states = out
 	terminal_index = PackedInt32Array()
 	terminal_states = PackedFloat32Array()
@@ -155,6 +165,15 @@ func begin_step(actions: PackedFloat32Array, offset: int) -> void:
 			_agents[i].apply_action(actions.slice(start, start + action_size))
 	_ticks_left = action_repeat - 1
 	_stepping = true
+
+
+## begin_step() with the actions `policy` decides for every instance from its current state.
+func begin_policy_step(policy: RLPolicy) -> void:
+	for i: int in n_envs:
+		var action: PackedFloat32Array = policy.decide(current_states.slice(i * state_size, (i + 1) * state_size))
+		for a: int in action_size:
+			_policy_actions[i * action_size + a] = action[a]
+	begin_step(_policy_actions, 0)
 
 
 ## Call at the start of every physics frame: true while the ticks of the begun step still run
@@ -205,6 +224,7 @@ func finish_step() -> void:
 			_start_episode(i, _next_seed(i))
 			out.append_array(_read_state(i))
 	states = out
+	current_states = out
 
 
 func _start_episode(i: int, episode_seed: int) -> void:
