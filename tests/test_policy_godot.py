@@ -399,16 +399,19 @@ def test_policy_player_drives_the_scene_with_no_python(godot_binary, tmp_path):
     assert "SCRIPT ERROR" not in out and "ERROR" not in out, out
 
 
-def test_play_opponent_needs_a_policy_file(tmp_path, monkeypatch):
+def test_play_opponent_policy_is_the_file_given_or_the_shipped_model(tmp_path, monkeypatch):
+    import json
+
     from rlgodot.core.errors import RLGodotError
     from rlgodot.core.jobs.config import PlayConfig
     from rlgodot.core.jobs.play import opponent_policy
 
-    with pytest.raises(RLGodotError, match="pass --opponent-policy PATH"):
-        opponent_policy(PlayConfig(env="ball", opponent=True))
+    shipped = opponent_policy(PlayConfig(env="ball", opponent=True), tmp_path / "export")
+    document = json.loads(shipped.read_text())
+    assert (document["format"], document["env_id"]) == ("rlgodot-policy", "ball-v0")
     with pytest.raises(RLGodotError, match="is not a file"):
-        opponent_policy(PlayConfig(env="ball", opponent_policy=tmp_path / "none.json"))
+        opponent_policy(PlayConfig(env="ball", opponent_policy=tmp_path / "none.json"), tmp_path)
     (tmp_path / "policy.json").write_text("{}")
     monkeypatch.chdir(tmp_path)  # a relative path is passed to Godot as an absolute one
-    chosen = opponent_policy(PlayConfig(env="ball", opponent_policy=Path("policy.json")))
+    chosen = opponent_policy(PlayConfig(env="ball", opponent_policy=Path("policy.json")), tmp_path)
     assert chosen == (tmp_path / "policy.json").resolve()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 
-from rlgodot.core.envs.batch import BatchBacked, EnvBatch
+from rlgodot.core.envs.batch import BatchBacked, EnvBatch, StepOutcome
 from rlgodot.core.envs.rendering import render_metadata, with_render_mode
 from rlgodot.core.envs.seeding import derive_seeds, normalise_seeds
 from rlgodot.core.errors import (
@@ -119,8 +119,22 @@ class GodotVecEnv(BatchBacked, VecEnv):
 
     def step_wait(self) -> VecEnvStepReturn:
         """Step all instances at once and return SB3's ``(obs, rewards, dones, infos)``."""
+        return self._step_with(lambda: self.batch.step(self._actions))
+
+    def step_engine_policy(self) -> VecEnvStepReturn:
+        """Step all instances with the policy that runs inside Godot (``settings.policy``).
+
+        Godot computes every instance's action from its current state (``RLPolicy``); the
+        return value is :meth:`step_wait`'s.
+
+        Raises:
+            RemoteError: ``not_ready``: the env was made without ``settings.policy``.
+        """
+        return self._step_with(self.batch.act)
+
+    def _step_with(self, step: Callable[[], StepOutcome]) -> VecEnvStepReturn:
         try:
-            out = self.batch.step(self._actions)
+            out = step()
         except (GodotCrashed, GodotTimeout) as exc:
             if not self.max_restarts:
                 raise

@@ -252,6 +252,11 @@ class EvalConfig(JobConfig):
         default=None, choices=ALGOS,
     )
     random_policy: bool = doc("Random actions (the baseline).", default=False, cli="--random")
+    in_engine: bool = doc(
+        "Run the SB3 model inside Godot (exported to a policy.json, RLPolicy): Godot computes "
+        "every action, Python only collects the results.",
+        default=False,
+    )
     episodes: int = doc("Episodes to run.", default=10, min=1)
     seed: int = doc("Seed of instance 0 (instance i gets seed+i).", default=0, min=0)
     n_envs: int | None = n_envs_field("Instances; default: min(episodes, 8).", None)
@@ -352,7 +357,8 @@ class PlayConfig(JobConfig):
         default=False,
     )
     opponent_policy: Path | None = doc(
-        "The policy.json the opponent runs (from 'rlgodot export'); implies --opponent.",
+        "The policy.json the opponent runs (from 'rlgodot export'); implies --opponent. "
+        "Default: the env's shipped model, exported on the fly.",
         default=None,
     )
 

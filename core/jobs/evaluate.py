@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,8 @@ import numpy as np
 from rlgodot.core.envs.gym_env import GodotEnv
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
 from rlgodot.core.errors import InvalidOption
-from rlgodot.core.jobs.config import EvalConfig, config_from
+from rlgodot.core.jobs.config import EvalConfig, ExportConfig, config_from
+from rlgodot.core.jobs.export import export_policy
 from rlgodot.core.jobs.models import load_env_model, shipped_model_path
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.jobs.rllib import is_rllib_checkpoint, load_rllib_policy
@@ -115,6 +117,8 @@ def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
     spec = get_registry().get(config.env)
     watched = _check_watching(config)
     policy = _load_policy(spec, config)
+    if config.in_engine:
+        return _evaluate_in_engine(spec, config, policy)
     options = {**policy.options, **config.options}
     if watched:
         mode = "human" if config.render else "rgb_array"
@@ -137,6 +141,34 @@ def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
         return evaluate_on(vec, policy.act, config, policy_name=policy.name, options=options)
     finally:
         vec.close()
+
+
+def _evaluate_in_engine(spec: EnvSpec, config: EvalConfig, policy: _LoadedPolicy) -> EvalResult:
+    """:func:`evaluate` with the model exported and run by Godot's ``RLPolicy``.
+
+    The same instances, seeds and episode shares as the Python evaluation, so the two results
+    compare episode for episode (up to float32 rounding of the network).
+    """
+    if config.random_policy or config.render or config.video is not None:
+        raise InvalidOption(
+            "--in-engine runs the model inside Godot headless; drop --random, --render and "
+            "--video (record a video of the model with --video alone)"
+        )
+    if not config.deterministic:
+        raise InvalidOption("--in-engine runs the deterministic policy; drop --no-deterministic")
+    options = {**policy.options, **config.options}
+    n = config.n_envs or min(config.episodes, 8)
+    with tempfile.TemporaryDirectory(prefix="rlgodot-policy-") as out:
+        exported = export_policy(ExportConfig(env=spec.id, model=config.model, algo=config.algo,
+                                              out=Path(out)))
+        vec = GodotVecEnv(spec, n_envs=n, options=options, seed=config.seed,
+                          settings=LaunchSettings(step_timeout=config.step_timeout,
+                                                  policy=exported.policy_json))
+        try:
+            episodes = _run_episodes(vec, spec, None, config, in_engine=True)
+        finally:
+            vec.close()
+    return _summarise(spec, f"{policy.name} (in Godot)", options, episodes)
 
 
 def evaluate_on(
@@ -291,8 +323,11 @@ class _Episodes:
 
 
 def _run_episodes(vec: GodotVecEnv, spec: EnvSpec, act: Policy | None,
-                  config: EvalConfig) -> _Episodes:
-    """Step until every instance has finished its share of the episodes."""
+                  config: EvalConfig, *, in_engine: bool = False) -> _Episodes:
+    """Step until every instance has finished its share of the episodes.
+
+    ``act`` None: random actions; ``in_engine``: Godot's policy acts (``act`` is not used).
+    """
     n = vec.num_envs
     targets = np.array([(config.episodes + i) // n for i in range(n)])
     rng = np.random.default_rng(config.seed)
@@ -302,8 +337,11 @@ def _run_episodes(vec: GodotVecEnv, spec: EnvSpec, act: Policy | None,
     running_return = np.zeros(n)
     running_length = np.zeros(n, dtype=np.int64)
     while (counts < targets).any():
-        actions = random_actions(spec.action_space, n, rng) if act is None else act(obs)
-        obs, rewards, dones, infos = vec.step(actions)
+        if in_engine:
+            obs, rewards, dones, infos = vec.step_engine_policy()
+        else:
+            actions = random_actions(spec.action_space, n, rng) if act is None else act(obs)
+            obs, rewards, dones, infos = vec.step(actions)
         running_return += rewards
         running_length += 1
         for i in np.flatnonzero(dones):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,8 @@ from typing import Any
 from rlgodot.core.envs.launch import prepare_project
 from rlgodot.core.envs.options import split_options
 from rlgodot.core.errors import RLGodotError
-from rlgodot.core.jobs.config import PlayConfig, config_from
+from rlgodot.core.jobs.config import ExportConfig, PlayConfig, config_from
+from rlgodot.core.jobs.export import export_policy
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.launcher.binary import find_godot
@@ -51,31 +53,32 @@ def play(config: PlayConfig | str, **overrides: Any) -> PlayResult:
             "playing needs a display and none is set (DISPLAY/WAYLAND_DISPLAY). On a headless "
             "machine run it under a virtual display: xvfb-run -a rlgodot play --env ..."
         )
-    opponent = opponent_policy(config) if config.opponent or config.opponent_policy else None
-    process = GodotProcess.launch(play_command(spec, scene_options, opponent=opponent))
-    try:
-        code = process.wait(timeout=config.seconds)
-    except subprocess.TimeoutExpired:
-        code = 0  # --seconds ran out: a normal end of play
-    finally:
-        process.terminate()
+    with tempfile.TemporaryDirectory(prefix="rlgodot-opponent-") as workdir:
+        opponent = None
+        if config.opponent or config.opponent_policy:
+            opponent = opponent_policy(config, Path(workdir))
+        process = GodotProcess.launch(play_command(spec, scene_options, opponent=opponent))
+        try:
+            code = process.wait(timeout=config.seconds)
+        except subprocess.TimeoutExpired:
+            code = 0  # --seconds ran out: a normal end of play
+        finally:
+            process.terminate()
     errors = [line for line in process.output_tail(200).splitlines() if "SCRIPT ERROR" in line]
     return PlayResult(code, tuple(errors))
 
 
-def opponent_policy(config: PlayConfig) -> Path:
+def opponent_policy(config: PlayConfig, workdir: Path) -> Path:
     """The policy.json the opponent of ``config`` runs.
 
+    ``config.opponent_policy`` if given, else the env's shipped model exported into
+    ``workdir`` (``rlgodot export``).
+
     Raises:
-        RLGodotError: No ``opponent_policy`` given, or it is not a file.
+        RLGodotError: ``opponent_policy`` is not a file; the env ships no model to export.
     """
-    # Hook for the exporter: without opponent_policy, export the env's shipped model
-    # (rlgodot.core.jobs.export) to a temporary policy.json and return its path.
     if config.opponent_policy is None:
-        raise RLGodotError(
-            f"--opponent needs a policy: pass --opponent-policy PATH, a policy.json from "
-            f"'rlgodot export --env {config.env}'"
-        )
+        return export_policy(ExportConfig(env=config.env, out=workdir)).policy_json
     path = Path(config.opponent_policy).resolve()
     if not path.is_file():
         raise RLGodotError(
