@@ -372,17 +372,18 @@ seed = 7
 
 
 def test_policy_player_drives_the_scene_with_no_python(godot_binary, tmp_path):
-    """A game project: the addon, the ball scene, a policy and a scene that adds RLPolicyPlayer
-    (the agent watched, as in a game: its camera, visuals and sync_view() run too)."""
+    """A game project: the addon, the ball scene, the shipped model exported by `rlgodot
+    export` and a scene that adds RLPolicyPlayer (the agent watched, as in a game: its camera,
+    visuals and sync_view() run too). Godot runs it alone: no Python process, no server."""
+    from rlgodot.core.jobs.config import ExportConfig
+    from rlgodot.core.jobs.export import export_policy
     from rlgodot.core.runtime.launcher import assemble_project
     from rlgodot.core.runtime.launcher.project import addon_dir
 
     spec = get_registry().get("ball")
     game = tmp_path / "game"
-    game.mkdir()
     # the player applies the policy's scene_options: the ball scene has no defaults of its own
-    document = {**homing_policy(), "scene_options": spec.default_options("scene")}
-    (game / "policy.json").write_text(json.dumps(document))
+    export_policy(ExportConfig(env="ball", out=game))
     (game / "main.tscn").write_text(PLAYER_SCENE)
     project = assemble_project(addon_dir(), {"ball": Path(spec.godot_dir), "game": game},
                                spec.project_settings, godot_binary, cache_root=tmp_path / "cache")
