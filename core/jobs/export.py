@@ -123,12 +123,17 @@ Exported by rlgodot {document["rlgodot_version"]} from `{model.name}`.
 
 ## Run it in Godot, with no Python
 
-1. Copy `addons/rlgodot/` (from the rlgodot package's `godot/` folder) and the env's scene
-   folder into your Godot 4 project, and `policy.json` anywhere under `res://`.
-2. Add an `RLPolicyPlayer` node as a child of the agent (the scene's root, an `RLAgent`) and
-   set its `policy_path` to `policy.json`.
-3. Run the scene: every {document["action_repeat"]} physics ticks the player reads the agent's
-   state, computes the observation and the network, and applies the action.
+1. Copy `addons/rlgodot/` (print where it is installed:
+   `python -c "from rlgodot.core.runtime.launcher.project import addon_dir; print(addon_dir())"`)
+   and the env's scene folder into your Godot 4 project as `res://envs/<plugin>/`, and
+   `policy.json` anywhere under `res://`. Set the project's physics tick rate to
+   {document["physics_hz"]} (`physics/common/physics_ticks_per_second`), as in training.
+2. Make a scene that instances the env's scene and add an `RLPolicyPlayer` node as a child of
+   its root (the `RLAgent`); set its `policy_path` to `policy.json`. To see the agent, set the
+   root's `watched = true` before it enters the tree (a `.tscn` line or `_enter_tree()`).
+3. Import once (`godot --headless --path P --import`, or open the editor), then run the scene:
+   every {document["action_repeat"]} physics ticks the player reads the agent's state,
+   computes the observation and the network, and applies the action.
 
 From a script, `RLPolicy.load_file("res://policy.json")` gives the policy itself:
 `policy.decide(agent.get_state())` returns the wire action.

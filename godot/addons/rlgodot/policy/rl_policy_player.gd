@@ -48,6 +48,9 @@ func _ready() -> void:
 	if layout != "":
 		push_error("rlgodot: policy '%s': %s" % [policy_path, layout])
 		return
+	if _policy.physics_hz != Engine.physics_ticks_per_second:
+		push_warning("rlgodot: policy '%s' was trained at %d physics ticks/s but the project runs %d (physics/common/physics_ticks_per_second): the agent acts on other dynamics" % [
+			policy_path, _policy.physics_hz, Engine.physics_ticks_per_second])
 	var problem: String = _agent.apply_options(_policy.scene_options)
 	if problem != "":
 		push_error("rlgodot: policy '%s' scene_options: %s" % [policy_path, problem])
