@@ -261,6 +261,25 @@ def export_command(**values: Any) -> None:
     click.echo(f"  {result.readme}")
 
 
+@main.group("addon")
+def addon_group() -> None:
+    """The rlgodot addon inside your own Godot project."""
+
+
+@addon_group.command("install")
+@click.argument("project", type=click.Path(path_type=Path))
+@_friendly_errors
+def addon_install_command(project: Path) -> None:
+    """Copy (or update) the addon into the Godot PROJECT folder and enable it."""
+    from rlgodot.core.jobs.addon import install_addon
+
+    result = install_addon(project)
+    was = f"updated from {result.previous}" if result.previous else "new"
+    click.echo(f"rlgodot addon {result.version} -> {result.path} ({was})")
+    click.echo("editor plugin " + ("enabled in project.godot" if result.enabled
+                                   else "already enabled"))
+
+
 @main.command("check")
 @config_options(CheckConfig)
 @json_option
