@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ from rlgodot.core.jobs.export import export_policy
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.launcher.binary import find_godot
+from rlgodot.core.runtime.launcher.display import has_display
 from rlgodot.core.runtime.launcher.process import GodotCommand, GodotProcess
 
 
@@ -48,7 +48,7 @@ def play(config: PlayConfig | str, **overrides: Any) -> PlayResult:
     config = config_from(PlayConfig, config, overrides)
     spec = get_registry().get(config.env)
     scene_options, _ = split_options(spec, config.options)
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if not has_display():
         raise RLGodotError(
             "playing needs a display and none is set (DISPLAY/WAYLAND_DISPLAY). On a headless "
             "machine run it under a virtual display: xvfb-run -a rlgodot play --env ..."

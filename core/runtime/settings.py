@@ -10,7 +10,7 @@ from typing import Final, Literal
 
 from rlgodot.core.errors import DisplayUnavailable, InvalidOption
 from rlgodot.core.runtime.launcher.binary import GodotBinary
-from rlgodot.core.runtime.launcher.display import INSTALL_HINT
+from rlgodot.core.runtime.launcher.display import INSTALL_HINT, has_display
 from rlgodot.core.runtime.launcher.process import live_count
 from rlgodot.core.runtime.protocol.messages import DEFAULT_VIEW_SIZE, Viewer, check_view_size
 
@@ -122,7 +122,7 @@ class LaunchSettings:
         if self.display is not None:
             return self.display, False
         if self.render_mode == "human":
-            if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            if not has_display():
                 raise DisplayUnavailable(
                     "human rendering needs a display and none is set (DISPLAY/WAYLAND_DISPLAY); "
                     "use render_mode='rgb_array' (frames, on a private Xvfb), or run under "

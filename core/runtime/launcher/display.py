@@ -25,6 +25,11 @@ SCREEN_SIZE: Final = (1280, 720)
 INSTALL_HINT: Final = "install it: apt-get install xvfb libgl1-mesa-dri, or set DISPLAY"
 
 
+def has_display() -> bool:
+    """True when this environment names a display a Godot window can open on (X11 or Wayland)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 class VirtualDisplay:
     """One private Xvfb server. Use :meth:`start`; end it with :meth:`stop`.
 
