@@ -110,7 +110,7 @@ class EnvSpec:
         description: One line for ``rlgodot list-envs``.
         godot_dir: The plugin's Godot folder, mounted at ``res://envs/<mount>/``.
         mount: Folder name under ``res://envs/``; scene files refer to themselves through it.
-            Required with ``godot_dir``, unused with ``project``.
+            Required with ``godot_dir``, refused with ``project``.
         project: The folder of an existing Godot project (it holds ``project.godot``).
         scene: The instance scene (root script extends ``RLAgent``): a file inside
             ``godot_dir`` (``"ball.tscn"``), or with ``project`` a ``res://`` path inside it
