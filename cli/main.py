@@ -82,6 +82,8 @@ def list_envs_command(env: str | None, as_json: bool) -> None:
         click.echo(f"{'':<24} observation {spec.observation_space}  action {spec.action_space}")
         if env:
             click.echo(f"{'':<24} plugin {registry.owner(spec.id)}, scene {spec.scene_res_path}")
+            if spec.project is not None:
+                click.echo(f"{'':<24} in the Godot project {spec.project}")
             click.echo(
                 f"{'':<24} max_episode_steps {spec.max_episode_steps}, action_repeat "
                 f"{spec.action_repeat}, physics {spec.physics_hz} Hz"
@@ -105,6 +107,8 @@ def _spec_summary(spec: Any) -> dict[str, Any]:
         "action_space": str(spec.action_space),
         "max_episode_steps": spec.max_episode_steps,
         "action_repeat": spec.action_repeat,
+        "scene": spec.scene_res_path,
+        "project": str(spec.project) if spec.project is not None else None,
         "options": {
             n: {"default": o.default, "help": o.help, "target": o.target, "low": o.low,
                 "high": o.high, "choices": list(o.choices) if o.choices else None}
@@ -271,7 +275,7 @@ def addon_group() -> None:
 @_friendly_errors
 def addon_install_command(project: Path) -> None:
     """Copy (or update) the addon into the Godot PROJECT folder and enable it."""
-    from rlgodot.core.jobs.addon import install_addon
+    from rlgodot.core.runtime.launcher.addon_install import install_addon
 
     result = install_addon(project)
     was = f"updated from {result.previous}" if result.previous else "new"

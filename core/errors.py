@@ -44,6 +44,15 @@ class LayoutMismatch(ProtocolError):
     """The Godot scene's declared state/action layout differs from what the plugin expects."""
 
 
+class AddonVersionMismatch(ProtocolError):
+    """The Godot addon's version differs from this Python package's.
+
+    Found in the hello (the server's name carries its version) or, before a launch, in the
+    ``plugin.cfg`` of the addon inside a user's project. The fix is the same either way:
+    ``rlgodot addon install <project>``, or installing the Python package of the addon's version.
+    """
+
+
 class RemoteError(RLGodotError):
     """Godot answered a request with an error reply.
 

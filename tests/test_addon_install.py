@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from rlgodot.cli.main import main
-from rlgodot.core.jobs.addon import install_addon
+from rlgodot.core.runtime.launcher.addon_install import install_addon
 
 OTHER_PLUGIN = '"res://addons/other/plugin.cfg"'
 

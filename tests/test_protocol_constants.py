@@ -13,13 +13,16 @@ from pathlib import Path
 import pytest
 
 from rlgodot.core import __version__
+from rlgodot.core.runtime.client.async_client import SERVER_NAME, SERVER_NAME_PREFIX
+from rlgodot.core.runtime.launcher.addon_install import installed_addon_version
 from rlgodot.core.runtime.launcher.project import addon_dir
 from rlgodot.core.runtime.protocol import codec, messages
 
 CONST = re.compile(
     r'^const (\w+): (int|float|String) = (0x[0-9A-Fa-f]+|-?\d+\.\d+|-?\d+|"[^"]*")$'
 )
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "PROTOCOL.md"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "PROTOCOL.md"
 
 
 def _gd_constants() -> dict[str, int | float | str]:
@@ -77,7 +80,7 @@ PAIRS = {
     "DEFAULT_VIEW_HEIGHT": messages.DEFAULT_VIEW_SIZE[1],
     "MIN_VIEW_SIDE": messages.MIN_VIEW_SIDE,
     "MAX_VIEW_SIDE": messages.MAX_VIEW_SIDE,
-    "SERVER_NAME": f"rlgodot-godot/{__version__}",
+    "SERVER_NAME": SERVER_NAME,
     "TYPE_ACT": messages.TYPE_ACT,
 }
 
@@ -126,6 +129,19 @@ def test_result_kind_names_match():
     assert godot_kinds == codec.RESULT_KINDS
 
 
-def test_addon_version_is_the_package_version():
-    cfg = (addon_dir() / "plugin.cfg").read_text()
-    assert f'version="{__version__}"' in cfg
+def test_one_version_everywhere():
+    """The package, its pyproject, the addon's plugin.cfg and the server's hello name agree.
+
+    The hello check (``AddonVersionMismatch``) compares the last with the first, so a release
+    that bumps one and not the others would refuse its own addon.
+    """
+    project = re.search(r"^\[project\]$(.*?)^\[", (ROOT / "pyproject.toml").read_text(),
+                        re.MULTILINE | re.DOTALL)
+    assert project is not None, "pyproject.toml has no [project] table"
+    pyproject = re.search(r'^version = "([^"]+)"$', project.group(1), re.MULTILINE)
+    assert pyproject is not None, "pyproject.toml's [project] has no version"
+    addon = installed_addon_version(addon_dir().parents[1])  # the addon as a project holds it
+    server = str(GD["SERVER_NAME"]).removeprefix(SERVER_NAME_PREFIX)
+    versions = {"rlgodot.__version__": __version__, "pyproject.toml": pyproject.group(1),
+                "plugin.cfg": addon, "protocol.gd SERVER_NAME": server}
+    assert len(set(versions.values())) == 1, versions

@@ -26,7 +26,7 @@ from rlgodot.core.envs.gym_env import GodotEnv
 from rlgodot.core.envs.launch import prepare_project
 from rlgodot.core.errors import DisplayUnavailable, InvalidOption, LayoutMismatch, RLGodotError
 from rlgodot.core.plugin.registry import get_registry
-from rlgodot.core.runtime.client.async_client import AsyncGodotClient
+from rlgodot.core.runtime.client.async_client import SERVER_NAME, AsyncGodotClient
 from rlgodot.core.runtime.client.pool import AsyncGodotPool
 from rlgodot.core.runtime.launcher.display import VirtualDisplay
 from rlgodot.core.runtime.launcher.process import GodotCommand
@@ -80,7 +80,8 @@ class FakeGodot:
     def _hello(self, config: dict[str, Any]) -> dict[str, Any]:
         assert config["n_envs"] == self.n
         return {
-            "type": "hello", "protocol": 1, "codec": "binary", "n_envs": self.n,
+            "type": "hello", "protocol": 1, "server": SERVER_NAME, "codec": "binary",
+            "n_envs": self.n,
             "state_names": ["x"], "action_size": 1, "viewer": config["viewer"],
             "max_frame_bytes": self.max_frame_bytes,
         }  # fmt: skip

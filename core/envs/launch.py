@@ -11,16 +11,34 @@ from typing import Any
 
 from rlgodot.core.errors import LayoutMismatch
 from rlgodot.core.plugin.spec import EnvSpec
+from rlgodot.core.runtime.launcher.addon_install import ensure_addon
 from rlgodot.core.runtime.launcher.binary import GodotBinary, find_godot
 from rlgodot.core.runtime.launcher.process import GodotCommand
-from rlgodot.core.runtime.launcher.project import addon_dir, assemble_project
+from rlgodot.core.runtime.launcher.project import addon_dir, assemble_project, import_project
 from rlgodot.core.runtime.protocol.messages import Autoreset, SessionConfig
 from rlgodot.core.runtime.session import AsyncGodotSession, GodotSession
 from rlgodot.core.runtime.settings import LaunchSettings
 
 
 def prepare_project(spec: EnvSpec, godot: GodotBinary) -> Path:
-    """Assemble (or reuse from the cache) the runnable Godot project for ``spec``'s plugin."""
+    """The folder of the runnable Godot project for ``spec``, ready to launch.
+
+    A ``godot_dir`` spec gets a project assembled around its scene folder (or reused from the
+    cache). A ``project`` spec gets its own project, run as it is, after the addon was made
+    present (installed if missing) and the project imported if its files changed since the
+    last import.
+
+    Raises:
+        ProjectError: The project could not be assembled, installed into or imported.
+        AddonVersionMismatch: The project's addon is another version than this package; the
+            message says to run ``rlgodot addon install <project>``.
+    """
+    if spec.project is not None:
+        root = Path(spec.project).expanduser().resolve()
+        ensure_addon(root)
+        import_project(root, godot)
+        return root
+    assert spec.godot_dir is not None and spec.mount is not None  # checked by EnvSpec
     return assemble_project(
         addon_dir(),
         {spec.mount: Path(spec.godot_dir)},

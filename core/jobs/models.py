@@ -112,6 +112,9 @@ def load_model(path: Path, algo: str | None = None) -> tuple[BaseAlgorithm, dict
 def shipped_model_path(spec: EnvSpec) -> Path:
     """The plugin's own model; never a file outside the plugin's package (pickle runs code).
 
+    The package is the folder holding the spec's ``godot_dir``, or for a ``project`` spec the
+    Godot project itself.
+
     Raises:
         RLGodotError: The plugin ships no model, or names one outside its package.
     """
@@ -120,7 +123,11 @@ def shipped_model_path(spec: EnvSpec) -> Path:
             f"{spec.id} ships no trained model; pass --model PATH (from 'rlgodot train') "
             "or --random for the random baseline"
         )
-    package = Path(spec.godot_dir).resolve().parent
+    if spec.project is not None:
+        package = Path(spec.project).resolve()
+    else:
+        assert spec.godot_dir is not None  # EnvSpec: exactly one of godot_dir and project
+        package = Path(spec.godot_dir).resolve().parent
     path = Path(spec.model).resolve()
     if not path.is_relative_to(package):
         raise RLGodotError(

@@ -178,9 +178,17 @@ def _layout_problem(spec: EnvSpec) -> str | None:
 
 
 def _files_problem(spec: EnvSpec) -> str | None:
-    """What is missing of the files a spec names (its scene, its shipped model), if anything."""
-    scene = Path(spec.godot_dir) / spec.scene
-    if not scene.is_file():
+    """What is missing of the files a spec names (project, scene, shipped model), if anything."""
+    scene = spec.scene_file
+    if spec.project is not None:
+        if not (Path(spec.project) / "project.godot").is_file():
+            return (
+                f"its project {spec.project} is not a Godot project (no project.godot); point "
+                "project= at the folder that holds project.godot"
+            )
+        if not scene.is_file():
+            return f"its scene {spec.scene} does not exist in the project ({scene})"
+    elif not scene.is_file():
         return f"its Godot scene {scene} does not exist (is the godot/ folder package data?)"
     if spec.model is not None and not Path(spec.model).is_file():
         return f"its shipped model {spec.model} does not exist"

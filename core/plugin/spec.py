@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from rlgodot.core.plugin.decoder import Decoder
 
 ENV_ID_PATTERN = re.compile(r"^(?P<name>[a-z0-9][a-z0-9_-]*?)-v(?P<version>\d+)$")
+SCENE_SUFFIXES = (".tscn", ".scn")
 
 
 @dataclass(frozen=True)
@@ -92,16 +93,28 @@ class TrainDefaults:
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EnvSpec:
     """The full description of one env, returned by a plugin's ``rlgodot_env_specs`` hook.
+
+    The scene comes from one of two places (give exactly one):
+
+    - ``godot_dir`` + ``mount``: a folder shipped inside the plugin package; rlgodot assembles
+      a project of its own around it (the addon's ``project_base.godot`` plus
+      ``project_settings``).
+    - ``project``: an existing Godot project, run as it is (its own ``project.godot``); rlgodot
+      installs the addon into it if it has none and imports it when its files change.
 
     Attributes:
         id: Versioned id, ``name-vN`` (``ball-v0``). Bump N when spaces or reward change.
         description: One line for ``rlgodot list-envs``.
         godot_dir: The plugin's Godot folder, mounted at ``res://envs/<mount>/``.
         mount: Folder name under ``res://envs/``; scene files refer to themselves through it.
-        scene: The instance scene inside ``godot_dir`` (root script extends ``RLAgent``).
+            Required with ``godot_dir``, refused with ``project``.
+        project: The folder of an existing Godot project (it holds ``project.godot``).
+        scene: The instance scene (root script extends ``RLAgent``): a file inside
+            ``godot_dir`` (``"ball.tscn"``), or with ``project`` a ``res://`` path inside it
+            (``"res://rl/ball.tscn"``).
         state_names: Raw state layout the scene declares, one name per float32.
         action_size: Floats per action on the wire (after ``Decoder.encode_actions``).
         observation_space: The Gymnasium observation space (a float32 ``Box``).
@@ -113,7 +126,8 @@ class EnvSpec:
         action_repeat: Physics ticks per step (the action is held for all of them).
         physics_hz: Physics ticks per simulated second.
         options: The env's options by name.
-        project_settings: Extra ``project.godot`` settings, section -> key -> raw Godot value.
+        project_settings: Extra ``project.godot`` settings, section -> key -> raw Godot value,
+            for a ``godot_dir`` spec (a ``project`` spec keeps its own ``project.godot``).
         train: Training defaults by algorithm name (``"ppo"``, ``"dqn"``).
         model: A trained model shipped with the plugin, used by ``rlgodot eval`` by default
             (see :func:`shipped_model`).
@@ -123,20 +137,22 @@ class EnvSpec:
             to the engine needs it). ``None``: the decoder overrides ``observations()``.
 
     Raises:
-        PluginError: ``observation`` uses unknown names, or its length or bounds differ from
-            ``observation_space``.
+        PluginError: Not exactly one of ``godot_dir`` and ``project``, a ``project`` scene that
+            is no ``res://`` scene path, or an ``observation`` that uses unknown names or whose
+            length or bounds differ from ``observation_space``.
     """
 
     id: str
     description: str
-    godot_dir: Path
-    mount: str
     scene: str
     state_names: tuple[str, ...]
     action_size: int
     observation_space: gym.spaces.Box
     action_space: gym.Space[Any]
     make_decoder: Callable[[Mapping[str, Any]], Decoder]
+    godot_dir: Path | None = None
+    mount: str | None = None
+    project: Path | None = None
     max_episode_steps: int = 1000
     action_repeat: int = 4
     physics_hz: int = 60
@@ -148,7 +164,8 @@ class EnvSpec:
     observation: ObservationTerms | None = None
 
     def __post_init__(self) -> None:
-        """Check the declared observation against the state names and the observation space."""
+        """Check where the scene comes from, and the observation against the spaces."""
+        self._check_scene_source()
         if self.observation is None:
             return
         try:
@@ -166,6 +183,32 @@ class EnvSpec:
                 f"env {self.id!r}: its observation has {len(terms.terms)} terms clipped to "
                 f"[{terms.low}, {terms.high}], but observation_space is {space}; make them "
                 f"agree (Box({terms.low}, {terms.high}, ({len(terms.terms)},), np.float32))"
+            )
+
+    def _check_scene_source(self) -> None:
+        """Exactly one of ``godot_dir`` and ``project``, with the scene form each one needs."""
+        where = f"env {self.id!r}"
+        if (self.godot_dir is None) == (self.project is None):
+            raise PluginError(
+                f"{where}: give exactly one of godot_dir (a scene folder in your plugin, with "
+                "mount) and project (an existing Godot project, with scene='res://...')"
+            )
+        if self.godot_dir is not None:
+            if not self.mount:
+                raise PluginError(
+                    f"{where}: godot_dir needs mount, the folder name under res://envs/ its "
+                    "scenes refer to themselves through (mount='myenv')"
+                )
+            return
+        if self.mount is not None or self.project_settings:
+            raise PluginError(
+                f"{where}: mount and project_settings are for godot_dir specs; a project spec "
+                "runs the project as it is: set the settings in its project.godot instead"
+            )
+        if not (self.scene.startswith("res://") and self.scene.endswith(SCENE_SUFFIXES)):
+            raise PluginError(
+                f"{where}: scene must be a res:// path to a .tscn or .scn file inside the "
+                f"project (scene='res://rl/my_env.tscn'), got {self.scene!r}"
             )
 
     def create_decoder(self, reward_options: Mapping[str, Any]) -> Decoder:
@@ -187,8 +230,18 @@ class EnvSpec:
 
     @property
     def scene_res_path(self) -> str:
-        """The scene's path inside the assembled Godot project."""
+        """The scene's ``res://`` path in the project Godot runs (assembled, or ``project``)."""
+        if self.project is not None:
+            return self.scene
         return f"res://envs/{self.mount}/{self.scene}"
+
+    @property
+    def scene_file(self) -> Path:
+        """The scene's file on disk."""
+        if self.project is not None:
+            return Path(self.project) / self.scene.removeprefix("res://")
+        assert self.godot_dir is not None  # __post_init__: exactly one of the two is set
+        return Path(self.godot_dir) / self.scene
 
     def default_options(self, target: str | None = None) -> dict[str, Any]:
         """Return ``{name: default}`` of all options, or of those with the given target."""

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rlgodot.core import __version__
 from rlgodot.core.errors import (
+    AddonVersionMismatch,
     GodotCrashed,
     GodotTimeout,
     InvalidOption,
@@ -73,7 +75,9 @@ from rlgodot.core.runtime.protocol.messages import (
 if TYPE_CHECKING:
     from rlgodot.core.runtime.launcher.process import GodotProcess
 
-CLIENT_NAME = "rlgodot-python/0.1.0"
+CLIENT_NAME = f"rlgodot-python/{__version__}"
+SERVER_NAME_PREFIX = "rlgodot-godot/"
+SERVER_NAME = SERVER_NAME_PREFIX + __version__  # the hello's "server" of this version's addon
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_REQUEST_TIMEOUT = 30.0
 
@@ -275,6 +279,8 @@ class AsyncGodotClient:
             timeout: Deadline in seconds (default: the client's).
 
         Raises:
+            AddonVersionMismatch: The server's addon is another rlgodot version than this
+                package (the connection is closed).
             LayoutMismatch: The scene's layout differs from the expected one.
             ProtocolError: Another protocol version, or a malformed hello.
             RemoteError: The server rejected the config.
@@ -312,6 +318,7 @@ class AsyncGodotClient:
         """Check a hello reply against what was asked and parse it."""
         self._expect(reply, "hello", "hello")
         assert isinstance(reply, dict)  # _expect checked its type
+        self._check_server_version(reply.get("server"))
         if reply.get("protocol") != PROTOCOL_VERSION:
             raise self._protocol_error(
                 f"server speaks protocol {reply.get('protocol')!r}, this client "
@@ -329,6 +336,38 @@ class AsyncGodotClient:
                 f"asked for {config.n_envs} instances, server created {info.n_envs}", "hello"
             )
         return info
+
+    def _check_server_version(self, server: object) -> None:
+        """Refuse an addon of another rlgodot version, even one that speaks the same protocol.
+
+        Raises:
+            AddonVersionMismatch: The hello's ``server`` is ``rlgodot-godot/<another version>``.
+            ProtocolError: The hello's ``server`` is no rlgodot addon's name.
+        """
+        if server == SERVER_NAME:
+            return
+        if not isinstance(server, str) or not server.startswith(SERVER_NAME_PREFIX):
+            raise self._protocol_error(
+                f"the server calls itself {server!r}, not {SERVER_NAME_PREFIX}<version>: it is "
+                "not the rlgodot addon",
+                "hello",
+            )
+        version = server.removeprefix(SERVER_NAME_PREFIX)
+        self._drop("addon version mismatch")
+        project = self._project_dir() or "<project>"
+        raise AddonVersionMismatch(
+            f"the Godot addon at {self.peer} is rlgodot {version}, this Python package is "
+            f"{__version__}: update the addon with 'rlgodot addon install {project}' (or "
+            f"install rlgodot=={version})"
+        )
+
+    def _project_dir(self) -> str | None:
+        """The ``--path`` of the Godot process behind this connection, if it was launched."""
+        args = self.process.args if self.process is not None else ()
+        for flag, value in zip(args, args[1:], strict=False):
+            if flag == "--path":
+                return value
+        return None
 
     # ------------------------------------------------------------------ requests
 

@@ -50,8 +50,10 @@ class GodotCommand:
 
     Attributes:
         godot: The binary (see :func:`find_godot`).
-        project_dir: An assembled, imported project (see :func:`assemble_project`).
-        scene_res_path: The env instance scene, ``res://envs/<name>/<scene>.tscn``.
+        project_dir: An imported project holding the addon: assembled (see
+            :func:`assemble_project`) or the user's own (see :func:`import_project`).
+        scene_res_path: The env instance scene, ``res://envs/<name>/<scene>.tscn`` in an
+            assembled project, any ``res://`` scene path in a user's own.
         physics_hz: Physics ticks per simulated second; also passed as ``--fixed-fps`` so each
             frame runs exactly one tick, flat out.
         headless: No window, no rendering. Set False to render (needs a display).

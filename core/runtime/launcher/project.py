@@ -1,4 +1,4 @@
-"""Assemble a runnable Godot project from the addon and plugin scene folders, once.
+"""Make Godot projects runnable: assemble one from the addon and plugin folders, or import one.
 
 Layout (docs/GODOT_ADDON.md)::
 
@@ -11,6 +11,10 @@ A fresh project must be imported once (``godot --headless --import``, ~5 s) befo
 it is made of. A warm cache costs one pass over the (small) source files. Several processes may
 assemble the same project at once: one builds in a private temporary directory under a lock and
 renames it into place atomically; the others wait for the lock and reuse the result.
+
+A user's own project (``EnvSpec.project``) is run where it is, so it is imported in place
+(:func:`import_project`): the key of its files is kept in ``.godot/`` and the import runs
+again, under a lock in ``.godot/``, only when that key changes.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ from rlgodot.core.runtime.launcher.binary import GodotBinary, cache_dir
 ASSEMBLY_FORMAT = 1  # bump when the layout or merge rules change, to invalidate old caches
 IMPORT_TIMEOUT = 600.0
 READY_MARKER = ".rlgodot-ready"
+IMPORT_FORMAT = 1  # bump when the import key's rules change, to re-import every user project
+IMPORT_KEY_FILE = "rlgodot-import-key"  # in a user project's .godot/
+IMPORT_LOCK_FILE = "rlgodot-import.lock"
 SMALL_FILE_BYTES = 1 << 20  # hashed by content; larger assets by size + mtime
 _IGNORED_NAMES = frozenset({".godot", ".git", "__pycache__", ".DS_Store", ".import"})
 # A nested project.godot would make Godot skip that folder as a separate project.
@@ -119,6 +126,64 @@ def project_key(
     for name in sorted(mounts):
         _hash_tree(digest, Path(mounts[name]), f"envs/{name}", _IGNORED_IN_MOUNTS)
     return digest.hexdigest()[:20]
+
+
+def import_project(root: Path, godot: GodotBinary) -> bool:
+    """Import a user's Godot project in place unless it is unchanged since its last import.
+
+    The key (:func:`project_files_key`) is computed after the import, because importing writes
+    files of its own (``.import`` and ``.uid`` files beside the assets and scripts), and stored
+    in ``.godot/``. Concurrent callers serialise on a lock in ``.godot/``; a waiter that finds
+    the key written by the one before it does not import again.
+
+    Args:
+        root: The project folder (it holds ``project.godot``).
+        godot: The binary that imports (and later runs) the project.
+
+    Returns:
+        True if it imported, False if the stored key was current.
+
+    Raises:
+        ProjectError: The import failed (the message carries Godot's output tail) or
+            ``.godot/`` cannot be written.
+    """
+    root = Path(root)
+    state = root / ".godot"
+    key_file = state / IMPORT_KEY_FILE
+    if _read_key(key_file) == project_files_key(root, godot):
+        return False
+    try:
+        state.mkdir(exist_ok=True)
+        with _locked(state / IMPORT_LOCK_FILE):
+            if _read_key(key_file) == project_files_key(root, godot):
+                return False
+            _import(root, godot, "Fix the errors above in your project (or its rlgodot addon).")
+            written = key_file.with_name(f"{IMPORT_KEY_FILE}.{os.getpid()}")
+            written.write_text(project_files_key(root, godot))
+            os.replace(written, key_file)
+    except OSError as exc:
+        raise ProjectError(f"cannot write the import state in {state}: {exc}") from exc
+    return True
+
+
+def project_files_key(root: Path, godot: GodotBinary) -> str:
+    """Hash of the files Godot sees in a user's project, and of the Godot version.
+
+    Skips what Godot's importer skips: hidden files and folders (``.godot/``, ``.git/``) and
+    folders holding a ``.gdignore`` file. Small files count by content, larger ones (over
+    ``SMALL_FILE_BYTES``) by size and modification time.
+    """
+    digest = hashlib.sha256()
+    digest.update(f"rlgodot-import/{IMPORT_FORMAT}\0{godot.version_text}\0".encode())
+    _hash_tree(digest, Path(root), "res:/", frozenset(), godot_visible=True)
+    return digest.hexdigest()[:20]
+
+
+def _read_key(key_file: Path) -> str | None:
+    try:
+        return key_file.read_text().strip()
+    except OSError:
+        return None
 
 
 # ---------------------------------------------------------------------------- project.godot
@@ -269,7 +334,11 @@ def _build(
     (root / "project.godot").write_text(merge_project_settings(base, settings), encoding="utf-8")
 
 
-def _import(root: Path, godot: GodotBinary) -> None:
+def _import(
+    root: Path,
+    godot: GodotBinary,
+    hint: str = "Fix the errors above in the addon or the plugin's scene.",
+) -> None:
     args = [*godot.command, "--headless", "--path", str(root), "--import"]
     try:
         result = _spawn.run(args, timeout=IMPORT_TIMEOUT)
@@ -283,7 +352,7 @@ def _import(root: Path, godot: GodotBinary) -> None:
     if result.returncode != 0 or not (root / ".godot").is_dir():
         raise ProjectError(
             f"'{' '.join(args)}' failed (exit code {result.returncode}); output tail:\n"
-            f"{_tail(result.stdout)}\nFix the errors above in the addon or the plugin's scene."
+            f"{_tail(result.stdout)}\n{hint}"
         )
 
 
@@ -293,20 +362,39 @@ def _tail(output: str | bytes | None, lines: int = 40) -> str:
     return "\n".join((output or "(no output)").strip().splitlines()[-lines:])
 
 
-def _walk(root: Path, ignored: frozenset[str]) -> Iterator[tuple[str, Path]]:
-    """Yield ``(relative posix path, path)`` of every file, sorted, skipping ignored names."""
+def _walk(
+    root: Path, ignored: frozenset[str], godot_visible: bool = False
+) -> Iterator[tuple[str, Path]]:
+    """Yield ``(relative posix path, path)`` of every file, sorted, skipping ignored names.
+
+    ``godot_visible``: also skip what Godot's importer never sees (hidden names, and folders
+    with a ``.gdignore`` file).
+    """
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if d not in _IGNORED_NAMES)
         base = Path(dirpath)
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in _IGNORED_NAMES
+            and not (godot_visible and (d.startswith(".") or (base / d / ".gdignore").exists()))
+        )
         for name in sorted(filenames):
             if name in _IGNORED_NAMES or name in ignored or name.endswith(".pyc"):
+                continue
+            if godot_visible and name.startswith("."):
                 continue
             path = base / name
             yield path.relative_to(root).as_posix(), path
 
 
-def _hash_tree(digest: hashlib._Hash, root: Path, label: str, ignored: frozenset[str]) -> None:
-    for relative, path in _walk(root, ignored):
+def _hash_tree(
+    digest: hashlib._Hash,
+    root: Path,
+    label: str,
+    ignored: frozenset[str],
+    godot_visible: bool = False,
+) -> None:
+    for relative, path in _walk(root, ignored, godot_visible):
         stat = path.stat()
         digest.update(f"\0{label}/{relative}\0{stat.st_size}\0".encode())
         if stat.st_size <= SMALL_FILE_BYTES:
