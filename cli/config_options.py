@@ -12,7 +12,11 @@ One option per field, so defaults, choices and help are written once, in the dat
 - ``dict`` -> repeatable ``NAME=VALUE`` (values parsed as JSON when they are JSON);
 - ``tuple[X, ...]`` -> repeatable option of the element type; a fixed ``tuple[X, Y]`` -> one
   option taking that many values (``--render-size 640 360``);
-- ``Path`` -> ``click.Path``; ``X | None`` -> an option of type X whose default is None.
+- ``Path`` -> ``click.Path``; ``X | None`` -> an option of type X whose default is None;
+- ``argument`` metadata -> a positional argument (click shows no help for arguments: the
+  command's help names it);
+- ``switches`` metadata (with ``choices``) -> one flag per choice, ``--<choice>``, the default
+  choice's flag on by default.
 
 Values are not range-checked here: building the config checks them (its ``validate``), with
 one message for the CLI and the Python API alike.
@@ -113,6 +117,36 @@ def field_option(
     return click.option(*flags, f.name, **kwargs)
 
 
+def _parameter(
+    f: dataclasses.Field[Any], hint: Any, optional: bool = False
+) -> Callable[[F], F]:
+    """The click argument, switches or option of one config field."""
+    if f.metadata.get("argument"):
+        return click.argument(f.name, type=_click_type(_strip_optional(hint), None))
+    if f.metadata.get("switches"):
+        return _switches(f)
+    return field_option(f, hint, optional)
+
+
+def _switches(f: dataclasses.Field[Any]) -> Callable[[F], F]:
+    """One flag per choice of ``f`` (``--2d`` / ``--3d``), all setting ``f``."""
+    choices = list(f.metadata["choices"])
+    first_help = f"{f.metadata.get('help', '')} Default: --{f.default}."
+    flags = [
+        click.option(f"--{choice}", f.name, flag_value=choice,
+                     **({"default": choice} if choice == f.default else {}),
+                     help=first_help if i == 0 else f"See --{choices[0]}.")
+        for i, choice in enumerate(choices)
+    ]
+
+    def decorate(func: F) -> F:
+        for flag in reversed(flags):
+            func = flag(func)
+        return func
+
+    return decorate
+
+
 def config_options(cls: type, optional: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Decorate a click command with one option per field of the config dataclass ``cls``.
 
@@ -121,7 +155,7 @@ def config_options(cls: type, optional: tuple[str, ...] = ()) -> Callable[[F], F
     """
     hints = typing.get_type_hints(cls)
     options = [
-        field_option(f, hints[f.name], f.name in optional)
+        _parameter(f, hints[f.name], f.name in optional)
         for f in dataclasses.fields(cls) if f.init
     ]
 

@@ -19,6 +19,7 @@ from rlgodot.core.jobs.config import (
     CheckConfig,
     EvalConfig,
     ExportConfig,
+    NewEnvConfig,
     PlayConfig,
     RunConfig,
     TrainConfig,
@@ -282,6 +283,25 @@ def addon_install_command(project: Path) -> None:
     click.echo(f"rlgodot addon {result.version} -> {result.path} ({was})")
     click.echo("editor plugin " + ("enabled in project.godot" if result.enabled
                                    else "already enabled"))
+
+
+@main.command("new-env", help=(
+    "Write a new env plugin package to start from: it installs with pip, passes 'rlgodot "
+    f"check' and trains as it is.\n\nNAME: {field_help(NewEnvConfig, 'name')}"))
+@config_options(NewEnvConfig)
+@_friendly_errors
+def new_env_command(**values: Any) -> None:
+    """Write a new env plugin package (help: the command's ``help``, which names NAME's rules)."""
+    from rlgodot.core.jobs.new_env import new_env
+
+    result = new_env(NewEnvConfig(**values))
+    click.echo(f"wrote {result.package_dir} ({result.env_id}, import name {result.import_name})")
+    if values["project"] is not None:
+        click.echo(f"scene: {result.scene_dir} (run train.tscn in the editor to train attached)")
+    if result.addon is not None:
+        click.echo(f"rlgodot addon {result.addon.version} -> {result.addon.path} (new)")
+    click.echo(f"next: pip install -e {result.package_dir} && rlgodot check --env "
+               f"{result.env_id} && rlgodot train --env {result.env_id}")
 
 
 @main.command("check")

@@ -9,7 +9,9 @@ same thing from Python and from the command line. Field metadata read by the CLI
 - ``cli``: the long flag when it is not ``--kebab-name`` (``--no-kebab-name`` for a bool
   whose default is True); ``short``: a short flag (``-o``); ``metavar``; ``count``: an int
   counted by repeating the flag (``-vv``);
-- ``min``: the least value allowed (checked by :meth:`JobConfig.validate`).
+- ``min``: the least value allowed (checked by :meth:`JobConfig.validate`);
+- ``argument``: a positional argument (``rlgodot new-env NAME``) instead of an option;
+  ``switches``: a field with ``choices`` given as one flag per choice (``--2d`` / ``--3d``).
 
 ``None`` means "the env's (or plugin's) default" wherever a field allows it. Every config is
 checked when it is made, so bad values fail before Godot starts, from Python as from the CLI.
@@ -18,6 +20,7 @@ checked when it is made, so bad values fail before Godot starts, from Python as 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -371,3 +374,47 @@ class CheckConfig(JobConfig):
     env: str = env_field()
     only: tuple[str, ...] = doc("Run only this check.", default=())
     steps: int = doc("Random steps per check.", default=2000, min=1)
+
+
+@_document
+@dataclass
+class NewEnvConfig(JobConfig):
+    """Settings of ``rlgodot new-env``: a new env plugin package to start from."""
+
+    name: str = doc(
+        "Env name: lower-case letters, digits, '-' and '_', starting with a letter or digit "
+        "(the env id is NAME-v0, the package rlgodot-NAME, the import name rlgodot_NAME).",
+        argument=True,
+    )
+    dimensions: str = doc(
+        "A 2D scene (a body pushed to a target in a walled arena) or a 3D one (a body on a "
+        "floor, a camera watching).",
+        default="2d", choices=("2d", "3d"), switches=True,
+    )
+    project: Path | None = doc(
+        "An existing Godot project (the folder holding project.godot): the scene, its agent "
+        "script and a train.tscn go into PATH/rl/NAME/ (the addon is installed if missing), "
+        "and the env runs that project.",
+        default=None, metavar="PATH",
+    )
+    out: Path = doc(
+        "Folder to write the package folder rlgodot-NAME/ into.", default=Path("."),
+        metavar="DIR",
+    )
+
+    def validate(self) -> None:
+        """Also check ``name`` against the env id rules (one line, with the fix).
+
+        Raises:
+            InvalidOption: A bad name or a value out of range.
+        """
+        super().validate()
+        from rlgodot.core.plugin.spec import ENV_ID_PATTERN
+
+        match = ENV_ID_PATTERN.match(f"{self.name}-v0")
+        if (match is None or match.group("name") != self.name or self.name.endswith(("-", "_"))
+                or re.search(r"-v\d+$", self.name)):
+            raise InvalidOption(
+                f"env name {self.name!r} is not allowed: use lower-case letters, digits, '-' "
+                "and '_', starting with a letter or digit (e.g. 'reach' or 'my-robot')"
+            )

@@ -1,8 +1,9 @@
 """Lint every GDScript file with Godot's own parser (typed-code warnings are errors).
 
 Usage: ``python -m rlgodot.core.jobs.gdlint [REPO_ROOT]``. Assembles a scratch project from the
-repo's addon (``godot/addons/rlgodot``) and each bundled plugin's ``plugins/NAME/godot``,
-imports it once, then runs ``godot --check-only`` on each script. Exit status 1 on any error.
+repo's addon (``godot/addons/rlgodot``), each bundled plugin's ``plugins/NAME/godot`` and the
+scenes ``rlgodot new-env`` writes (2D and 3D, from the repo's templates), imports it once, then
+runs ``godot --check-only`` on each script. Exit status 1 on any error.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from rlgodot.core.jobs.config import NewEnvConfig
+from rlgodot.core.jobs.new_env import new_env
 from rlgodot.core.runtime.launcher.binary import find_godot
 from rlgodot.core.runtime.launcher.project import assemble_project
 
@@ -23,6 +26,7 @@ def lint(repo: Path) -> list[str]:
     mounts = {p.parent.name: p for p in sorted(repo.glob("plugins/*/godot")) if p.is_dir()}
     failures = []
     with tempfile.TemporaryDirectory(prefix="rlgodot-lint-") as cache:
+        mounts.update(_new_env_mounts(repo, Path(cache) / "new-env"))
         project = assemble_project(addon, mounts, {}, godot, cache_root=Path(cache))
         scripts = sorted(project.glob("addons/**/*.gd")) + sorted(project.glob("envs/**/*.gd"))
         for script in scripts:
@@ -37,6 +41,17 @@ def lint(repo: Path) -> list[str]:
                 failures.append(f"{res_path}:\n{output}")
         print(f"gdlint: {len(scripts)} scripts checked, {len(failures)} with errors")
     return failures
+
+
+def _new_env_mounts(repo: Path, out: Path) -> dict[str, Path]:
+    """The scene folders of a 2D and a 3D package written by ``rlgodot new-env`` into ``out``."""
+    templates = repo / "core" / "jobs" / "templates" / "new_env"
+    mounts = {}
+    for dimensions in ("2d", "3d"):
+        name = f"newenv{dimensions}"
+        made = new_env(NewEnvConfig(name=name, dimensions=dimensions, out=out), templates)
+        mounts[name] = made.scene_dir
+    return mounts
 
 
 def main() -> int:
