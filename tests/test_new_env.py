@@ -9,7 +9,6 @@ training run with its two evaluations (~40 s, marked ``expensive``).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -23,17 +22,12 @@ from click.testing import CliRunner
 from rlgodot.cli.main import main
 from rlgodot.core.jobs.config import NewEnvConfig
 from rlgodot.core.jobs.new_env import new_env
-from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.launcher.project import addon_dir
 
 REPO = Path(__file__).parent.parent
 
 # The --project mode writes specs with EnvSpec(project=...) and a train.tscn holding the addon's
 # RLServer: both come from other parts of issue 15. Until they are merged these tests skip.
-needs_project_specs = pytest.mark.skipif(
-    "project" not in {f.name for f in dataclasses.fields(EnvSpec)},
-    reason="needs EnvSpec.project (issue 15, your own Godot project): runs once it is merged",
-)
 needs_rl_server = pytest.mark.skipif(
     not (addon_dir() / "sim" / "rl_server.gd").is_file(),
     reason="needs the addon's RLServer (issue 15, attach): runs once it is merged",
@@ -212,7 +206,6 @@ def test_project_mode_writes_the_scene_and_a_train_scene_into_the_project(tmp_pa
     assert again.addon is None and (game / "rl/other/other.tscn").is_file()
 
 
-@needs_project_specs
 @pytest.mark.godot
 def test_project_mode_package_passes_check(tmp_path, godot_binary):
     game = _godot_project(tmp_path / "game")

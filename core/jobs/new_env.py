@@ -21,8 +21,12 @@ from pathlib import Path
 
 from rlgodot.core import __version__
 from rlgodot.core.errors import RLGodotError
-from rlgodot.core.jobs.addon import ADDON_RES_DIR, AddonInstall, install_addon
 from rlgodot.core.jobs.config import NewEnvConfig
+from rlgodot.core.runtime.launcher.addon_install import (
+    ADDON_RES_DIR,
+    AddonInstall,
+    install_addon,
+)
 
 TEMPLATES = Path(__file__).parent / "templates" / "new_env"
 PROJECT_SCENE_DIR = "rl"
