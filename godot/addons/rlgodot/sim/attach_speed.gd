@@ -75,7 +75,7 @@ func factor() -> float:
 
 ## "max", "x4", "x0.25".
 func label() -> String:
-	return "max" if is_max() else "x%s" % str(LEVELS[level])
+	return "max" if is_max() else "x" + String.num(LEVELS[level])
 
 
 ## Sets the engine for stepping at the current speed.

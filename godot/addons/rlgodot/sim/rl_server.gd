@@ -252,7 +252,7 @@ func _start_protocol() -> void:
 	add_child(_protocol)
 
 
-func _on_session_started(reply: Dictionary) -> void:
+func _on_session_started(_reply: Dictionary) -> void:
 	_frames.stop_listening()  # one trainer at a time; a second one is refused a connection
 	_n_envs = _protocol.n_envs()
 	trainer_connected.emit(_n_envs)
@@ -260,8 +260,7 @@ func _on_session_started(reply: Dictionary) -> void:
 		return
 	_speed.physics_hz = _protocol.physics_hz
 	_speed.time_scale = _protocol.time_scale
-	if _protocol.requested_speed > 0.0:
-		_speed.set_factor(_protocol.requested_speed)
+	_speed.set_factor(_protocol.requested_speed if _protocol.requested_speed > 0.0 else start_speed)
 	_speed.apply_running()
 	_trainer_waiting = false
 	_frame_usec = 0
