@@ -108,6 +108,7 @@ func _init() -> void:
 
 
 func _ready() -> void:
+	set_process(attached)  # _process() only serves an attached game's pauses
 	_batch.process_mode = Node.PROCESS_MODE_PAUSABLE
 	add_child(_batch)
 	if ClassDB.class_exists("Logger"):

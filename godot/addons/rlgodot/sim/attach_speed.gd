@@ -75,7 +75,10 @@ func factor() -> float:
 
 ## "max", "x4", "x0.25".
 func label() -> String:
-	return "max" if is_max() else "x" + String.num(LEVELS[level])
+	if is_max():
+		return "max"
+	var value: float = LEVELS[level]
+	return "x%d" % int(value) if value == floorf(value) else "x%s" % str(value)
 
 
 ## Sets the engine for stepping at the current speed.
