@@ -53,7 +53,7 @@ const KEY_HINT: String = "[ ] or - + speed"
 ## build) or in any build started with --rlgodot-attach[=PORT].
 @export var allow_attach: bool = false
 ## TCP port on 127.0.0.1 to listen on; --rlgodot-attach=PORT overrides it.
-@export_range(1, 65535) var port: int = 11010
+@export_range(1, 65535) var port: int = Protocol.DEFAULT_ATTACH_PORT
 ## Show the status panel (connection, instances, speed, steps) at the bottom left of the window.
 @export var show_status: bool = true
 ## Speed a trainer starts at, x real time (0 = max: as fast as the machine allows); a trainer
