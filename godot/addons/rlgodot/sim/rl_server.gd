@@ -268,8 +268,8 @@ func _on_session_started(_reply: Dictionary) -> void:
 	_rate_steps = 0
 	_steps_per_sec = 0.0
 	_sim_speed = 0.0
-	print("rlgodot: trainer connected on %s:%d: %d instances of %s at %d Hz, speed %s (%s)" % [
-		FrameServer.HOST, port, _n_envs, _layout.scene_path, _speed.physics_hz, _speed.label(), KEY_HINT])
+	print("rlgodot: trainer connected on %s:%d: %s of %s at %d Hz, speed %s (%s)" % [
+		FrameServer.HOST, port, _instances(), _layout.scene_path, _speed.physics_hz, _speed.label(), KEY_HINT])
 	_report()
 
 
@@ -336,8 +336,8 @@ func _report() -> void:
 		lines.append("    " + _command())
 	else:
 		state = "busy" if _trainer_waiting else "training"
-		lines.append("rlgodot: trainer connected on %s: %d instances, %d steps (%s steps/s)" % [
-			address, _n_envs, _protocol.steps * _n_envs, _thousands(_steps_per_sec)])
+		lines.append("rlgodot: trainer connected on %s: %s, %d steps (%s steps/s)" % [
+			address, _instances(), _protocol.steps * _n_envs, _thousands(_steps_per_sec)])
 		var doing: String = "the trainer is learning (paused)" if _trainer_waiting else "x%.1f real time" % _sim_speed
 		lines.append("speed %s: %s    %s" % [_speed.label(), doing, KEY_HINT])
 	if _status != null:
@@ -348,6 +348,10 @@ func _report() -> void:
 			"steps": 0 if _protocol == null else _protocol.steps * _n_envs,
 			"steps_per_sec": _steps_per_sec, "speed": "" if _speed == null else _speed.label(),
 			"text": "\n".join(lines)}])
+
+
+func _instances() -> String:
+	return "1 instance" if _n_envs == 1 else "%d instances" % _n_envs
 
 
 func _command() -> String:
