@@ -9,6 +9,8 @@ One option per field, so defaults, choices and help are written once, in the dat
 - ``bool`` -> a flag: False by default -> ``--x`` sets True; True by default -> ``--no-x``
   sets False (its help then says so);
 - ``int`` with ``count`` metadata -> a counted flag (``-vv`` = 2);
+- ``flag_value`` metadata -> an option whose value may be left out (``--attach`` alone gives
+  ``flag_value``, ``--attach 11011`` that port);
 - ``dict`` -> repeatable ``NAME=VALUE`` (values parsed as JSON when they are JSON);
 - ``tuple[X, ...]`` -> repeatable option of the element type; a fixed ``tuple[X, Y]`` -> one
   option taking that many values (``--render-size 640 360``);
@@ -110,10 +112,7 @@ def field_option(
         kwargs.update(multiple=True, type=_click_type(element, meta.get("choices")))
         kwargs["help"] += " Repeatable."
     else:
-        kwargs["type"] = _click_type(hint, meta.get("choices"))
-        if has_default:
-            kwargs["default"] = f.default
-            kwargs["show_default"] = f.default is not None
+        kwargs.update(_value_kwargs(f, hint, has_default))
     return click.option(*flags, f.name, **kwargs)
 
 
@@ -145,6 +144,17 @@ def _switches(f: dataclasses.Field[Any]) -> Callable[[F], F]:
         return func
 
     return decorate
+
+
+def _value_kwargs(f: dataclasses.Field[Any], hint: Any, has_default: bool) -> dict[str, Any]:
+    """The click settings of a field that takes one value (its type, default, flag value)."""
+    kwargs: dict[str, Any] = {"type": _click_type(hint, f.metadata.get("choices"))}
+    if "flag_value" in f.metadata:
+        kwargs.update(is_flag=False, flag_value=f.metadata["flag_value"])
+    if has_default:
+        kwargs["default"] = f.default
+        kwargs["show_default"] = f.default is not None
+    return kwargs
 
 
 def config_options(cls: type, optional: tuple[str, ...] = ()) -> Callable[[F], F]:

@@ -32,6 +32,10 @@ class GodotTimeout(RLGodotError, TimeoutError):
     """Godot did not answer within the deadline: it is hung or far too slow."""
 
 
+class GodotNotListening(RLGodotError, ConnectionRefusedError):
+    """Nothing listens on the port to attach to: the game is not running or has a trainer."""
+
+
 class DisplayUnavailable(RLGodotError):
     """A rendering Godot has no display to draw on (no ``DISPLAY``, no usable Xvfb)."""
 

@@ -82,6 +82,9 @@ PAIRS = {
     "MAX_VIEW_SIDE": messages.MAX_VIEW_SIDE,
     "SERVER_NAME": SERVER_NAME,
     "TYPE_ACT": messages.TYPE_ACT,
+    "DEFAULT_ATTACH_PORT": messages.DEFAULT_ATTACH_PORT,
+    "ATTACH_ARG": messages.ATTACH_ARG,
+    "MAX_PHYSICS_HZ": messages.MAX_PHYSICS_HZ,
 }
 
 

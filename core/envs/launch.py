@@ -1,6 +1,8 @@
 """From an :class:`EnvSpec` to a running, connected Godot session.
 
-The one place where env knowledge (the spec and its scene options) meets the runtime.
+The one place where env knowledge (the spec and its scene options) meets the runtime. With
+``LaunchSettings.attach`` the session attaches to a game that is already running instead of
+launching Godot (no project is prepared, no process started).
 """
 
 from __future__ import annotations
@@ -54,9 +56,15 @@ def launch_session(
     scene_options: Mapping[str, Any],
     settings: LaunchSettings,
 ) -> GodotSession:
-    """Start Godot for ``n_envs`` instances of ``spec``'s scene and complete the handshake."""
-    command, arguments = _session_arguments(spec, n_envs, autoreset, scene_options, settings)
-    session = GodotSession.launch(command, **arguments)
+    """Start Godot for ``n_envs`` instances of ``spec``'s scene and complete the handshake.
+
+    With ``settings.attach``: attach to the game running on that port instead.
+    """
+    arguments = _session_arguments(spec, n_envs, autoreset, scene_options, settings)
+    if settings.attach is not None:
+        session = GodotSession.attach(settings.attach, **arguments)
+    else:
+        session = GodotSession.launch(**_launch_arguments(spec, settings), **arguments)
     try:
         check_option_schema(spec, session.info.option_schema)
     except BaseException:
@@ -73,8 +81,11 @@ async def launch_async_session(
     settings: LaunchSettings,
 ) -> AsyncGodotSession:
     """:func:`launch_session` for asyncio code."""
-    command, arguments = _session_arguments(spec, n_envs, autoreset, scene_options, settings)
-    session = await AsyncGodotSession.launch(command, **arguments)
+    arguments = _session_arguments(spec, n_envs, autoreset, scene_options, settings)
+    if settings.attach is not None:
+        session = await AsyncGodotSession.attach(settings.attach, **arguments)
+    else:
+        session = await AsyncGodotSession.launch(**_launch_arguments(spec, settings), **arguments)
     try:
         assert session.info is not None  # launch() completed the hello
         check_option_schema(spec, session.info.option_schema)
@@ -84,14 +95,8 @@ async def launch_async_session(
     return session
 
 
-def _session_arguments(
-    spec: EnvSpec,
-    n_envs: int,
-    autoreset: Autoreset,
-    scene_options: Mapping[str, Any],
-    settings: LaunchSettings,
-) -> tuple[GodotCommand, dict[str, Any]]:
-    """The Godot command and session arguments that run ``spec`` with ``settings``.
+def _launch_arguments(spec: EnvSpec, settings: LaunchSettings) -> dict[str, Any]:
+    """What only a launch needs: the Godot command, the processes, pinning, a private display.
 
     Raises:
         DisplayUnavailable: ``settings.render_mode`` needs a display and there is none.
@@ -106,6 +111,22 @@ def _session_arguments(
         headless=settings.headless and settings.render_mode is None,
         display=display,
     )
+    return {
+        "command": command,
+        "n_procs": settings.n_procs,
+        "pin_cpus": settings.session_pin_cpus,
+        "private_display": private_display,
+    }
+
+
+def _session_arguments(
+    spec: EnvSpec,
+    n_envs: int,
+    autoreset: Autoreset,
+    scene_options: Mapping[str, Any],
+    settings: LaunchSettings,
+) -> dict[str, Any]:
+    """The session arguments of a launch and an attach alike: the hello and the deadline."""
     config = SessionConfig(
         n_envs=n_envs,
         action_repeat=spec.action_repeat,
@@ -119,15 +140,13 @@ def _session_arguments(
         view_size=settings.render_size,
         view_hud=settings.render_hud,
         policy=None if settings.policy is None else str(Path(settings.policy).resolve()),
+        physics_hz=spec.physics_hz,
     )
-    return command, {
+    return {
         "n_envs": n_envs,
-        "n_procs": settings.n_procs,
         "config": config,
         "expect_state_names": spec.state_names,
         "expect_action_size": spec.action_size,
-        "pin_cpus": settings.session_pin_cpus,
-        "private_display": private_display,
         "timeout": settings.step_timeout,
     }
 

@@ -23,6 +23,7 @@ from rlgodot.core.errors import (
     GodotLaunchError,
     GodotRestartsExhausted,
     GodotTimeout,
+    InvalidOption,
 )
 from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.settings import LaunchSettings
@@ -44,7 +45,9 @@ class GodotVecEnv(BatchBacked, VecEnv):
     decoder's final info of the last state) with the new first observations and zero rewards.
     Each restart prints one line to stderr and counts in :attr:`restarts`; after
     ``max_restarts`` failures in a row :class:`GodotRestartsExhausted` is raised. Recovery is
-    on when ``max_restarts`` > 0 (training); else a failure raises as it is.
+    on when ``max_restarts`` > 0 (training); else a failure raises as it is. An attached game
+    (``settings.attach``) is never restarted: its session takes ``max_restarts`` 0, and a
+    game that stops fails the step with ``GodotCrashed`` (or ``GodotTimeout``).
 
     Rendering: with ``render_mode="rgb_array"``, :meth:`get_images` returns one frame per
     instance and ``render()`` tiles them (SB3's ``VecVideoRecorder`` records that); with
@@ -58,6 +61,7 @@ class GodotVecEnv(BatchBacked, VecEnv):
         settings: How to run Godot (processes, pinning, timeouts).
         max_restarts: Godot failures in a row that are recovered from before giving up; 0 (the
             default; ``train`` sets its ``max_restarts``) raises the first failure as it is.
+            Must be 0 with ``settings.attach``.
         render_mode: ``None`` (headless), ``"human"`` or ``"rgb_array"``; overrides
             ``settings.render_mode``.
 
@@ -77,6 +81,11 @@ class GodotVecEnv(BatchBacked, VecEnv):
         render_mode: str | None = None,
     ) -> None:
         settings = with_render_mode(settings, render_mode)
+        if settings.attach is not None and max_restarts:
+            raise InvalidOption(
+                f"an attached game is never restarted, so max_restarts must be 0 with attach, "
+                f"got {max_restarts}; leave --max-restarts out"
+            )
         self.spec = spec
         self.max_restarts = max_restarts
         self.restarts = 0

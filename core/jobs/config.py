@@ -8,8 +8,10 @@ same thing from Python and from the command line. Field metadata read by the CLI
 - ``choices``: the few values the field takes;
 - ``cli``: the long flag when it is not ``--kebab-name`` (``--no-kebab-name`` for a bool
   whose default is True); ``short``: a short flag (``-o``); ``metavar``; ``count``: an int
-  counted by repeating the flag (``-vv``);
-- ``min``: the least value allowed (checked by :meth:`JobConfig.validate`);
+  counted by repeating the flag (``-vv``); ``flag_value``: the value of the flag given
+  without one (``--attach`` alone);
+- ``min``, ``max``: the least and greatest values allowed (checked by
+  :meth:`JobConfig.validate`);
 - ``argument``: a positional argument (``rlgodot new-env NAME``) instead of an option;
   ``switches``: a field with ``choices`` given as one flag per choice (``--2d`` / ``--3d``).
 
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rlgodot.core.errors import InvalidOption
+from rlgodot.core.runtime.protocol.messages import ATTACH_ARG, DEFAULT_ATTACH_PORT
 from rlgodot.core.runtime.settings import LaunchSettings
 
 C = TypeVar("C", bound="JobConfig")
@@ -94,6 +97,9 @@ def _check_field(f: dataclasses.Field[Any], value: Any) -> None:
         raise InvalidOption(
             f"{flag} must be at least {low}, got {value!r}; give {low} or more{fallback}"
         )
+    high = f.metadata.get("max")
+    if high is not None and (not isinstance(value, (int, float)) or value > high):
+        raise InvalidOption(f"{flag} must be at most {high}, got {value!r}")
     choices = f.metadata.get("choices")
     if choices and str(value).lower() not in choices:
         raise InvalidOption(f"{flag} must be one of {', '.join(choices)}; got {value!r}")
@@ -140,6 +146,17 @@ def pin_cpus_field() -> Any:
     return doc("Pin each Godot process to a core.", default=False)
 
 
+def attach_field() -> Any:
+    """Attach to a running game instead of launching Godot (``--attach [PORT]``)."""
+    return doc(
+        "Attach to the game already running on 127.0.0.1:PORT instead of launching Godot: a "
+        "scene with an RLServer (allow_attach on) run from the Godot editor, or a build started "
+        f"with {ATTACH_ARG}. It shows the instances in its window; keys [ and ] change the "
+        f"speed. --attach alone: port {DEFAULT_ATTACH_PORT}.",
+        default=None, min=1, max=65535, metavar="[PORT]", flag_value=DEFAULT_ATTACH_PORT,
+    )
+
+
 def step_timeout_field() -> Any:
     """Seconds before a silent Godot counts as hung."""
     return doc(
@@ -150,6 +167,8 @@ def step_timeout_field() -> Any:
 
 
 ALGOS = ("ppo", "dqn")
+DEFAULT_MAX_RESTARTS = 3
+"""Godot failures in a row a training run recovers from (``TrainConfig.max_restarts``)."""
 
 
 @_document
@@ -211,10 +230,11 @@ class TrainConfig(JobConfig):
         default=None, min=1,
     )
     step_timeout: float = step_timeout_field()
-    max_restarts: int = doc(
+    max_restarts: int | None = doc(
         "Godot crashes or hangs in a row that training recovers from (restarting Godot) "
-        "before it stops and saves model_interrupted.zip.",
-        default=3, min=0,
+        f"before it stops and saves model_interrupted.zip; default {DEFAULT_MAX_RESTARTS}, "
+        "and 0 with --attach (an attached game is never restarted).",
+        default=None, min=0,
     )
     resume: Path | None = doc(
         "Continue this run directory: its settings, step counter, TensorBoard log and "
@@ -237,6 +257,35 @@ class TrainConfig(JobConfig):
         "this many env steps into <run>/videos/step-<steps>.mp4 and TensorBoard (0 = never).",
         default=0, min=0,
     )
+    attach: int | None = attach_field()
+
+    def validate(self) -> None:
+        """Check the ranges, then what ``attach`` rules out.
+
+        Raises:
+            InvalidOption: A value out of range, or ``attach`` with several processes, restarts
+                or the rllib backend.
+        """
+        super().validate()
+        if self.attach is None:
+            return
+        if self.n_procs not in (None, 1):
+            raise InvalidOption(
+                f"--attach trains in one running game: --n-procs must be 1, got {self.n_procs}"
+            )
+        if self.max_restarts:
+            raise InvalidOption(
+                "--attach: an attached game is never restarted (a game that stops ends "
+                f"training); leave --max-restarts out, got {self.max_restarts}"
+            )
+        if self.backend != "sb3":
+            raise InvalidOption("--attach trains with the sb3 backend; leave --backend out")
+
+    def training_restarts(self) -> int:
+        """``max_restarts`` resolved: its default, and 0 when attached."""
+        if self.attach is not None:
+            return 0
+        return DEFAULT_MAX_RESTARTS if self.max_restarts is None else self.max_restarts
 
 
 @_document
@@ -284,6 +333,7 @@ class EvalConfig(JobConfig):
         "Width and height in pixels of the --video frames and of the --render view.",
         default=LaunchSettings.render_size, metavar="W H",
     )
+    attach: int | None = attach_field()
 
 
 @_document
@@ -319,6 +369,7 @@ class RunConfig(JobConfig):
     seed: int | None = doc("Seed of the first reset and of the actions.", default=0, min=0)
     options: dict[str, Any] = options_field()
     pin_cpus: bool = pin_cpus_field()
+    attach: int | None = attach_field()
 
 
 @_document

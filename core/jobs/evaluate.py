@@ -102,7 +102,9 @@ def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
     With ``render`` (a window at ``speed`` x real time) or ``video`` (offscreen frames to an
     MP4 and a looping GIF) the episodes run one after another on one instance, seeded as with
     ``n_envs=1``, so they are the episodes ``evaluate(..., n_envs=1)`` reports; see
-    :func:`evaluate_watched`.
+    :func:`evaluate_watched`. With ``attach`` they run in the game running on that port (its
+    window shows them; ``render`` also captions them and starts it at ``speed``); ``video``
+    needs a launched Godot.
 
     A model is loaded with pickle, which runs code: only the path given (``model``) or the
     model the plugin ships inside its own package is ever loaded.
@@ -110,7 +112,9 @@ def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
     Raises:
         RLGodotError: No model given and the plugin ships none; the model's spaces do not fit
             the env (checked before Godot starts); ``render`` without a display.
-        InvalidOption: A setting out of range (e.g. ``n_envs=0``), ``render`` with ``video``.
+        InvalidOption: A setting out of range (e.g. ``n_envs=0``), ``render`` with ``video``,
+            ``video`` with ``attach``.
+        GodotNotListening: ``attach`` and no game listens on that port.
         VideoError: ``video`` is not a writable ``.mp4`` path (checked before Godot starts).
     """
     config = config_from(EvalConfig, config, overrides)
@@ -124,7 +128,7 @@ def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
         mode = "human" if config.render else "rgb_array"
         env = GodotEnv(spec, options=options, render_mode=mode, settings=LaunchSettings(
             step_timeout=config.step_timeout, render_size=config.render_size,
-            realtime_factor=config.speed if config.render else 0.0,
+            realtime_factor=config.speed if config.render else 0.0, attach=config.attach,
         ))
         try:
             result = evaluate_watched(env, policy.act, config, policy_name=policy.name,
@@ -136,7 +140,8 @@ def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
         return result
     n = config.n_envs or min(config.episodes, 8)
     vec = GodotVecEnv(spec, n_envs=n, options=options, seed=config.seed,
-                      settings=LaunchSettings(step_timeout=config.step_timeout))
+                      settings=LaunchSettings(step_timeout=config.step_timeout,
+                                              attach=config.attach))
     try:
         return evaluate_on(vec, policy.act, config, policy_name=policy.name, options=options)
     finally:
@@ -163,7 +168,8 @@ def _evaluate_in_engine(spec: EnvSpec, config: EvalConfig, policy: _LoadedPolicy
                                               out=Path(out)))
         vec = GodotVecEnv(spec, n_envs=n, options=options, seed=config.seed,
                           settings=LaunchSettings(step_timeout=config.step_timeout,
-                                                  policy=exported.policy_json))
+                                                  policy=exported.policy_json,
+                                                  attach=config.attach))
         try:
             episodes = _run_episodes(vec, spec, None, config, in_engine=True)
         finally:
@@ -239,6 +245,11 @@ def _check_watching(config: EvalConfig) -> bool:
         raise InvalidOption(
             "--render and --video exclude each other (a window or offscreen frames); record "
             "with --video and play the MP4"
+        )
+    if config.attach is not None and config.video is not None:
+        raise InvalidOption(
+            "--video records offscreen frames of a Godot launched for it; leave --attach out "
+            "(the attached game shows the episodes in its window)"
         )
     if not (config.render or config.video is not None):
         return False

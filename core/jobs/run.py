@@ -57,7 +57,7 @@ def run_random(config: RunConfig | str, **overrides: Any) -> RunResult:
     start = time.perf_counter()
     vec = GodotVecEnv(
         spec, n_envs=n_envs, options=config.options, seed=config.seed,
-        settings=LaunchSettings(n_procs=n_procs, pin_cpus=config.pin_cpus),
+        settings=LaunchSettings(n_procs=n_procs, pin_cpus=config.pin_cpus, attach=config.attach),
     )
     try:
         vec.reset()

@@ -37,7 +37,7 @@ from stable_baselines3.common.vec_env import VecMonitor
 
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
 from rlgodot.core.errors import InvalidOption, RLGodotError
-from rlgodot.core.jobs.config import EvalConfig, TrainConfig, config_from
+from rlgodot.core.jobs.config import DEFAULT_MAX_RESTARTS, EvalConfig, TrainConfig, config_from
 from rlgodot.core.jobs.models import (
     ALGORITHMS,
     INFERENCE_OBJECTS,
@@ -189,9 +189,10 @@ def train(
         options=config.options,
         seed=config.seed,
         settings=LaunchSettings(
-            n_procs=plan.n_procs, pin_cpus=config.pin_cpus, step_timeout=config.step_timeout
+            n_procs=plan.n_procs, pin_cpus=config.pin_cpus, step_timeout=config.step_timeout,
+            attach=config.attach,
         ),
-        max_restarts=config.max_restarts,
+        max_restarts=config.training_restarts(),
     )
     evaluator = _Evaluator(plan) if config.eval_every > 0 else None
     recorder = VideoRecorder(plan.spec, config, plan.run_dir) if config.video_every else None
@@ -225,10 +226,10 @@ def _plan(config: TrainConfig) -> _Plan:
     if config.resume is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         run_dir = Path(config.output_dir) / f"{spec.id}-{algo}-{stamp}"
+    n_procs = 1 if config.attach is not None else config.n_procs or defaults.n_procs
     return _Plan(
         config, spec, algo, hyperparameters, config.timesteps or defaults.total_timesteps,
-        config.n_envs or defaults.n_envs, config.n_procs or defaults.n_procs, run_dir,
-        resume_model,
+        config.n_envs or defaults.n_envs, n_procs, run_dir, resume_model,
     )
 
 
@@ -362,7 +363,7 @@ def latest_model(run_dir: Path) -> Path:
 # The settings of a run that --resume may change; the others are the run's.
 _NOW_FIELDS = ("timesteps", "checkpoint_every", "torch_threads", "progress_bar", "pin_cpus",
                "verbose", "step_timeout", "max_restarts", "eval_every", "eval_episodes",
-               "video_every")
+               "video_every", "attach")
 
 
 def resumed_config(run_dir: Path, config: TrainConfig) -> TrainConfig:
@@ -383,6 +384,8 @@ def resumed_config(run_dir: Path, config: TrainConfig) -> TrainConfig:
         name: getattr(config, name) for name in _NOW_FIELDS
         if getattr(config, name) != defaults[name]
     }
+    # Attaching is how to run now, never inherited from the run; an attached game is one process.
+    now = {"attach": None, **now, **({"n_procs": None} if "attach" in now else {})}
     return dataclasses.replace(saved, **now, resume=run_dir, init_from=None)
 
 
@@ -490,7 +493,7 @@ class _Evaluator:
         if self.vec is None:
             self.vec = GodotVecEnv(spec, n_envs=min(config.episodes, 8), options=config.options,
                                    settings=LaunchSettings(step_timeout=config.step_timeout),
-                                   max_restarts=self.plan.config.max_restarts)
+                                   max_restarts=_launched_restarts(self.plan.config))
         self.vec.seed(config.seed)
 
         def act(obs: np.ndarray) -> np.ndarray:
@@ -516,6 +519,11 @@ class _Evaluator:
         """End the evaluation's Godot processes."""
         if self.vec is not None:
             self.vec.close()
+
+
+def _launched_restarts(config: TrainConfig) -> int:
+    """``max_restarts`` for the Godot processes training launches itself (evaluation)."""
+    return DEFAULT_MAX_RESTARTS if config.max_restarts is None else config.max_restarts
 
 
 class _EvalCallback(EveryNSteps):

@@ -5,6 +5,10 @@ owns its processes. :class:`GodotSession` is its blocking facade, what the env l
 guarantee the processes and connections go away together: ``close`` always terminates every
 process (and the session's private X display, if it started one), also after a crash, a timeout
 or a half-finished launch.
+
+An attached session (:meth:`AsyncGodotSession.attach`) connects to a game that is already
+running (a scene with an ``RLServer``, ``allow_attach`` on) instead: it owns no process, and
+``close`` only says goodbye, so the game goes on and waits for the next trainer.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from rlgodot.core.errors import RLGodotError
+from rlgodot.core.errors import GodotNotListening, GodotTimeout, RLGodotError
 from rlgodot.core.runtime.client.async_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT,
@@ -26,7 +30,11 @@ from rlgodot.core.runtime.client.pool import AsyncGodotPool, split_evenly
 from rlgodot.core.runtime.client.sync_client import EventLoopRunner, GodotPool
 from rlgodot.core.runtime.launcher.display import VirtualDisplay
 from rlgodot.core.runtime.launcher.process import GodotCommand, GodotProcess, cpu_for
-from rlgodot.core.runtime.protocol.messages import ServerInfo, SessionConfig
+from rlgodot.core.runtime.protocol.messages import ATTACH_ARG, ServerInfo, SessionConfig
+
+ATTACH_CONNECT_TIMEOUT = 1.0
+"""Seconds :meth:`AsyncGodotSession.attach` keeps trying to connect before it says that nothing
+listens: a running game accepts at once."""
 
 
 class AsyncGodotSession(AsyncGodotPool):
@@ -126,6 +134,70 @@ class AsyncGodotSession(AsyncGodotPool):
         session.launch_seconds = time.monotonic() - start
         return session
 
+    @classmethod
+    async def attach(
+        cls,
+        port: int,
+        *,
+        n_envs: int,
+        config: SessionConfig | None = None,
+        expect_state_names: Sequence[str] | None = None,
+        expect_action_size: int | None = None,
+        connect_timeout: float = ATTACH_CONNECT_TIMEOUT,
+        timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    ) -> AsyncGodotSession:
+        """Connect to a running game on 127.0.0.1:``port`` and say hello: no process is started.
+
+        The game is a scene with an ``RLServer`` whose ``allow_attach`` is on, run from the Godot
+        editor or from a build started with ``--rlgodot-attach[=PORT]`` (docs/GODOT_ADDON.md,
+        "Attach: train in a running game"). It creates the ``n_envs`` instances, shows them in
+        its window and adopts ``config.physics_hz``. :meth:`close` says goodbye and never ends
+        the game, which then waits for the next trainer.
+
+        Args:
+            port: The port the game listens on (``DEFAULT_ATTACH_PORT`` unless it was changed).
+            n_envs: Instances the game creates for this session.
+            config: Session settings; its ``n_envs`` is replaced by ``n_envs``.
+            expect_state_names: The layout the caller decodes (see :meth:`launch`).
+            expect_action_size: The action size the caller sends.
+            connect_timeout: Seconds to keep trying to connect.
+            timeout: Default deadline of every request (hello, reset, step) in seconds: a game
+                that stops answering fails with ``GodotTimeout`` after it, one that is closed
+                with ``GodotCrashed`` at once.
+
+        Raises:
+            GodotNotListening: Nothing listens on the port (the message says how to start the
+                game).
+            LayoutMismatch, ProtocolError, RemoteError: The handshake failed (the game serves
+                another scene, another protocol version, refused the config).
+        """
+        total = dataclasses.replace(config or SessionConfig(), n_envs=n_envs)
+        start = time.monotonic()
+        try:
+            client = await AsyncGodotClient.connect(
+                port, timeout=connect_timeout, request_timeout=timeout, attached=True
+            )
+        except GodotTimeout as exc:
+            raise GodotNotListening(
+                f"nothing listens on 127.0.0.1:{port}: start the game first (run the scene that "
+                f"holds an RLServer with allow_attach on from the Godot editor, or a build with "
+                f"{ATTACH_ARG}={port}) and check the port it shows; a game that is already "
+                "training with another trainer refuses a second one"
+            ) from exc
+        session = cls([client], (), total)
+        try:
+            await session.hello(total, expect_state_names, expect_action_size)
+        except BaseException:
+            await client.close()
+            raise
+        session.launch_seconds = time.monotonic() - start
+        return session
+
+    @property
+    def attached(self) -> bool:
+        """True for a session attached to a running game (it owns no process)."""
+        return not self.processes and any(c.attached for c in self.clients)
+
     @property
     def closed(self) -> bool:
         """True once :meth:`close` ran."""
@@ -134,7 +206,7 @@ class AsyncGodotSession(AsyncGodotPool):
     async def close(self, timeout: float = 3.0) -> None:
         """Say goodbye, then terminate every process and the private display; idempotent.
 
-        Never raises.
+        An attached session has neither: the game goes on. Never raises.
 
         Args:
             timeout: Seconds each process gets to exit after ``close``/SIGTERM.
@@ -154,7 +226,9 @@ class AsyncGodotSession(AsyncGodotPool):
         await self.close()
 
     def __repr__(self) -> str:
-        procs = ", ".join(p.describe() for p in self.processes)
+        procs = ", ".join(p.describe() for p in self.processes) or ", ".join(
+            c.describe() for c in self.clients
+        )
         state = "closed" if self._closed else "open"
         return f"<{type(self).__name__} {self.n_envs} envs over [{procs}], {state}>"
 
@@ -181,10 +255,28 @@ class GodotSession(GodotPool):
         session._use_spin(target.config)
         return session
 
+    @classmethod
+    def attach(cls, port: int, **kwargs: Any) -> GodotSession:
+        """Blocking :meth:`AsyncGodotSession.attach`; the same arguments."""
+        runner = EventLoopRunner()
+        try:
+            target = runner.run(AsyncGodotSession.attach(port, **kwargs))
+        except BaseException:
+            runner.close()
+            raise
+        session = cls(target, runner)
+        session._use_spin(target.config)
+        return session
+
     @property
     def processes(self) -> tuple[GodotProcess, ...]:
-        """The Godot processes, in instance order."""
+        """The Godot processes, in instance order (none when attached)."""
         return self.target.processes
+
+    @property
+    def attached(self) -> bool:
+        """True for a session attached to a running game (it owns no process)."""
+        return self.target.attached
 
     @property
     def launch_seconds(self) -> float:
@@ -217,7 +309,7 @@ class GodotSession(GodotPool):
     def close(self, timeout: float = 3.0) -> None:
         """Say goodbye, then terminate every process and the private display; idempotent.
 
-        Never raises.
+        An attached session has neither: the game goes on. Never raises.
         """
         if self.target.closed:
             return

@@ -63,6 +63,13 @@ class LaunchSettings:
             closes) if ``Xvfb`` is on PATH, else ``DISPLAY``.
         policy: A policy.json (``rlgodot export``) each Godot process loads, so that
             ``act()`` steps every instance with the policy run in the engine.
+        attach: Connect to the game already running on 127.0.0.1:``attach`` (a scene with an
+            ``RLServer``, ``allow_attach`` on, run from the Godot editor or a build started with
+            ``--rlgodot-attach``) instead of launching Godot. The game shows the instances in
+            its window at the speed its user picks (``realtime_factor`` > 0 sets the speed it
+            starts at); it keeps running when the session closes. Needs ``n_procs`` 1; the
+            settings about launching (``headless``, ``pin_cpus``, ``godot``, ``display``)
+            do not apply, and ``render_mode="rgb_array"`` needs a launched Godot.
     """
 
     n_procs: int = 1
@@ -78,14 +85,36 @@ class LaunchSettings:
     render_hud: bool = True
     display: str | None = None
     policy: Path | None = None
+    attach: int | None = None
 
     def __post_init__(self) -> None:
-        """Check the render settings here, where the traceback points at the caller."""
+        """Check the render and attach settings here, where the traceback points at the caller."""
         if self.render_mode is not None and self.render_mode not in RENDER_MODES:
             raise InvalidOption(
                 f"render_mode must be one of {RENDER_MODES} or None, got {self.render_mode!r}"
             )
         object.__setattr__(self, "render_size", check_view_size(self.render_size, "render_size"))
+        self._check_attach()
+
+    def _check_attach(self) -> None:
+        """``attach`` is a port, with one process and no offscreen frames."""
+        if self.attach is None:
+            return
+        if isinstance(self.attach, bool) or not isinstance(self.attach, int) or not (
+            1 <= self.attach <= 65535
+        ):
+            raise InvalidOption(f"attach must be a TCP port 1..65535, got {self.attach!r}")
+        if self.n_procs != 1:
+            raise InvalidOption(
+                f"attach connects to one running game, so n_procs must be 1, got {self.n_procs}; "
+                "leave --n-procs out"
+            )
+        if self.render_mode == "rgb_array":
+            raise InvalidOption(
+                "render_mode='rgb_array' (frames, videos) needs a Godot launched for the "
+                "session; an attached game shows its instances in its own window. Drop "
+                "attach, or use render_mode='human' (or none)"
+            )
 
     @property
     def viewer(self) -> Viewer:
@@ -110,14 +139,14 @@ class LaunchSettings:
         Returns:
             ``(":N", False)``: that X display (``display``, or ``DISPLAY`` for ``rgb_array``
             without Xvfb); ``(None, False)``: this environment's display, as Godot chooses
-            (``human``) or no display at all (``render_mode`` None); ``(None, True)``: start a
-            private Xvfb for the session.
+            (``human``) or no display at all (``render_mode`` None, or ``attach``: the game
+            has its own); ``(None, True)``: start a private Xvfb for the session.
 
         Raises:
             DisplayUnavailable: ``human`` without a display, or ``rgb_array`` without Xvfb
                 and without ``DISPLAY``.
         """
-        if self.render_mode is None:
+        if self.render_mode is None or self.attach is not None:
             return None, False
         if self.display is not None:
             return self.display, False
@@ -146,5 +175,7 @@ class LaunchSettings:
         """
         if self.spin_usec is not None:
             return self.spin_usec
+        if self.attach is not None:
+            return 0  # the game polls between frames; spinning buys nothing
         godots = live_count() + self.n_procs
         return AUTO_SPIN_USEC if godots < len(os.sched_getaffinity(0)) else 0

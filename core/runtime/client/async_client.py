@@ -144,6 +144,8 @@ class AsyncGodotClient:
         peer: ``host:port``, for messages when there is no process.
         token: The secret the hello carries; default: the process's launch token (a Godot
             started by hand without ``RLGODOT_TOKEN`` needs none).
+        attached: The peer is a running game this client attached to (an ``RLServer`` with
+            ``allow_attach``): messages name it so and say what to do when it goes away.
     """
 
     def __init__(
@@ -154,12 +156,14 @@ class AsyncGodotClient:
         timeout: float = DEFAULT_REQUEST_TIMEOUT,
         peer: str = "?",
         token: str | None = None,
+        attached: bool = False,
     ) -> None:
         if protocol.transport is None or protocol.loop is None:
             raise ValueError("the protocol is not connected")
         self.process = process
         self.timeout = timeout
         self.peer = peer
+        self.attached = attached
         self.token = token if token is not None else getattr(process, "token", None)
         self.info: ServerInfo | None = None
         self._protocol = protocol
@@ -194,6 +198,7 @@ class AsyncGodotClient:
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         process: GodotProcess | None = None,
         token: str | None = None,
+        attached: bool = False,
     ) -> AsyncGodotClient:
         """Open the TCP connection (TCP_NODELAY), retrying refusals until ``timeout``.
 
@@ -204,6 +209,7 @@ class AsyncGodotClient:
             request_timeout: Default deadline of every later request.
             process: The Godot process behind the port, for error messages and crash checks.
             token: The hello's secret (default: ``process.token``).
+            attached: The peer is a running game (see the class).
 
         Raises:
             GodotCrashed: The process exited before accepting.
@@ -211,7 +217,7 @@ class AsyncGodotClient:
         """
         loop = asyncio.get_running_loop()
         peer = f"{host}:{port}"
-        name = process.describe() if process is not None else f"Godot at {peer}"
+        name = process.describe() if process is not None else _peer_name(peer, attached)
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -236,7 +242,10 @@ class AsyncGodotClient:
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return cls(protocol, process=process, timeout=request_timeout, peer=peer, token=token)
+        return cls(
+            protocol, process=process, timeout=request_timeout, peer=peer, token=token,
+            attached=attached,
+        )
 
     def socket_filenos(self) -> tuple[int, ...]:
         """The connection's socket descriptor (to poll for a reply without reading it)."""
@@ -634,10 +643,10 @@ class AsyncGodotClient:
         return self._action_size
 
     def describe(self) -> str:
-        """Name the peer for messages: ``Godot (pid N, port P)``."""
+        """Name the peer for messages: ``Godot (pid N, port P)``, ``the attached Godot at ...``."""
         if self.process is not None:
             return self.process.describe()
-        return f"Godot at {self.peer}"
+        return _peer_name(self.peer, self.attached)
 
     def abort(self, reason: str) -> None:
         """Drop the connection now, without goodbye (Godot quits when it sees it close)."""
@@ -785,8 +794,12 @@ class AsyncGodotClient:
         self._drop(f"connection lost during {request!r}")
         process = self.process
         if process is None:
+            advice = (
+                ": the game was stopped or crashed. Start it again and rerun to go on"
+                if self.attached else f" ({error})"
+            )
             return GodotCrashed(
-                f"{self.describe()} closed the connection during {request!r} ({error})"
+                f"{self.describe()} closed the connection during {request!r}{advice}"
             )
         # EOF arrives a moment before the process can be reaped; wait briefly (it is normally
         # immediate) so the message can carry the exit code.
@@ -815,6 +828,11 @@ class AsyncGodotClient:
             self._transport.close()  # flushes what is queued
         else:
             self._transport.abort()  # a late reply must never answer a later request
+
+
+def _peer_name(peer: str, attached: bool) -> str:
+    """``the attached Godot at 127.0.0.1:P`` or ``Godot at 127.0.0.1:P``, for messages."""
+    return f"the attached Godot at {peer}" if attached else f"Godot at {peer}"
 
 
 __all__ = [

@@ -45,6 +45,13 @@ FRAME_TIMEOUT_SEC: Final = 10
 TOKEN_ENV: Final = "RLGODOT_TOKEN"
 """Environment variable with the per-launch secret that the hello's ``token`` must equal."""
 
+DEFAULT_ATTACH_PORT: Final = 11010
+"""Port an attached game (a scene with an ``RLServer``, ``allow_attach`` on) listens on."""
+ATTACH_ARG: Final = "--rlgodot-attach"
+"""Flag of a game build that lets its ``RLServer`` listen for trainers (``=PORT``: the port)."""
+MAX_PHYSICS_HZ: Final = 100_000
+"""Largest ``physics_hz`` (physics ticks per simulated second)."""
+
 SCRIPT_ERRORS_MODES: Final = ("raise", "warn")
 """``script_errors``: a script error while Godot handles a request fails it, or warns."""
 
@@ -121,6 +128,9 @@ class SessionConfig:
         view_hud: Draw the HUD (readout, caption, last episode's outcome) into the views.
         policy: Absolute path of a policy.json (``rlgodot export``) that Godot loads for ``act``
             requests (the policy runs in the engine); None: no policy, ``act`` is refused.
+        physics_hz: Physics ticks per simulated second the client expects (the env's). A
+            launched Godot refuses another rate than its own (``bad_config``); an attached one
+            adopts it. None: not sent (the server keeps its rate).
     """
 
     n_envs: int = 1
@@ -136,6 +146,7 @@ class SessionConfig:
     view_size: tuple[int, int] = DEFAULT_VIEW_SIZE
     view_hud: bool = True
     policy: str | None = None
+    physics_hz: int | None = None
 
     def __post_init__(self) -> None:
         """Reject out-of-range values here, where the traceback points at the caller."""
@@ -177,6 +188,16 @@ class SessionConfig:
             )
         self._check_viewer()
         self._check_policy()
+        self._check_physics_hz()
+
+    def _check_physics_hz(self) -> None:
+        """``physics_hz`` is None (not sent) or an int in 1..MAX_PHYSICS_HZ."""
+        if self.physics_hz is not None and (
+            not _is_int(self.physics_hz) or not 1 <= self.physics_hz <= MAX_PHYSICS_HZ
+        ):
+            raise InvalidOption(
+                f"physics_hz must be an int in 1..{MAX_PHYSICS_HZ} or None, got {self.physics_hz!r}"
+            )
 
     def _check_policy(self) -> None:
         """``policy`` is None or an absolute path (Godot's working directory is not ours)."""
@@ -211,6 +232,7 @@ class SessionConfig:
             "view_size": list(self.view_size),
             "view_hud": bool(self.view_hud),
             **({} if self.policy is None else {"policy": self.policy}),
+            **({} if self.physics_hz is None else {"physics_hz": int(self.physics_hz)}),
         }
 
 
@@ -235,6 +257,8 @@ class ServerInfo:
         option_schema: The scene's options as the agent script declares them (its ``@export``
             properties): name -> ``{"type": ..., "min": ..., "max": ...}`` (range keys only
             for ranged options).
+        attached: True when the server is a running game the client attached to (an
+            ``RLServer`` with ``allow_attach``), False for a Godot launched for the session.
         raw: The complete hello message, including fields this client does not know.
     """
 
@@ -252,6 +276,7 @@ class ServerInfo:
     max_frame_bytes: int
     scene: str
     option_schema: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    attached: bool = False
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -294,6 +319,7 @@ class ServerInfo:
             max_frame_bytes=field("max_frame_bytes", int, DEFAULT_MAX_FRAME_BYTES),
             scene=field("scene", str, ""),
             option_schema=field("option_schema", dict, {}),
+            attached=message.get("attached") is True,
             raw=dict(message),
         )
 

@@ -167,8 +167,7 @@ func apply_action(action: PackedFloat32Array) -> void:
 	var drive: float = _throttle * DRIVE_TORQUE
 	_rear.constant_torque = drive
 	_chassis.constant_torque = -_lean * LEAN_TORQUE - REACTION_SHARE * drive
-	var t: float = float(episode_ticks) / float(
-			Engine.physics_ticks_per_second)
+	var t: float = float(episode_ticks) / float(physics_hz)
 	while _gust_index < _gust_start.size() and t >= _gust_end[_gust_index]:
 		_gust_index += 1
 	_wind = 0.0

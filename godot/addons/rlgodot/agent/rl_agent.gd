@@ -29,6 +29,10 @@ static var _option_schemas: Dictionary = {}
 var instance_index: int = 0
 ## N, the number of instances in this process.
 var n_instances: int = 1
+## Physics ticks per simulated second. Use it, not Engine.physics_ticks_per_second, to turn
+## ticks into seconds: an attached game's speed control multiplies the engine's rate (and its
+## time_scale), while every tick still simulates 1 / physics_hz seconds.
+var physics_hz: int = 60
 ## True in play mode: read the keyboard (human_action() is called).
 var human_control: bool = false
 ## True when the instance is seen: play mode, a window (`render_mode="human"`) or offscreen frames

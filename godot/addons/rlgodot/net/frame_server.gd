@@ -23,6 +23,8 @@ const MIN_WAIT_USEC: int = 20
 const MAX_WAIT_USEC: int = 2000
 ## Deadline value meaning "wait for the first byte without limit".
 const NO_DEADLINE: int = -1
+## Sleep between checks of wait_for_request(): short, so a reply is not delayed much.
+const REQUEST_POLL_USEC: int = 50
 
 var max_frame_bytes: int = Protocol.DEFAULT_MAX_FRAME_BYTES
 ## Microseconds read_frame() busy-polls for the next header before blocking (0 = block at once).
@@ -64,7 +66,22 @@ func wait_for_client(timeout_sec: float) -> bool:
 	return true
 
 
-## No further clients: called once a client completed its hello (one session per process).
+## Takes the next waiting client without blocking; false when none is waiting (an attached
+## game calls it once a frame, so the window never freezes while it waits for a trainer).
+func accept_client() -> bool:
+	if not _server.is_listening() or not _server.is_connection_available():
+		return false
+	_peer = _server.take_connection()
+	_peer.set_no_delay(true)
+	_available = 0
+	return true
+
+
+func is_listening() -> bool:
+	return _server.is_listening()
+
+
+## No further clients: called once a client completed its hello (one session at a time).
 func stop_listening() -> void:
 	_server.stop()
 
@@ -88,6 +105,29 @@ func client_gone() -> bool:
 		return true
 	_peer.poll()
 	return _peer.get_status() != StreamPeerTCP.STATUS_CONNECTED
+
+
+## True when the first bytes of a request have arrived or the client has gone, so the next
+## read_frame() returns at once (a frame, or CLOSED). Never blocks.
+func request_waiting() -> bool:
+	if _available > 0 or _peer == null:
+		return true
+	_available = _peer.get_available_bytes()
+	if _available > 0:
+		return true
+	_peer.poll()
+	return _peer.get_status() != StreamPeerTCP.STATUS_CONNECTED
+
+
+## request_waiting(), checked every poll_usec for up to timeout_usec (0: once). Sleeps
+## between checks: an attached game shares the machine with its trainer.
+func wait_for_request(timeout_usec: int, poll_usec: int = REQUEST_POLL_USEC) -> bool:
+	var deadline: int = Time.get_ticks_usec() + timeout_usec
+	while not request_waiting():
+		if Time.get_ticks_usec() >= deadline:
+			return false
+		OS.delay_usec(poll_usec)
+	return true
 
 
 ## Reads one whole frame and returns its body. Check read_status: CLOSED when the peer went

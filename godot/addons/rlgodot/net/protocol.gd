@@ -29,6 +29,13 @@ const HELLO_TIMEOUT_SEC: int = 10
 const FRAME_TIMEOUT_SEC: int = 10
 ## Environment variable holding the per-launch secret the hello's `token` must equal.
 const TOKEN_ENV: String = "RLGODOT_TOKEN"
+## Port an attached game (RLServer with allow_attach) listens on unless told otherwise.
+const DEFAULT_ATTACH_PORT: int = 11010
+## Command-line flag of a game build (any build: exported too) that lets its RLServer listen for
+## trainers; `--rlgodot-attach=PORT` also picks the port. Editor builds need no flag.
+const ATTACH_ARG: String = "--rlgodot-attach"
+## Largest `config.physics_hz` (physics ticks per simulated second).
+const MAX_PHYSICS_HZ: int = 100000
 ## `config.script_errors`: a script error while handling a request fails it, or only warns.
 const SCRIPT_ERRORS_RAISE: String = "raise"
 const SCRIPT_ERRORS_WARN: String = "warn"

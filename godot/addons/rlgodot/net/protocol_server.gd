@@ -3,15 +3,27 @@ extends Node
 ## EnvBatch (its child). Checks the hello, dispatches requests (hello, reset, step in JSON or
 ## binary, act, ping, bench, close), replies with results or errors, throttles to realtime_factor.
 ##
+## One node serves one connection; its owner (RLServer) accepts the connection, adds the node
+## and frees it afterwards. Signals up, calls down: the node says how the connection ended
+## (client_refused before a successful hello, session_ended after one) and the owner decides
+## what comes next (a launched Godot quits, an attached game waits for the next trainer).
+##
 ## Timing: this node's _physics_process runs before every other node's (lowest priority). A step
 ## applies the N actions at a decision point, then `action_repeat` physics ticks run; at the
 ## start of the frame after the last tick (the next decision point) it reads every state,
 ## replies, and blocks in recv (after an optional spin, see FrameServer) for the next request.
 ##
 ## Clients: until a hello succeeds, a connection that sends no hello within HELLO_TIMEOUT_SEC,
-## closes, stalls mid-frame, lacks the launch token or gets a fatal error is closed and the next
-## client is awaited (within the accept timeout). The first successful hello makes that
-## connection the session: when it ends, Godot quits.
+## closes, stalls mid-frame, lacks the launch token or gets a fatal error is closed
+## (client_refused). A successful hello makes the connection a session (session_started); it
+## ends with close, the client leaving, a fatal error or a stalled frame (session_ended).
+##
+## Attached (an RLServer with allow_attach, in a running game): no token; the hello's
+## config.physics_hz is adopted; the instances are shown in the game's window when it has a
+## display; the game's speed control (RLServer) paces the physics instead of realtime_factor;
+## and the wait for a request never blocks a frame for long: after ATTACHED_WAIT_USEC without
+## one (the trainer is learning), the tree is paused (nothing is simulated, as during a render)
+## and the window keeps drawing until the request comes (waiting_changed).
 ##
 ## Script errors: a Logger (Godot 4.5+) collects the script errors raised while a request is
 ## handled; reset / step / bench then answer `script_error` (or, with script_errors = warn, send
@@ -25,11 +37,27 @@ const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
 const ScriptErrorSink := preload("res://addons/rlgodot/sim/script_error_sink.gd")
 const Viewer := preload("res://addons/rlgodot/sim/viewer.gd")
 
+## The hello succeeded; `reply` is the hello reply sent to the client.
+signal session_started(reply: Dictionary)
+## The session ended: `exit_code` 0 (close, the client left, a fatal error) or
+## EXIT_CLIENT_STALLED; `reason` says which, for the log.
+signal session_ended(exit_code: int, reason: String)
+## The connection was closed before a successful hello (`reason` says why).
+signal client_refused(reason: String)
+## Attached: true while the server waits for a request with the tree paused (the trainer is busy),
+## false when requests flow again.
+signal waiting_changed(waiting: bool)
+
 const LOGGER_SCRIPT: String = "res://addons/rlgodot/sim/script_error_logger.gd"
 ## Exit code when the session's client stalled in the middle of a frame.
 const EXIT_CLIENT_STALLED: int = 5
-## Exit code when no (further) client connected within the accept timeout.
-const EXIT_NO_CLIENT: int = 3
+## Attached: how long a decision point waits for the next request before it pauses the tree
+## and lets frames run (the window keeps drawing while the trainer learns).
+const ATTACHED_WAIT_USEC: int = 20000
+## Attached, paused: each frame waits this long for the request (so a paused game takes
+## little CPU from its learning trainer), checking every PAUSED_POLL_USEC.
+const PAUSED_WAIT_USEC: int = 50000
+const PAUSED_POLL_USEC: int = 500
 ## How often long work (a bench, a throttled step) checks that the client is still there.
 const PRESENCE_CHECK_USEC: int = 100000
 ## A throttled session more than this behind real time starts afresh instead of catching up.
@@ -39,8 +67,17 @@ const KNOWN_TYPES: PackedStringArray = [
 	Protocol.TYPE_HELLO, Protocol.TYPE_RESET, Protocol.TYPE_STEP, Protocol.TYPE_ACT, Protocol.TYPE_BENCH,
 	Protocol.TYPE_PING, Protocol.TYPE_RENDER, Protocol.TYPE_CAPTION, Protocol.TYPE_CLOSE]
 
+## Physics ticks per simulated second (attached: the hello's config.physics_hz).
 var physics_hz: int = 60
 var realtime_factor: float = 0.0
+## Serving a running game (see above); set before the node enters the tree.
+var attached: bool = false
+## Attached: the hello's config.realtime_factor (0 = none asked), the speed the game starts at.
+var requested_speed: float = 0.0
+## The hello's config.time_scale (attached: the game's speed multiplies it).
+var time_scale: float = 1.0
+## Step and act requests served so far.
+var steps: int = 0
 
 var _batch: EnvBatch = EnvBatch.new()
 var _server: FrameServer = null
@@ -50,8 +87,10 @@ var _hello_done: bool = false
 var _closed: bool = false
 var _throttle_last_usec: int = 0
 var _token: String = ""
-var _accept_timeout: float = 60.0
 var _hello_deadline_msec: int = 0
+var _waiting: bool = false
+var _paused: bool = false
+var _logger: Object = null
 var _errors: ScriptErrorSink = ScriptErrorSink.new()
 var _warn_script_errors: bool = false
 var _presence_checked_usec: int = 0
@@ -69,18 +108,39 @@ func _init() -> void:
 
 
 func _ready() -> void:
+	set_process(attached)  # _process() only serves an attached game's pauses
 	_batch.process_mode = Node.PROCESS_MODE_PAUSABLE
 	add_child(_batch)
 	if ClassDB.class_exists("Logger"):
 		var script: GDScript = load(LOGGER_SCRIPT) as GDScript
-		var logger: Object = script.new()
-		logger.set("sink", _errors)
-		OS.call("add_logger", logger)
+		_logger = script.new()
+		_logger.set("sink", _errors)
+		OS.call("add_logger", _logger)
+
+
+func _exit_tree() -> void:
+	if _logger != null:
+		OS.call("remove_logger", _logger)
+		_logger = null
+	_pause(false)
+
+
+func _process(_delta: float) -> void:
+	# Paused for a busy trainer: wait here (once a frame) and resume in the next physics tick,
+	# which then reads the request first thing, before anything is simulated.
+	if _waiting and _paused and _server.wait_for_request(PAUSED_WAIT_USEC, PAUSED_POLL_USEC):
+		_set_waiting(false)
 
 
 func _physics_process(_delta: float) -> void:
 	if _closed:
 		return
+	if _waiting:
+		if not _server.request_waiting():
+			if not _hello_done and Time.get_ticks_msec() >= _hello_deadline_msec:
+				_refuse("no hello within %d s" % Protocol.HELLO_TIMEOUT_SEC)
+			return
+		_set_waiting(false)
 	if not _render_indices.is_empty():
 		_finish_render()
 		_serve_requests()
@@ -100,6 +160,7 @@ func _physics_process(_delta: float) -> void:
 			if _script_errors_fail("bench") or not _send(_codec.encode_message(_bench.result())):
 				return
 		else:
+			steps += 1
 			if _script_errors_fail("step"):
 				pass
 			elif not _send(_codec.encode_result(Protocol.KIND_STEP_RESULT, _batch.states, _batch.status,
@@ -108,41 +169,59 @@ func _physics_process(_delta: float) -> void:
 	_serve_requests()
 
 
-## Serves the connection of `server` for the env scene; add the node to the tree afterwards.
-## `token` ("" = none required) is what the hello must carry; `accept_timeout` bounds the wait
-## for a next client after one was refused before its hello.
+## Serves the client `server` has just accepted, for the env scene; add the node to the tree
+## afterwards. `token` ("" = none required) is what the hello must carry.
 func configure(server: FrameServer, env_scene: PackedScene, env_scene_path: String, hz: int,
-		names: PackedStringArray, n_actions: int, token: String, accept_timeout: float) -> void:
+		names: PackedStringArray, n_actions: int, token: String) -> void:
 	_server = server
 	_token = token
-	_accept_timeout = accept_timeout
 	_hello_deadline_msec = Time.get_ticks_msec() + Protocol.HELLO_TIMEOUT_SEC * 1000
 	_server.max_frame_bytes = Protocol.DEFAULT_MAX_FRAME_BYTES
 	physics_hz = hz
 	_batch.configure(env_scene, env_scene_path, names, n_actions)
 
 
-## Blocks reading requests until a step or a capture has begun or the connection ends.
+## Attached: tells the window viewer whether the simulation runs behind its speed (it then
+## draws less often, leaving the time to the physics).
+func set_viewer_lagging(on: bool) -> void:
+	if _viewer != null and not _viewer.offscreen:
+		_viewer.lagging = on
+
+
+## Physics ticks per step of the session.
+func action_repeat() -> int:
+	return _batch.action_repeat
+
+
+## Instances of the session (0 before the hello).
+func n_envs() -> int:
+	return _batch.n_envs
+
+
+## Blocks reading requests until a step or a capture has begun or the connection ends
+## (attached: or until no request came for a while; see _await_request()).
 func _serve_requests() -> void:
 	while not _closed:
+		if attached and not _await_request():
+			return
 		var deadline: int = FrameServer.NO_DEADLINE if _hello_done else _hello_deadline_msec
 		var body: PackedByteArray = _server.read_frame(deadline)
 		if _server.read_status == FrameServer.ReadStatus.CLOSED:
 			if _hello_done:
-				_shutdown(0)
+				_shutdown(0, "the client closed the connection")
 			else:
-				_next_client("it closed the connection before a successful hello")
+				_refuse("it closed the connection before a successful hello")
 			continue
 		if _server.read_status == FrameServer.ReadStatus.TIMEOUT:
 			var reason: String = _server.timeout_reason
 			if not _hello_done:
 				if _server.last_frame_length == 0 and reason.begins_with("a request"):
 					reason = "no hello within %d s" % Protocol.HELLO_TIMEOUT_SEC
-				_next_client(reason)
+				_refuse(reason)
 				continue
 			printerr("rlgodot: dropped the client: %s (frames must complete within %d s)" % [
 				reason, Protocol.FRAME_TIMEOUT_SEC])
-			_shutdown(EXIT_CLIENT_STALLED)
+			_shutdown(EXIT_CLIENT_STALLED, "the client stalled in the middle of a frame")
 			return
 		if _server.read_status == FrameServer.ReadStatus.TOO_LARGE:
 			_send_fatal(Protocol.ERROR_FRAME_TOO_LARGE, "frame of %d bytes exceeds max_frame_bytes %d; closing" % [
@@ -189,7 +268,7 @@ func _handle_request(body: PackedByteArray) -> bool:
 			_handle_caption(msg)
 		Protocol.TYPE_CLOSE:
 			if _send(_codec.encode_message({"type": Protocol.TYPE_BYE})):
-				_shutdown(0)
+				_shutdown(0, "the client closed the session")
 		_:
 			_send_error(Protocol.ERROR_UNKNOWN_TYPE, "unknown message type '%s' (known: %s)" % [
 				type, ", ".join(KNOWN_TYPES)])
@@ -261,7 +340,7 @@ func _handle_hello(msg: Dictionary) -> void:
 	var expect: Dictionary = expect_value
 
 	# Types first (bad_message, connection kept) ...
-	for key: String in ["n_envs", "action_repeat", "max_episode_steps", "spin_usec"]:
+	for key: String in ["n_envs", "action_repeat", "max_episode_steps", "spin_usec", "physics_hz"]:
 		if config.has(key) and not Codec.is_integer(config[key]):
 			_send_error(Protocol.ERROR_BAD_MESSAGE, "config.%s must be an integer, got %s" % [key, Codec.describe(config[key])])
 			return
@@ -298,6 +377,10 @@ func _handle_hello(msg: Dictionary) -> void:
 	var viewer: String = str(config.get("viewer", Protocol.VIEWER_NONE))
 	var view_hud: bool = config.get("view_hud", true)
 	var policy_path: String = str(config.get("policy", ""))
+	var hz: int = Codec.as_int(config.get("physics_hz", physics_hz))
+	var has_display: bool = DisplayServer.get_name() != "headless"
+	if attached and has_display and viewer == Protocol.VIEWER_NONE:
+		viewer = Protocol.VIEWER_WINDOW  # the game's window shows what the trainer does
 
 	# ... then ranges (bad_config, connection closed).
 	var problem: String = ""
@@ -328,8 +411,14 @@ func _handle_hello(msg: Dictionary) -> void:
 			Protocol.MIN_VIEW_SIDE, Protocol.MAX_VIEW_SIDE, view_size.x, view_size.y]
 	elif policy_path != "" and not policy_path.is_absolute_path():
 		problem = "config.policy must be an absolute path of a policy.json, got '%s'" % policy_path
-	elif viewer != Protocol.VIEWER_NONE and DisplayServer.get_name() == "headless":
+	elif viewer != Protocol.VIEWER_NONE and not has_display:
 		problem = "config.viewer '%s' needs a rendering Godot: launch it without --headless, on a display (Xvfb will do)" % viewer
+	elif attached and viewer == Protocol.VIEWER_OFFSCREEN:
+		problem = "config.viewer 'offscreen' (frames, render_mode='rgb_array') needs a Godot launched for the session; an attached game shows its instances in its own window"
+	elif hz < 1 or hz > Protocol.MAX_PHYSICS_HZ:
+		problem = "config.physics_hz must be 1..%d, got %d" % [Protocol.MAX_PHYSICS_HZ, hz]
+	elif hz != physics_hz and not attached:
+		problem = "config.physics_hz %d differs from this Godot's physics tick rate %d (--rlgodot-physics-hz): launch it with the env's rate" % [hz, physics_hz]
 	if problem != "":
 		_send_fatal(Protocol.ERROR_BAD_CONFIG, problem)
 		return
@@ -359,9 +448,11 @@ func _handle_hello(msg: Dictionary) -> void:
 	if config.has("options"):
 		var given: Dictionary = config["options"]
 		options = given.duplicate(true)
+	physics_hz = hz
+	_batch.physics_hz = hz
 	if viewer != Protocol.VIEWER_NONE:
 		_viewer = Viewer.new()
-		_viewer.configure(viewer == Protocol.VIEWER_OFFSCREEN, view_size, view_hud)
+		_viewer.configure(viewer == Protocol.VIEWER_OFFSCREEN, view_size, view_hud, physics_hz)
 		_viewer.lagging = factor <= 0.0  # flat out: never wait for a frame to be drawn
 		add_child(_viewer)
 		_batch.viewer = _viewer
@@ -380,13 +471,16 @@ func _handle_hello(msg: Dictionary) -> void:
 	_batch.action_repeat = repeat
 	_batch.max_episode_steps = max_steps
 	_batch.next_step_autoreset = autoreset == Protocol.AUTORESET_NEXT_STEP
-	realtime_factor = factor
-	Engine.time_scale = scale
+	time_scale = scale
+	if attached:
+		requested_speed = factor  # the game's speed control paces it (RLServer)
+	else:
+		realtime_factor = factor
+		Engine.time_scale = scale
 	_server.spin_usec = spin
 	_warn_script_errors = script_errors == Protocol.SCRIPT_ERRORS_WARN
 	_hello_done = true
-	_server.stop_listening()
-	_send(_codec.encode_message({
+	var reply: Dictionary = {
 		"type": Protocol.TYPE_HELLO,
 		"protocol": Protocol.PROTOCOL_VERSION,
 		"server": Protocol.SERVER_NAME,
@@ -399,7 +493,7 @@ func _handle_hello(msg: Dictionary) -> void:
 		"action_repeat": repeat,
 		"max_episode_steps": max_steps,
 		"autoreset": autoreset,
-		"realtime_factor": realtime_factor,
+		"realtime_factor": factor,
 		"time_scale": scale,
 		"spin_usec": spin,
 		"script_errors": script_errors,
@@ -410,7 +504,10 @@ func _handle_hello(msg: Dictionary) -> void:
 		"view_size": [view_size.x, view_size.y],
 		"view_hud": view_hud,
 		"policy": policy_path,
-	}))
+		"attached": attached,
+	}
+	if _send(_codec.encode_message(reply)):
+		session_started.emit(reply)
 
 
 func _layout_matches(expect: Dictionary) -> bool:
@@ -517,7 +614,7 @@ func _handle_render(msg: Dictionary) -> bool:
 		return false
 	_viewer.prepare(indices)
 	_render_indices = indices
-	get_tree().paused = true
+	_pause(true)
 	return true
 
 
@@ -526,7 +623,7 @@ func _handle_render(msg: Dictionary) -> bool:
 func _finish_render() -> void:
 	var indices: PackedInt32Array = _render_indices
 	_render_indices = PackedInt32Array()
-	get_tree().paused = false
+	_pause(false)
 	var pixels: PackedByteArray = _viewer.read(indices)
 	var size: Vector2i = _viewer.frame_size()
 	_send(_codec.encode_frames(pixels, indices.size(), size.x, size.y))
@@ -631,7 +728,7 @@ func _stop_if_client_left(work: String) -> bool:
 	if not _server.client_gone():
 		return false
 	printerr("rlgodot: the client left during %s; stopping it" % work)
-	_shutdown(0)
+	_shutdown(0, "the client left during " + work)
 	return true
 
 
@@ -650,25 +747,59 @@ func _script_errors_fail(request: String) -> bool:
 	return true
 
 
-## Closes a client that never completed its hello and waits for the next one.
-func _next_client(reason: String) -> void:
-	printerr("rlgodot: dropped a client before its hello: %s; waiting up to %s s for the next" % [
-		reason, str(_accept_timeout)])
-	_server.drop_client()
-	if not _server.wait_for_client(_accept_timeout):
-		printerr("rlgodot: no client connected within %s s" % str(_accept_timeout))
-		_shutdown(EXIT_NO_CLIENT)
+## Attached, between requests: true when a request is arriving (or the client left). Otherwise
+## the frame loop goes on: before the hello each physics frame checks again (until the hello
+## deadline); after it, once nothing came for ATTACHED_WAIT_USEC, the tree is paused (nothing
+## is simulated) until the request comes, so the window keeps drawing while the trainer learns.
+func _await_request() -> bool:
+	if _server.wait_for_request(ATTACHED_WAIT_USEC if _hello_done else 0):
+		return true
+	if not _hello_done and Time.get_ticks_msec() >= _hello_deadline_msec:
+		_refuse("no hello within %d s" % Protocol.HELLO_TIMEOUT_SEC)
+		return false
+	_set_waiting(true)
+	return false
+
+
+func _set_waiting(on: bool) -> void:
+	if on == _waiting:
 		return
-	_hello_deadline_msec = Time.get_ticks_msec() + Protocol.HELLO_TIMEOUT_SEC * 1000
+	_waiting = on
+	if not _hello_done:
+		return
+	_pause(on)
+	if _viewer != null:
+		_viewer.idle = on
+	waiting_changed.emit(on)
+
+
+## Pauses the scene tree (nothing is simulated: the physics servers stop, the instances get no
+## callbacks) or resumes it, if this node paused it.
+func _pause(on: bool) -> void:
+	if on == _paused or not is_inside_tree():
+		return
+	_paused = on
+	get_tree().paused = on
+
+
+## Closes a client that never completed its hello; the owner may accept the next one.
+func _refuse(reason: String) -> void:
+	if _closed:
+		return
+	printerr("rlgodot: dropped a client before its hello: %s" % reason)
+	_closed = true
+	_server.drop_client()
+	set_physics_process(false)
+	client_refused.emit(reason)
 
 
 ## Sends a frame; false when the client is gone (after a hello that ends the session; before
-## it, the next read notices and the next client is awaited).
+## it, the next read notices and the client is refused).
 func _send(frame: PackedByteArray) -> bool:
 	if _server.send_raw(frame):
 		return true
 	if _hello_done:
-		_shutdown(0)
+		_shutdown(0, "the client went away")
 	return false
 
 
@@ -676,26 +807,28 @@ func _send_error(code: String, text: String) -> void:
 	_send(_codec.encode_error(code, text))
 
 
-## Replies with an error that ends the session, then closes and quits.
+## Replies with an error that ends the session (before a hello: that refuses the client).
 func _send_fatal(code: String, text: String) -> void:
 	printerr("rlgodot: %s: %s" % [code, text])
 	if not _hello_done:
 		if _server.send_raw(_codec.encode_error(code, text)):
-			_next_client("refused with %s" % code)
+			_refuse("refused with %s" % code)
 		else:
-			_next_client("it went away")
+			_refuse("it went away")
 		return
 	_send(_codec.encode_error(code, text))
-	_shutdown(0)
+	_shutdown(0, "a fatal error: %s" % code)
 
 
-func _shutdown(exit_code: int) -> void:
+## Ends the session: closes the connection and tells the owner (session_ended).
+func _shutdown(exit_code: int, reason: String) -> void:
 	if _closed:
 		return
 	_closed = true
-	_server.close()
+	_server.drop_client()
 	set_physics_process(false)
-	get_tree().quit(exit_code)
+	_pause(false)
+	session_ended.emit(exit_code, reason)
 
 
 static func _godot_version() -> String:

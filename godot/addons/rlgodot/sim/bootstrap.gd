@@ -1,18 +1,16 @@
 extends Node
 ## Main scene of an assembled project: parses the command line after `--` and starts serve mode
-## (`--rlgodot-port`) or play mode (`--rlgodot-play`). See docs/GODOT_ADDON.md.
+## (`--rlgodot-port`: an RLServer in launched mode, the same serving code as an attached game's)
+## or play mode (`--rlgodot-play`). See docs/GODOT_ADDON.md.
 ##
 ## Exit codes: 0 the session ended, 2 bad command line or scene, 3 no client connected in time,
 ## 4 the port could not be bound, 5 the session's client stalled in the middle of a frame.
 
-const FrameServer := preload("res://addons/rlgodot/net/frame_server.gd")
 const PlayMode := preload("res://addons/rlgodot/sim/play_mode.gd")
 const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
-const ProtocolServer := preload("res://addons/rlgodot/net/protocol_server.gd")
+const SceneLayout := preload("res://addons/rlgodot/sim/scene_layout.gd")
 
 const EXIT_BAD_ARGS: int = 2
-const EXIT_NO_CLIENT: int = 3
-const EXIT_NO_PORT: int = 4
 const DEFAULT_PHYSICS_HZ: int = 60
 const DEFAULT_ACCEPT_TIMEOUT: float = 60.0
 const FLAG_ARGS: PackedStringArray = ["--rlgodot-play"]
@@ -33,8 +31,9 @@ func _ready() -> void:
 	var hz: int = DEFAULT_PHYSICS_HZ
 	if args.has("--rlgodot-physics-hz"):
 		var hz_text: String = args["--rlgodot-physics-hz"]
-		if not hz_text.is_valid_int() or hz_text.to_int() < 1 or hz_text.to_int() > 100000:
-			_fail(EXIT_BAD_ARGS, "--rlgodot-physics-hz must be an integer 1..100000, got '%s'" % hz_text)
+		if not hz_text.is_valid_int() or hz_text.to_int() < 1 or hz_text.to_int() > Protocol.MAX_PHYSICS_HZ:
+			_fail(EXIT_BAD_ARGS, "--rlgodot-physics-hz must be an integer 1..%d, got '%s'" % [
+					Protocol.MAX_PHYSICS_HZ, hz_text])
 			return
 		hz = hz_text.to_int()
 	Engine.physics_ticks_per_second = hz
@@ -47,22 +46,15 @@ func _ready() -> void:
 		_fail(EXIT_BAD_ARGS, "scene '%s' not found (plugin scenes live under res://envs/NAME/)" % scene_path)
 		return
 	var scene: PackedScene = ResourceLoader.load(scene_path, "PackedScene") as PackedScene
-	if scene == null or not scene.can_instantiate():
+	if scene == null:
 		_fail(EXIT_BAD_ARGS, "'%s' is not an instantiable scene" % scene_path)
 		return
-	var probe: Node = scene.instantiate()
-	var agent: RLAgent = probe as RLAgent
-	if agent == null:
-		probe.free()
-		_fail(EXIT_BAD_ARGS, "the root node of '%s' must have a script that extends RLAgent" % scene_path)
+	var layout: SceneLayout = SceneLayout.new(scene)
+	if layout.problem != "":
+		_fail(EXIT_BAD_ARGS, layout.problem)
 		return
-	var names: PackedStringArray = agent.state_names()
-	var n_actions: int = agent.action_size()
-	probe.free()
-	if names.is_empty() or n_actions < 0:
-		_fail(EXIT_BAD_ARGS, "'%s' declares %d state names and action_size %d: need >= 1 and >= 0" % [
-			scene_path, names.size(), n_actions])
-		return
+	var names: PackedStringArray = layout.state_names
+	var n_actions: int = layout.action_size
 
 	if args.has("--rlgodot-play"):
 		var options_text: String = args.get("--rlgodot-options", "{}")
@@ -118,20 +110,12 @@ func _ready() -> void:
 			return
 		timeout = timeout_text.to_float()
 
-	var server: FrameServer = FrameServer.new()
-	var err: Error = server.listen(port_text.to_int())
-	if err != OK:
-		_fail(EXIT_NO_PORT, "cannot listen on %s:%s: %s" % [FrameServer.HOST, port_text, error_string(err)])
-		return
-	print("RLGODOT_LISTENING %d" % server.get_local_port())
-	if not server.wait_for_client(timeout):
-		_fail(EXIT_NO_CLIENT, "no client connected within %s s" % str(timeout))
-		return
-	var protocol_server: ProtocolServer = ProtocolServer.new()
-	protocol_server.name = "ProtocolServer"
-	protocol_server.configure(server, scene, scene_path, hz, names, n_actions,
+	var server: RLServer = RLServer.new()
+	server.name = "RLServer"
+	server.serve_launched(layout, scene, hz, port_text.to_int(),
 			OS.get_environment(Protocol.TOKEN_ENV), timeout)
-	add_child(protocol_server)
+	server.stopped.connect(_on_server_stopped)
+	add_child(server)
 
 
 ## Fills `out` with the --rlgodot-* arguments (flags map to ""); returns a problem or "".
@@ -163,6 +147,11 @@ func _int_arg(args: Dictionary, name: String, default: int, low: int, high: int)
 		_fail(EXIT_BAD_ARGS, "%s must be an integer %d..%d, got '%s'" % [name, low, high, text])
 		return -1
 	return text.to_int()
+
+
+## Serving is over: quit with its exit code (RLServer printed why).
+func _on_server_stopped(exit_code: int) -> void:
+	get_tree().quit(exit_code)
 
 
 func _fail(exit_code: int, message: String) -> void:

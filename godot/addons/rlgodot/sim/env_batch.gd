@@ -22,6 +22,8 @@ var action_size: int = 0
 
 ## Session settings (from the hello in serve mode).
 var n_envs: int = 0
+## Physics ticks per simulated second (given to each instance as RLAgent.physics_hz).
+var physics_hz: int = 60
 var action_repeat: int = Protocol.DEFAULT_ACTION_REPEAT
 var max_episode_steps: int = Protocol.DEFAULT_MAX_EPISODE_STEPS
 var next_step_autoreset: bool = false
@@ -77,6 +79,7 @@ func create_instances(n: int, human: bool, options: Dictionary) -> String:
 		var instance: RLAgent = scene.instantiate() as RLAgent
 		instance.instance_index = i
 		instance.n_instances = n
+		instance.physics_hz = physics_hz
 		instance.human_control = human and i == 0
 		var problem: String = instance.apply_options(options)
 		if problem != "":

@@ -14,15 +14,27 @@ const AgentHud := preload("res://addons/rlgodot/sim/agent_hud.gd")
 const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
 
 const OFFSCREEN_WINDOW_SIDE: int = 16
+## Window, while lagging: the share of wall time frames may spend drawing.
+const LAGGING_DRAW_SHARE: float = 0.25
+## Weight of the newest frame in the running means of frame times.
+const FRAME_SMOOTHING: float = 0.2
+## Window, idle: the least time between drawn frames, usec.
+const IDLE_DRAW_PERIOD_USEC: int = 500000
 
 var offscreen: bool = false
 ## Size of each view (offscreen frames have exactly this size; in a window the grid decides).
 var view_size: Vector2i = Vector2i(Protocol.DEFAULT_VIEW_WIDTH, Protocol.DEFAULT_VIEW_HEIGHT)
 var show_hud: bool = true
-## Window: true while the simulation runs behind its real-time target (the driver's throttle
-## sets it; flat out it stays true). Frames are then drawn at most every 2x the cost of a draw,
-## so a slow renderer (Mesa in software) leaves half the time to the physics ticks to catch up.
+## Physics ticks per simulated second of the instances (Engine.physics_ticks_per_second may
+## differ: an attached game's speed control multiplies it).
+var physics_hz: int = 60
+## Window: true while the simulation runs behind its target speed (the driver sets it; flat
+## out it stays true). Frames then spend at most LAGGING_DRAW_SHARE of the time drawing, so a
+## slow renderer (Mesa in software) leaves the rest to the physics ticks to catch up.
 var lagging: bool = false
+## Window: true while nothing moves (the driver waits for a busy trainer with the tree paused):
+## frames are then drawn at most every IDLE_DRAW_PERIOD_USEC, for the HUD and status text.
+var idle: bool = false
 
 var _world_2d: World2D = World2D.new()
 var _world_3d: World3D = World3D.new()
@@ -33,8 +45,15 @@ var _huds: Array[AgentHud] = []
 ## Each instance's episode_ticks at its last sync_view().
 var _synced_ticks: PackedInt64Array = PackedInt64Array()
 var _skip_draws: bool = true
-var _draw_started_usec: int = 0
-var _draw_cost_usec: int = 0
+## When the last drawn frame began, and whether the previous frame drew.
+var _drawn_usec: int = 0
+var _previous_drew: bool = false
+var _process_usec: int = 0
+## Mean wall time from one frame's _process to the next after a drawn frame (its draw, then
+## the next frame's physics) and after an undrawn one (physics only): their difference is
+## the cost of a draw, swap included.
+var _after_draw_usec: float = 0.0
+var _after_skip_usec: float = 0.0
 ## Window: the frame time since the last drawn frame.
 var _undrawn_delta: float = 0.0
 
@@ -44,10 +63,11 @@ func _init() -> void:
 	process_mode = Node.PROCESS_MODE_ALWAYS
 
 
-func configure(is_offscreen: bool, size: Vector2i, hud: bool) -> void:
+func configure(is_offscreen: bool, size: Vector2i, hud: bool, hz: int) -> void:
 	offscreen = is_offscreen
 	view_size = size
 	show_hud = hud
+	physics_hz = hz
 
 
 func _ready() -> void:
@@ -60,21 +80,37 @@ func _ready() -> void:
 		return
 	# Movie Maker (--write-movie) records every frame: skipping draws would repeat images.
 	_skip_draws = not OS.has_feature("movie")
-	RenderingServer.frame_post_draw.connect(_on_frame_drawn)
 	_grid.set_anchors_preset(Control.PRESET_FULL_RECT)
 	_grid.add_theme_constant_override("h_separation", 2)
 	_grid.add_theme_constant_override("v_separation", 2)
 	add_child(_grid)
 
 
+func _exit_tree() -> void:
+	# A skipped frame may have left the main render loop off; the game goes on drawing.
+	RenderingServer.render_loop_enabled = true
+
+
 func _process(delta: float) -> void:
 	_undrawn_delta += delta
 	var now: int = Time.get_ticks_usec()
-	var draw: bool = not (_skip_draws and lagging) or now - _draw_started_usec >= 2 * _draw_cost_usec
+	if _process_usec > 0:
+		var span: float = float(now - _process_usec)
+		if _previous_drew:
+			_after_draw_usec = span if _after_draw_usec <= 0.0 else lerpf(_after_draw_usec, span, FRAME_SMOOTHING)
+		else:
+			_after_skip_usec = span if _after_skip_usec <= 0.0 else lerpf(_after_skip_usec, span, FRAME_SMOOTHING)
+	_process_usec = now
+	var draw_cost: float = maxf(_after_draw_usec - _after_skip_usec, 0.0)
+	var wait: float = draw_cost * (1.0 - LAGGING_DRAW_SHARE) / LAGGING_DRAW_SHARE
+	if idle:
+		wait = maxf(wait, float(IDLE_DRAW_PERIOD_USEC))
+	var draw: bool = not (_skip_draws and (lagging or idle)) or now - _drawn_usec >= wait
 	RenderingServer.render_loop_enabled = draw
+	_previous_drew = draw
 	if not draw:
 		return
-	_draw_started_usec = now
+	_drawn_usec = now
 	for i: int in _agents.size():
 		_agents[i].sync_view(_undrawn_delta)
 		_synced_ticks[i] = _agents[i].episode_ticks
@@ -137,8 +173,8 @@ func prepare(indices: PackedInt32Array) -> void:
 		var ticks: int = agent.episode_ticks
 		var elapsed: int = ticks - _synced_ticks[i] if ticks >= _synced_ticks[i] else 0
 		_synced_ticks[i] = ticks
-		agent.sync_view(float(elapsed) / float(Engine.physics_ticks_per_second))
-		_huds[i].refresh(float(elapsed) / float(Engine.physics_ticks_per_second))
+		agent.sync_view(float(elapsed) / float(physics_hz))
+		_huds[i].refresh(float(elapsed) / float(physics_hz))
 		if offscreen:
 			_viewports[i].render_target_update_mode = SubViewport.UPDATE_ONCE
 
@@ -160,10 +196,6 @@ func read(indices: PackedInt32Array) -> PackedByteArray:
 ## The size of a captured frame (all views have the same size).
 func frame_size() -> Vector2i:
 	return _viewports[0].size if not _viewports.is_empty() else view_size
-
-
-func _on_frame_drawn() -> void:
-	_draw_cost_usec = Time.get_ticks_usec() - _draw_started_usec
 
 
 func _on_episode_ended(status: int, i: int) -> void:
