@@ -276,7 +276,7 @@ def addon_group() -> None:
 @_friendly_errors
 def addon_install_command(project: Path) -> None:
     """Copy (or update) the addon into the Godot PROJECT folder and enable it."""
-    from rlgodot.core.runtime.launcher.addon_install import install_addon
+    from rlgodot.core import install_addon
 
     result = install_addon(project)
     was = f"updated from {result.previous}" if result.previous else "new"

@@ -54,6 +54,8 @@ _LAZY = {
     "play": "rlgodot.core.jobs.play",
     "export_policy": "rlgodot.core.jobs.export",
     "run_checks": "rlgodot.core.jobs.conformance",
+    "new_env": "rlgodot.core.jobs.new_env",
+    "install_addon": "rlgodot.core.runtime.launcher.addon_install",
 }
 
 # Module paths of release 0.1 -> their home since the sub-package layout (0.2). The old paths
