@@ -224,8 +224,9 @@ func get_state() -> PackedFloat32Array:
 	_sensor.sense()
 	# Metres, as v0 always gave: distance / 8 m * 8 m is exact (a power of two scales exactly).
 	var rays: PackedFloat32Array = _sensor.distances
+	var length: float = _sensor.length
 	for i: int in rays.size():
-		_state[N_BASE + i] = rays[i] * _sensor.length
+		_state[N_BASE + i] = rays[i] * length
 	return _state
 
 

@@ -64,7 +64,10 @@ const LINE_WIDTH: float = -1.0
 ## groups; k = a collider in group hit_class_groups[k - 1] (the first listed group it belongs
 ## to). Raw integers (not normalised): one-hot them in the observation if you like. Empty = no
 ## classes (state_size() = ray_count).
-@export var hit_class_groups: PackedStringArray = PackedStringArray()
+@export var hit_class_groups: PackedStringArray = PackedStringArray():
+	set(value):
+		hit_class_groups = value
+		hit_classes.fill(0.0)
 ## Draw the rays while the agent is watched (never when headless or unwatched).
 @export var debug_draw: bool = true
 
@@ -125,12 +128,14 @@ func sense() -> void:
 		var hit: Dictionary = space.intersect_ray(_query)
 		if hit.is_empty():
 			distances[i] = 1.0
-			hit_classes[i] = 0.0
+			if classify:
+				hit_classes[i] = 0.0
 		else:
 			var point: Vector2 = hit["position"]
 			distances[i] = minf(origin.distance_to(point) / length, 1.0)
-			var collider: Object = hit["collider"] if classify else null
-			hit_classes[i] = _class_of(collider as Node)
+			if classify:
+				var collider: Object = hit["collider"]
+				hit_classes[i] = _class_of(collider as Node)
 			end = point
 		if _drawing:
 			_ends[i] = end
@@ -204,7 +209,7 @@ func _update_exclude() -> void:
 	_query.exclude = rids
 
 
-## The hit class of `collider` (0.0 for null: no groups, or a collider already freed).
+## The hit class of `collider` (0.0 for null: a collider already freed).
 func _class_of(collider: Node) -> float:
 	if collider == null:
 		return 0.0

@@ -63,7 +63,10 @@ const MISS_COLOR: Color = Color(0.75, 0.75, 0.75, 0.6)
 ## groups; k = a collider in group hit_class_groups[k - 1] (the first listed group it belongs
 ## to). Raw integers (not normalised): one-hot them in the observation if you like. Empty = no
 ## classes (state_size() = ray_count).
-@export var hit_class_groups: PackedStringArray = PackedStringArray()
+@export var hit_class_groups: PackedStringArray = PackedStringArray():
+	set(value):
+		hit_class_groups = value
+		hit_classes.fill(0.0)
 ## Keep the rays level: horizontal, in the plane y = level_height (world), starting at the node's
 ## global x and z and turned by its heading only (its forward axis projected on the horizontal
 ## plane), whatever its pitch and roll: a planar scanner on a vehicle that tilts on flat ground.
@@ -128,12 +131,14 @@ func sense() -> void:
 		var hit: Dictionary = space.intersect_ray(_query)
 		if hit.is_empty():
 			distances[i] = 1.0
-			hit_classes[i] = 0.0
+			if classify:
+				hit_classes[i] = 0.0
 		else:
 			var point: Vector3 = hit["position"]
 			distances[i] = minf(origin.distance_to(point) / length, 1.0)
-			var collider: Object = hit["collider"] if classify else null
-			hit_classes[i] = _class_of(collider as Node)
+			if classify:
+				var collider: Object = hit["collider"]
+				hit_classes[i] = _class_of(collider as Node)
 			end = point
 		if drawing:
 			_ends[i] = end
@@ -207,7 +212,7 @@ func _update_exclude() -> void:
 	_query.exclude = rids
 
 
-## The hit class of `collider` (0.0 for null: no groups, or a collider already freed).
+## The hit class of `collider` (0.0 for null: a collider already freed).
 func _class_of(collider: Node) -> float:
 	if collider == null:
 		return 0.0
