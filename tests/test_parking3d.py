@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from rlgodot_parking3d.env import RAY_LENGTH
 
 from rlgodot.core.envs.factory import make_env, make_vec_env
 from rlgodot.core.jobs.evaluate import evaluate
@@ -96,6 +97,23 @@ def test_options_take_effect_per_reset(godot_binary):
             assert abs(obs[RIGHT]) * POS < 0.05
     finally:
         env.close()
+
+
+def test_rays_measure_metres_to_parked_cars_and_walls(godot_binary):
+    # The car's RaySensor3D: 12 rays 30 deg apart clockwise from ahead, 8 m (env.RAY_LENGTH),
+    # parked cars and walls only. Facing +x in front of the empty target bay 3 of a full car
+    # park: ray 3 (to the right, +z) meets the parked car of bay 11, whose front is 6.75 - 2.1 m
+    # away; ahead, behind and into the empty bay (walls >= 9.75 m away) see nothing.
+    env = make_env("parking3d", options={"occupancy": 1.0, "target_bay": 3,
+                                         "start_pose": [BAY3[0], 0.0, 90.0]})
+    try:
+        obs, _ = env.reset(seed=0)
+    finally:
+        env.close()
+    rays = obs[RAYS] * RAY_LENGTH
+    assert rays[3] == pytest.approx(6.75 - 2.1, abs=1e-4)
+    assert [rays[0], rays[6], rays[9]] == [RAY_LENGTH] * 3
+    assert ((rays > 0.0) & (rays <= RAY_LENGTH)).all(), rays
 
 
 def _one_step(options, action=(0.0, 0.0), seed=0):

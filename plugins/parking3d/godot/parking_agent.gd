@@ -4,7 +4,7 @@ extends RLAgent
 ## | | |
 ## |---|---|
 ## | action (2) | throttle in [-1, 1] (negative = reverse; \|throttle\| < 0.1 or a sign opposing the motion brakes), steering in [-1, 1] (+1 = full right) |
-## | state (26) | car_x, car_z (m, lot frame), car_heading (rad, 0 = +z), speed (m/s, signed along the car), lateral_speed (m/s), yaw_rate (rad/s), steering (-1..1), target_x, target_z, target_heading (bay axis, rad), heading_error (rad, folded by allow_reverse), footprint_out (m the footprint sticks out of the bay, 0 = inside), parked (0/1), collided (0/1), ray_0..ray_11 (m, obstacle distance from the car centre, clockwise from straight ahead, max 8 m) |
+## | state (26) | car_x, car_z (m, lot frame), car_heading (rad, 0 = +z), speed (m/s, signed along the car), lateral_speed (m/s), yaw_rate (rad/s), steering (-1..1), target_x, target_z, target_heading (bay axis, rad), heading_error (rad, folded by allow_reverse), footprint_out (m the footprint sticks out of the bay, 0 = inside), parked (0/1), collided (0/1), ray_0..ray_11 (m, obstacle distance from the car centre, clockwise from straight ahead, max 8 m: the RaySensor3D node Lot/Car/RaySensor, its distances times its length) |
 ## | terminated | parked (footprint inside the bay, heading within heading_tolerance, speed < max_park_speed), or a collision with a parked car / wall when end_on_collision |
 ## | truncated | by the batch (max_episode_steps) |
 ##
@@ -13,6 +13,11 @@ extends RLAgent
 ## -10.5 .. 10.5. Walls close the lot at z = +-10 and x = +-14. Occupied bays hold a parked car
 ## (a 1.8 x 1.4 x 4.2 m box). The car: 1.7 x 1.1 x 3.9 m body, 1000 kg, wheelbase 2.5 m, front
 ## steering up to 0.6 rad, front-wheel drive, brakes on all wheels.
+##
+## Rays: the car's RaySensor3D child (configured in parking3d.tscn): 12 rays all around, 8 m,
+## obstacle layer only (walls and parked cars), level (horizontal at y = 0.6 m whatever the car's
+## pitch and roll, from the car centre's x and z); turned 180 degrees about y, because the
+## sensor's forward is -z and the car's +z. Sensed once per step, in get_state().
 ##
 ## Per episode from `rng`: the target bay (or option target_bay), which other bays are occupied
 ## (each with probability occupancy), the start pose in the aisle: x = bay x + U(-start_dx,
@@ -36,17 +41,13 @@ const CAR_HALF_WIDTH: float = 0.85
 const CAR_HALF_LENGTH: float = 1.95
 const CAR_START_Y: float = 0.42
 const INSTANCE_SPACING: float = 60.0
-const N_RAYS: int = 12
-const RAY_LENGTH: float = 8.0
-const RAY_HEIGHT: float = 0.6
 const MAX_STEER: float = 0.6
 const OBSTACLE_LAYER: int = 2
 const HIDDEN_Y: float = -40.0
-const STATE_NAMES: PackedStringArray = [
+## The state before the rays; the sensor's names ("ray_0" ...) follow.
+const BASE_NAMES: PackedStringArray = [
 	"car_x", "car_z", "car_heading", "speed", "lateral_speed", "yaw_rate", "steering",
-	"target_x", "target_z", "target_heading", "heading_error", "footprint_out", "parked", "collided",
-	"ray_0", "ray_1", "ray_2", "ray_3", "ray_4", "ray_5", "ray_6", "ray_7", "ray_8", "ray_9",
-	"ray_10", "ray_11"]
+	"target_x", "target_z", "target_heading", "heading_error", "footprint_out", "parked", "collided"]
 const N_BASE: int = 14
 
 ## Target bay 0-15 (0-7 north row, 8-15 south), -1 = random.
@@ -88,8 +89,7 @@ var _parked: bool = false
 var _heading_tolerance: float = 0.0
 var _state: PackedFloat32Array = PackedFloat32Array()
 var _parked_bodies: Array[StaticBody3D] = []
-var _ray_query: PhysicsRayQueryParameters3D = PhysicsRayQueryParameters3D.new()
-var _ray_dirs: Array[Vector3] = []
+var _sensor: RaySensor3D = null
 var _highlight: MeshInstance3D = null
 
 var _car_template: VehicleBody3D = null
@@ -118,13 +118,9 @@ func _ready() -> void:
 		# Unwatched (training): no visual node at all, not even the scene's meshes and camera.
 		_strip_visuals(_lot)
 	_build_static(_lot)
-	_state.resize(STATE_NAMES.size())
-	for i: int in N_RAYS:
-		var angle: float = TAU * float(i) / float(N_RAYS)
-		_ray_dirs.append(Vector3(-sin(angle), 0.0, cos(angle)))  # clockwise seen from above
-	_ray_query.collision_mask = 1 << (OBSTACLE_LAYER - 1)
 	_car_template = _car.duplicate() as VehicleBody3D
 	_adopt_car(_car)
+	_state.resize(N_BASE + _sensor.state_size())
 	if watched:
 		_camera.current = true
 		# One sun and one sky for the shared world of all the instances (instance 0's).
@@ -134,7 +130,9 @@ func _ready() -> void:
 
 
 func state_names() -> PackedStringArray:
-	return STATE_NAMES
+	# Also called on an instance outside the tree (the server's probe): read the scene's sensor.
+	var sensor: RaySensor3D = get_node("Lot/Car/RaySensor") as RaySensor3D
+	return BASE_NAMES + sensor.state_names("ray")
 
 
 func action_size() -> int:
@@ -223,20 +221,12 @@ func get_state() -> PackedFloat32Array:
 	_state[11] = outside
 	_state[12] = 1.0 if _parked else 0.0
 	_state[13] = 1.0 if _collided else 0.0
-	var space: PhysicsDirectSpaceState3D = _car.get_world_3d().direct_space_state
-	var origin: Vector3 = _car.global_position
-	origin.y = RAY_HEIGHT
-	_ray_query.from = origin
-	for i: int in N_RAYS:
-		var direction: Vector3 = _car.global_basis * _ray_dirs[i]
-		direction.y = 0.0
-		_ray_query.to = origin + direction.normalized() * RAY_LENGTH
-		var hit: Dictionary = space.intersect_ray(_ray_query)
-		var distance: float = RAY_LENGTH
-		if not hit.is_empty():
-			var point: Vector3 = hit["position"]
-			distance = origin.distance_to(point)
-		_state[N_BASE + i] = distance
+	_sensor.sense()
+	# Metres, as v0 always gave: distance / 8 m * 8 m is exact (a power of two scales exactly).
+	var rays: PackedFloat32Array = _sensor.distances
+	var length: float = _sensor.length
+	for i: int in rays.size():
+		_state[N_BASE + i] = rays[i] * length
 	return _state
 
 
@@ -298,7 +288,7 @@ func _renew_car(xform: Transform3D) -> void:
 
 func _adopt_car(car: VehicleBody3D) -> void:
 	_car = car
-	_ray_query.exclude = [car.get_rid()]
+	_sensor = car.get_node("RaySensor") as RaySensor3D  # it ignores its parent, this car
 	car.contact_monitor = true
 	car.max_contacts_reported = 4
 	car.body_entered.connect(_on_car_body_entered)
