@@ -300,6 +300,9 @@ def new_env_command(**values: Any) -> None:
         click.echo(f"scene: {result.scene_dir} (run train.tscn in the editor to train attached)")
     if result.addon is not None:
         click.echo(f"rlgodot addon {result.addon.version} -> {result.addon.path} (new)")
+    if values["project"] is not None and not result.imported:
+        click.echo("no Godot found to import the project: open it once in the Godot editor "
+                   "(it imports it) before running its scenes from a terminal")
     click.echo(f"next: pip install -e {result.package_dir} && rlgodot check --env "
                f"{result.env_id} && rlgodot train --env {result.env_id}")
 

@@ -89,3 +89,18 @@ def xvfb_display(xvfb: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(5)
+
+
+def run_godot_script(command: list[str] | tuple[str, ...], project: Path, name: str,
+                     source: str) -> str:
+    """Write ``source`` (a ``SceneTree`` script) into ``project`` as ``name``, import the
+    project, run the script headless and return what Godot printed (asserting no script error).
+    """
+    (project / name).write_text(source)
+    subprocess.run([*command, "--headless", "--path", str(project), "--import"],
+                   capture_output=True, text=True, timeout=300)
+    ran = subprocess.run([*command, "--headless", "--path", str(project), "--script",
+                          f"res://{name}"], capture_output=True, text=True, timeout=120)
+    output = ran.stdout + ran.stderr
+    assert "SCRIPT ERROR" not in output, output
+    return output

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from conftest import run_godot_script
 from rlgodot.cli.main import main
 from rlgodot.core.runtime.launcher.addon_install import install_addon
 
@@ -59,17 +59,9 @@ def test_the_installed_addon_loads_in_godot(godot_binary, tmp_path):
     """Godot imports the project with the addon enabled, and its classes resolve."""
     project = _project(tmp_path / "game")
     install_addon(project)
-    (project / "check.gd").write_text(
+    out = run_godot_script(godot_binary.command, project, "check.gd",
         "extends SceneTree\n\n\nfunc _init() -> void:\n"
         "\tvar agent: RLAgent = RLAgent.new()\n"
         "\tprint(\"RLAGENT_OK \", agent.key_axis([], []))\n\tagent.free()\n\tquit()\n"
     )
-    subprocess.run([*godot_binary.command, "--headless", "--path", str(project), "--import"],
-                   capture_output=True, text=True, timeout=120)
-    proc = subprocess.run(
-        [*godot_binary.command, "--headless", "--path", str(project), "--script", "res://check.gd"],
-        capture_output=True, text=True, timeout=120,
-    )
-    out = proc.stdout + proc.stderr
     assert "RLAGENT_OK 0" in out, out
-    assert "SCRIPT ERROR" not in out, out

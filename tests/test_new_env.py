@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import run_godot_script
 from rlgodot.cli.main import main
 from rlgodot.core.jobs.config import NewEnvConfig
 from rlgodot.core.jobs.new_env import new_env
@@ -222,7 +223,7 @@ def test_project_mode_train_scene_loads_with_its_env_scene(tmp_path, godot_binar
     """Godot loads train.tscn: an RLServer, the env scene set, attaching allowed."""
     game = _godot_project(tmp_path / "game")
     new_env(NewEnvConfig(name="my-game", project=game, out=tmp_path))
-    (game / "probe.gd").write_text(
+    out = run_godot_script(godot_binary.command, game, "probe.gd",
         "extends SceneTree\n\n\nfunc _init() -> void:\n"
         '\tvar scene: PackedScene = load("res://rl/my_game/train.tscn") as PackedScene\n'
         "\tvar server: Node = scene.instantiate()\n"
@@ -231,15 +232,7 @@ def test_project_mode_train_scene_loads_with_its_env_scene(tmp_path, godot_binar
         '\t\t\tserver.get("allow_attach"))\n'
         "\tserver.free()\n\tquit()\n"
     )
-    subprocess.run([*godot_binary.command, "--headless", "--path", str(game), "--import"],
-                   capture_output=True, text=True, timeout=300)
-    probe = subprocess.run(
-        [*godot_binary.command, "--headless", "--path", str(game), "--script", "res://probe.gd"],
-        capture_output=True, text=True, timeout=120,
-    )
-    out = probe.stdout + probe.stderr
     assert "PROBE true res://rl/my_game/my_game.tscn true" in out, out
-    assert "SCRIPT ERROR" not in out, out
 
 
 # ------------------------------------------------------------------ refusals, in one line

@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlgodot.core import __version__
-from rlgodot.core.errors import RLGodotError
+from rlgodot.core.errors import GodotNotFound, RLGodotError
 from rlgodot.core.jobs.config import NewEnvConfig
 from rlgodot.core.runtime.launcher.addon_install import (
     ADDON_RES_DIR,
     AddonInstall,
     install_addon,
 )
+from rlgodot.core.runtime.launcher.binary import find_godot
+from rlgodot.core.runtime.launcher.project import import_project
 
 TEMPLATES = Path(__file__).parent / "templates" / "new_env"
 PROJECT_SCENE_DIR = "rl"
@@ -56,6 +58,8 @@ class NewEnv:
             ``<project>/rl/<name>``).
         files: Every file written, in the order written.
         addon: The addon installed into the project, or None (no project, or it had one).
+        imported: The project was imported (``--project`` with a Godot found), so its scenes
+            run from a terminal at once.
     """
 
     env_id: str
@@ -64,6 +68,7 @@ class NewEnv:
     scene_dir: Path
     files: tuple[Path, ...]
     addon: AddonInstall | None
+    imported: bool = False
 
 
 def new_env(config: NewEnvConfig, templates: Path = TEMPLATES) -> NewEnv:
@@ -107,9 +112,28 @@ def new_env(config: NewEnvConfig, templates: Path = TEMPLATES) -> NewEnv:
         raise RLGodotError(f"cannot write {exc.filename}: {exc.strerror}; check the "
                            "permissions of the folder") from exc
     addon = None
-    if project is not None and not (project / ADDON_RES_DIR / "plugin.cfg").is_file():
-        addon = install_addon(project)
-    return NewEnv(f"{name}-v0", package_dir, import_name, scene_dir, tuple(written), addon)
+    imported = False
+    if project is not None:
+        if not (project / ADDON_RES_DIR / "plugin.cfg").is_file():
+            addon = install_addon(project)
+        imported = _import(project)
+    return NewEnv(f"{name}-v0", package_dir, import_name, scene_dir, tuple(written), addon,
+                  imported)
+
+
+def _import(project: Path) -> bool:
+    """Import the project now, so that its new scenes run at once.
+
+    Godot run from a terminal does not import, and class names such as RLServer resolve only
+    in an imported project. False when no Godot is found: the editor imports the project when
+    it opens it.
+    """
+    try:
+        godot = find_godot()
+    except GodotNotFound:
+        return False
+    import_project(project, godot)
+    return True
 
 
 def _checked_project(project: Path | None, godot_name: str) -> Path | None:

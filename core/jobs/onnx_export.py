@@ -60,8 +60,8 @@ def write_onnx(
         The largest absolute difference found between onnxruntime and torch.
 
     Raises:
-        RLGodotError: onnxruntime's output differs from torch's by more than 1e-5 (the file
-            is then deleted).
+        RLGodotError: onnxruntime's output differs from torch's by more than 1e-5 of the
+            output's magnitude (at least 1) (the file is then deleted).
     """
     network = as_torch(layers)
     size = int(np.prod(observation_space.shape))
@@ -91,9 +91,13 @@ def _check(network: nn.Module, space: gym.spaces.Box, path: Path, checks: int) -
     with torch.no_grad():
         theirs = network(torch.from_numpy(observations)).numpy()
     difference = float(np.max(np.abs(ours - theirs)))
-    if not difference <= TOLERANCE:
+    # Relative to the output's size: two float32 GEMMs summing in another order differ by a
+    # few ulps of the largest terms (1.1e-5 seen on outputs of ~10 under load).
+    relative = float(np.max(np.abs(ours - theirs) / np.maximum(1.0, np.abs(theirs))))
+    if not relative <= TOLERANCE:
         raise RLGodotError(
-            f"{path}: onnxruntime differs from torch by {difference:.3g} (more than "
-            f"{TOLERANCE:g}) on random observations; report this with the model attached"
+            f"{path}: onnxruntime differs from torch by {difference:.3g} ({relative:.3g} "
+            f"relative, more than {TOLERANCE:g}) on random observations; report this with the "
+            "model attached"
         )
     return difference

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from rlgodot.core.errors import GodotNotListening, GodotTimeout, RLGodotError
@@ -245,22 +245,21 @@ class GodotSession(GodotPool):
     @classmethod
     def launch(cls, command: GodotCommand, **kwargs: Any) -> GodotSession:
         """Blocking :meth:`AsyncGodotSession.launch`; the same arguments."""
-        runner = EventLoopRunner()
-        try:
-            target = runner.run(AsyncGodotSession.launch(command, **kwargs))
-        except BaseException:
-            runner.close()
-            raise
-        session = cls(target, runner)
-        session._use_spin(target.config)
-        return session
+        return cls._blocking(lambda: AsyncGodotSession.launch(command, **kwargs))
 
     @classmethod
     def attach(cls, port: int, **kwargs: Any) -> GodotSession:
         """Blocking :meth:`AsyncGodotSession.attach`; the same arguments."""
+        return cls._blocking(lambda: AsyncGodotSession.attach(port, **kwargs))
+
+    @classmethod
+    def _blocking(
+        cls, start: Callable[[], Coroutine[Any, Any, AsyncGodotSession]]
+    ) -> GodotSession:
+        """Run ``start()`` on a new event loop thread and wrap the session it returns."""
         runner = EventLoopRunner()
         try:
-            target = runner.run(AsyncGodotSession.attach(port, **kwargs))
+            target = runner.run(start())
         except BaseException:
             runner.close()
             raise
