@@ -181,12 +181,16 @@ def test_the_2d_package_beats_random_after_20000_steps(packages, godot_binary, t
 # ------------------------------------------------------------------ --project
 
 
-def test_project_mode_writes_the_scene_and_a_train_scene_into_the_project(tmp_path):
+@pytest.mark.godot
+def test_project_mode_writes_the_scene_and_a_train_scene_into_the_project(tmp_path, godot_binary):
     game = _godot_project(tmp_path / "game")
     made = new_env(NewEnvConfig(name="my-game", project=game, out=tmp_path / "packages"))
     assert made.scene_dir == game / "rl" / "my_game"
-    assert sorted(p.name for p in made.scene_dir.iterdir()) == [
+    assert sorted(p.name for p in made.scene_dir.iterdir() if p.suffix != ".uid") == [
         "my_game.tscn", "my_game_agent.gd", "train.tscn"]
+    # Imported, so its scenes run from a terminal at once (class names resolve).
+    assert made.imported
+    assert "RLServer" in (game / ".godot" / "global_script_class_cache.cfg").read_text()
     assert 'path="res://rl/my_game/my_game_agent.gd"' in (
         made.scene_dir / "my_game.tscn").read_text()
     train = (made.scene_dir / "train.tscn").read_text()
