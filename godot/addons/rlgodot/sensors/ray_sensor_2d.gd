@@ -21,8 +21,10 @@ extends Node2D
 ## debug_draw is on, the rays of the last sense() are drawn as lines (orange up to a hit, grey
 ## when nothing is within length). Unwatched (headless training) nothing is drawn.
 
-const HIT_COLOR: Color = Color(1.0, 0.45, 0.1)
-const MISS_COLOR: Color = Color(0.75, 0.75, 0.75, 0.6)
+# The readings' bookkeeping, the ray angles, the hit classes and the state layout, shared with
+# RaySensor3D: this node casts and draws.
+const RayReadings := preload("res://addons/rlgodot/sensors/ray_readings.gd")
+
 const LINE_WIDTH: float = -1.0
 
 ## Rays cast by sense().
@@ -41,20 +43,11 @@ const LINE_WIDTH: float = -1.0
 	set(value):
 		length = maxf(value, 0.001)
 ## The physics layers the rays see.
-@export_flags_2d_physics var collision_mask: int = 1:
-	set(value):
-		collision_mask = value
-		_query.collision_mask = value
+@export_flags_2d_physics var collision_mask: int = 1
 ## See physics bodies (static, rigid, character).
-@export var collide_with_bodies: bool = true:
-	set(value):
-		collide_with_bodies = value
-		_query.collide_with_bodies = value
+@export var collide_with_bodies: bool = true
 ## See Area2Ds too.
-@export var collide_with_areas: bool = false:
-	set(value):
-		collide_with_areas = value
-		_query.collide_with_areas = value
+@export var collide_with_areas: bool = false
 ## Ignore the parent node when it is a CollisionObject2D (the body the sensor rides on).
 @export var exclude_parent: bool = true:
 	set(value):
@@ -67,14 +60,16 @@ const LINE_WIDTH: float = -1.0
 @export var hit_class_groups: PackedStringArray = PackedStringArray():
 	set(value):
 		hit_class_groups = value
-		hit_classes.fill(0.0)
+		_readings.groups = value
 ## Draw the rays while the agent is watched (never when headless or unwatched).
 @export var debug_draw: bool = true
 
 ## Per ray: distance to the first hit / length, in [0, 1]; 1.0 = nothing within length (also
-## before the first sense()). Filled by sense(); the same array every call.
+## before the first sense()). Filled by sense(); the same array every call: read it, never
+## assign it.
 var distances: PackedFloat32Array = PackedFloat32Array()
-## Per ray: the hit class (see hit_class_groups), 0.0 when there are no groups. Filled by sense().
+## Per ray: the hit class (see hit_class_groups), 0.0 when there are no groups. Filled by sense()
+## like `distances`.
 var hit_classes: PackedFloat32Array = PackedFloat32Array()
 ## More bodies or areas the rays ignore (besides the parent with exclude_parent).
 var exclude: Array[CollisionObject2D] = []:
@@ -82,6 +77,8 @@ var exclude: Array[CollisionObject2D] = []:
 		exclude = value
 		_update_exclude()
 
+# Works on `distances` and `hit_classes` themselves (packed arrays are shared by reference).
+var _readings: RayReadings = RayReadings.new(distances, hit_classes)
 var _query: PhysicsRayQueryParameters2D = PhysicsRayQueryParameters2D.new()
 var _directions: PackedVector2Array = PackedVector2Array()
 var _ends: PackedVector2Array = PackedVector2Array()
@@ -91,9 +88,6 @@ var _drawing: bool = false
 
 func _init() -> void:
 	_update_directions()
-	_query.collision_mask = collision_mask
-	_query.collide_with_bodies = collide_with_bodies
-	_query.collide_with_areas = collide_with_areas
 
 
 func _enter_tree() -> void:
@@ -101,7 +95,7 @@ func _enter_tree() -> void:
 
 
 func _ready() -> void:
-	_drawing = debug_draw and _agent_watched()
+	_drawing = debug_draw and RayReadings.agent_watched(self)
 
 
 func _draw() -> void:
@@ -110,7 +104,7 @@ func _draw() -> void:
 	# The ends are global points of the last sense(): draw them in global coordinates.
 	draw_set_transform_matrix(global_transform.affine_inverse())
 	for i: int in ray_count:
-		var color: Color = HIT_COLOR if distances[i] < 1.0 else MISS_COLOR
+		var color: Color = RayReadings.HIT_COLOR if distances[i] < 1.0 else RayReadings.MISS_COLOR
 		draw_line(_origin, _ends[i], color, LINE_WIDTH)
 
 
@@ -120,22 +114,22 @@ func sense() -> void:
 	var space: PhysicsDirectSpaceState2D = get_world_2d().direct_space_state
 	var xform: Transform2D = global_transform
 	var origin: Vector2 = xform.origin
-	_query.from = origin
+	# The query's setter methods: a direct call, where property syntax looks the name up.
+	_query.set_from(origin)
+	_query.set_collision_mask(collision_mask)
+	_query.set_collide_with_bodies(collide_with_bodies)
+	_query.set_collide_with_areas(collide_with_areas)
 	var classify: bool = not hit_class_groups.is_empty()
+	_readings.clear()
 	for i: int in ray_count:
 		var end: Vector2 = origin + xform.basis_xform(_directions[i]).normalized() * length
-		_query.to = end
+		_query.set_to(end)
 		var hit: Dictionary = space.intersect_ray(_query)
-		if hit.is_empty():
-			distances[i] = 1.0
-			if classify:
-				hit_classes[i] = 0.0
-		else:
+		if not hit.is_empty():
 			var point: Vector2 = hit["position"]
 			distances[i] = minf(origin.distance_to(point) / length, 1.0)
 			if classify:
-				var collider: Object = hit["collider"]
-				hit_classes[i] = _class_of(collider as Node)
+				hit_classes[i] = _readings.hit_class(hit)
 			end = point
 		if _drawing:
 			_ends[i] = end
@@ -146,33 +140,20 @@ func sense() -> void:
 
 ## Floats this sensor adds to a state: ray_count, twice that with hit_class_groups.
 func state_size() -> int:
-	return ray_count * (2 if not hit_class_groups.is_empty() else 1)
+	return _readings.state_size()
 
 
 ## Names of the floats write_to() writes: "<prefix>_<i>" per ray, then "<prefix>_class_<i>" per
 ## ray when hit_class_groups is set.
 func state_names(prefix: String) -> PackedStringArray:
-	var names: PackedStringArray = PackedStringArray()
-	for i: int in ray_count:
-		names.append("%s_%d" % [prefix, i])
-	if not hit_class_groups.is_empty():
-		for i: int in ray_count:
-			names.append("%s_class_%d" % [prefix, i])
-	return names
+	return _readings.state_names(prefix)
 
 
 ## Copies the last sense() into `state` from index `offset` (distances, then the classes when
 ## hit_class_groups is set); returns the index after the last float written. `state` must be
 ## large enough: offset + state_size().
 func write_to(state: PackedFloat32Array, offset: int) -> int:
-	for i: int in ray_count:
-		state[offset + i] = distances[i]
-	var next: int = offset + ray_count
-	if not hit_class_groups.is_empty():
-		for i: int in ray_count:
-			state[next + i] = hit_classes[i]
-		next += ray_count
-	return next
+	return _readings.write_to(state, offset)
 
 
 ## Direction of ray `i` in the node's frame (unit length).
@@ -181,19 +162,12 @@ func ray_direction(i: int) -> Vector2:
 
 
 func _update_directions() -> void:
+	_readings.set_rays(ray_count, spread_degrees)
+	var angles: PackedFloat64Array = _readings.angles
 	_directions.resize(ray_count)
 	for i: int in ray_count:
-		var angle: float = 0.0
-		if spread_degrees >= 360.0:
-			angle = TAU * float(i) / float(ray_count)
-		elif ray_count > 1:
-			angle = deg_to_rad(spread_degrees) * (float(i) / float(ray_count - 1) - 0.5)
 		# Clockwise on screen from +x: +y (down) at 90 degrees.
-		_directions[i] = Vector2(cos(angle), sin(angle))
-	distances.resize(ray_count)
-	distances.fill(1.0)
-	hit_classes.resize(ray_count)
-	hit_classes.fill(0.0)
+		_directions[i] = Vector2(cos(angles[i]), sin(angles[i]))
 	_ends.resize(ray_count)
 
 
@@ -207,23 +181,3 @@ func _update_exclude() -> void:
 		if body != null:
 			rids.append(body.get_rid())
 	_query.exclude = rids
-
-
-## The hit class of `collider` (0.0 for null: a collider already freed).
-func _class_of(collider: Node) -> float:
-	if collider == null:
-		return 0.0
-	for k: int in hit_class_groups.size():
-		if collider.is_in_group(hit_class_groups[k]):
-			return float(k + 1)
-	return 0.0
-
-
-func _agent_watched() -> bool:
-	var node: Node = get_parent()
-	while node != null:
-		var agent: RLAgent = node as RLAgent
-		if agent != null:
-			return agent.watched
-		node = node.get_parent()
-	return false

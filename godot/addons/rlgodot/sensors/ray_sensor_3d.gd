@@ -21,8 +21,9 @@ extends Node3D
 ## debug_draw is on, the rays of the last sense() are drawn as lines (orange up to a hit, grey
 ## when nothing is within length). Unwatched (headless training) nothing is built or drawn.
 
-const HIT_COLOR: Color = Color(1.0, 0.45, 0.1)
-const MISS_COLOR: Color = Color(0.75, 0.75, 0.75, 0.6)
+# The readings' bookkeeping, the ray angles, the hit classes and the state layout, shared with
+# RaySensor2D: this node casts and draws.
+const RayReadings := preload("res://addons/rlgodot/sensors/ray_readings.gd")
 
 ## Rays cast by sense().
 @export_range(1, 1024) var ray_count: int = 16:
@@ -40,20 +41,11 @@ const MISS_COLOR: Color = Color(0.75, 0.75, 0.75, 0.6)
 	set(value):
 		length = maxf(value, 0.001)
 ## The physics layers the rays see.
-@export_flags_3d_physics var collision_mask: int = 1:
-	set(value):
-		collision_mask = value
-		_query.collision_mask = value
+@export_flags_3d_physics var collision_mask: int = 1
 ## See physics bodies (static, rigid, character, vehicle).
-@export var collide_with_bodies: bool = true:
-	set(value):
-		collide_with_bodies = value
-		_query.collide_with_bodies = value
+@export var collide_with_bodies: bool = true
 ## See Area3Ds too.
-@export var collide_with_areas: bool = false:
-	set(value):
-		collide_with_areas = value
-		_query.collide_with_areas = value
+@export var collide_with_areas: bool = false
 ## Ignore the parent node when it is a CollisionObject3D (the body the sensor rides on).
 @export var exclude_parent: bool = true:
 	set(value):
@@ -66,7 +58,7 @@ const MISS_COLOR: Color = Color(0.75, 0.75, 0.75, 0.6)
 @export var hit_class_groups: PackedStringArray = PackedStringArray():
 	set(value):
 		hit_class_groups = value
-		hit_classes.fill(0.0)
+		_readings.groups = value
 ## Keep the rays level: horizontal, in the plane y = level_height (world), starting at the node's
 ## global x and z and turned by its heading only (its forward axis projected on the horizontal
 ## plane), whatever its pitch and roll: a planar scanner on a vehicle that tilts on flat ground.
@@ -77,9 +69,11 @@ const MISS_COLOR: Color = Color(0.75, 0.75, 0.75, 0.6)
 @export var debug_draw: bool = true
 
 ## Per ray: distance to the first hit / length, in [0, 1]; 1.0 = nothing within length (also
-## before the first sense()). Filled by sense(); the same array every call.
+## before the first sense()). Filled by sense(); the same array every call: read it, never
+## assign it.
 var distances: PackedFloat32Array = PackedFloat32Array()
-## Per ray: the hit class (see hit_class_groups), 0.0 when there are no groups. Filled by sense().
+## Per ray: the hit class (see hit_class_groups), 0.0 when there are no groups. Filled by sense()
+## like `distances`.
 var hit_classes: PackedFloat32Array = PackedFloat32Array()
 ## More bodies or areas the rays ignore (besides the parent with exclude_parent).
 var exclude: Array[CollisionObject3D] = []:
@@ -87,6 +81,8 @@ var exclude: Array[CollisionObject3D] = []:
 		exclude = value
 		_update_exclude()
 
+# Works on `distances` and `hit_classes` themselves (packed arrays are shared by reference).
+var _readings: RayReadings = RayReadings.new(distances, hit_classes)
 var _query: PhysicsRayQueryParameters3D = PhysicsRayQueryParameters3D.new()
 var _directions: PackedVector3Array = PackedVector3Array()
 var _ends: PackedVector3Array = PackedVector3Array()
@@ -97,9 +93,6 @@ var _line_material: StandardMaterial3D = null
 
 func _init() -> void:
 	_update_directions()
-	_query.collision_mask = collision_mask
-	_query.collide_with_bodies = collide_with_bodies
-	_query.collide_with_areas = collide_with_areas
 
 
 func _enter_tree() -> void:
@@ -107,7 +100,7 @@ func _enter_tree() -> void:
 
 
 func _ready() -> void:
-	if debug_draw and _agent_watched():
+	if debug_draw and RayReadings.agent_watched(self):
 		_build_lines()
 
 
@@ -119,26 +112,26 @@ func sense() -> void:
 	var origin: Vector3 = xform.origin
 	if level:
 		origin.y = level_height
-	_query.from = origin
+	# The query's setter methods: a direct call, where property syntax looks the name up.
+	_query.set_from(origin)
+	_query.set_collision_mask(collision_mask)
+	_query.set_collide_with_bodies(collide_with_bodies)
+	_query.set_collide_with_areas(collide_with_areas)
 	var classify: bool = not hit_class_groups.is_empty()
+	_readings.clear()
 	var drawing: bool = _lines != null
 	for i: int in ray_count:
 		var direction: Vector3 = xform.basis * _directions[i]
 		if level:
 			direction.y = 0.0
 		var end: Vector3 = origin + direction.normalized() * length
-		_query.to = end
+		_query.set_to(end)
 		var hit: Dictionary = space.intersect_ray(_query)
-		if hit.is_empty():
-			distances[i] = 1.0
-			if classify:
-				hit_classes[i] = 0.0
-		else:
+		if not hit.is_empty():
 			var point: Vector3 = hit["position"]
 			distances[i] = minf(origin.distance_to(point) / length, 1.0)
 			if classify:
-				var collider: Object = hit["collider"]
-				hit_classes[i] = _class_of(collider as Node)
+				hit_classes[i] = _readings.hit_class(hit)
 			end = point
 		if drawing:
 			_ends[i] = end
@@ -149,33 +142,20 @@ func sense() -> void:
 
 ## Floats this sensor adds to a state: ray_count, twice that with hit_class_groups.
 func state_size() -> int:
-	return ray_count * (2 if not hit_class_groups.is_empty() else 1)
+	return _readings.state_size()
 
 
 ## Names of the floats write_to() writes: "<prefix>_<i>" per ray, then "<prefix>_class_<i>" per
 ## ray when hit_class_groups is set.
 func state_names(prefix: String) -> PackedStringArray:
-	var names: PackedStringArray = PackedStringArray()
-	for i: int in ray_count:
-		names.append("%s_%d" % [prefix, i])
-	if not hit_class_groups.is_empty():
-		for i: int in ray_count:
-			names.append("%s_class_%d" % [prefix, i])
-	return names
+	return _readings.state_names(prefix)
 
 
 ## Copies the last sense() into `state` from index `offset` (distances, then the classes when
 ## hit_class_groups is set); returns the index after the last float written. `state` must be
 ## large enough: offset + state_size().
 func write_to(state: PackedFloat32Array, offset: int) -> int:
-	for i: int in ray_count:
-		state[offset + i] = distances[i]
-	var next: int = offset + ray_count
-	if not hit_class_groups.is_empty():
-		for i: int in ray_count:
-			state[next + i] = hit_classes[i]
-		next += ray_count
-	return next
+	return _readings.write_to(state, offset)
 
 
 ## Direction of ray `i` in the node's frame (unit length, y = 0).
@@ -184,19 +164,12 @@ func ray_direction(i: int) -> Vector3:
 
 
 func _update_directions() -> void:
+	_readings.set_rays(ray_count, spread_degrees)
+	var angles: PackedFloat64Array = _readings.angles
 	_directions.resize(ray_count)
 	for i: int in ray_count:
-		var angle: float = 0.0
-		if spread_degrees >= 360.0:
-			angle = TAU * float(i) / float(ray_count)
-		elif ray_count > 1:
-			angle = deg_to_rad(spread_degrees) * (float(i) / float(ray_count - 1) - 0.5)
 		# Clockwise from -z seen from above: +x (right) at 90 degrees.
-		_directions[i] = Vector3(sin(angle), 0.0, -cos(angle))
-	distances.resize(ray_count)
-	distances.fill(1.0)
-	hit_classes.resize(ray_count)
-	hit_classes.fill(0.0)
+		_directions[i] = Vector3(sin(angles[i]), 0.0, -cos(angles[i]))
 	_ends.resize(ray_count)
 
 
@@ -210,26 +183,6 @@ func _update_exclude() -> void:
 		if body != null:
 			rids.append(body.get_rid())
 	_query.exclude = rids
-
-
-## The hit class of `collider` (0.0 for null: a collider already freed).
-func _class_of(collider: Node) -> float:
-	if collider == null:
-		return 0.0
-	for k: int in hit_class_groups.size():
-		if collider.is_in_group(hit_class_groups[k]):
-			return float(k + 1)
-	return 0.0
-
-
-func _agent_watched() -> bool:
-	var node: Node = get_parent()
-	while node != null:
-		var agent: RLAgent = node as RLAgent
-		if agent != null:
-			return agent.watched
-		node = node.get_parent()
-	return false
 
 
 ## The line mesh (watched only): an internal child, so duplicate() of the body leaves it out.
@@ -251,7 +204,8 @@ func _draw_lines() -> void:
 	_lines.clear_surfaces()
 	_lines.surface_begin(Mesh.PRIMITIVE_LINES, _line_material)
 	for i: int in ray_count:
-		_lines.surface_set_color(HIT_COLOR if distances[i] < 1.0 else MISS_COLOR)
+		_lines.surface_set_color(
+				RayReadings.HIT_COLOR if distances[i] < 1.0 else RayReadings.MISS_COLOR)
 		_lines.surface_add_vertex(_origin)
 		_lines.surface_add_vertex(_ends[i])
 	_lines.surface_end()
