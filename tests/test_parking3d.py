@@ -6,12 +6,18 @@ for every installed env elsewhere; these tests check what is specific to the car
 
 from __future__ import annotations
 
+import re
+import shutil
+
 import numpy as np
 import pytest
 from rlgodot_parking3d.env import RAY_LENGTH
 
+from conftest import run_godot_script
 from rlgodot.core.envs.factory import make_env, make_vec_env
+from rlgodot.core.envs.launch import prepare_project
 from rlgodot.core.jobs.evaluate import evaluate
+from rlgodot.core.plugin.registry import get_registry
 
 pytestmark = pytest.mark.godot
 
@@ -259,3 +265,149 @@ def test_reset_in_a_running_process_repeats_the_first_step_exactly(godot_binary)
             np.testing.assert_array_equal(first, again)
     finally:
         env.close()
+
+
+LOOK_PROBE = """
+extends SceneTree
+## Builds the parking scene unwatched and watched, then drives the watched car over random
+## poses and checks the chase camera against every box it must keep out of.
+
+const CLEARANCE: float = 0.25
+
+var frames: int = 0
+var plain: RLAgent = null
+var agent: RLAgent = null
+
+
+func _initialize() -> void:
+	var scene: PackedScene = load("res://envs/parking3d/parking3d.tscn") as PackedScene
+	plain = scene.instantiate() as RLAgent
+	root.add_child(plain)
+	agent = scene.instantiate() as RLAgent
+	agent.watched = true
+	agent.instance_index = 1
+	agent.n_instances = 2
+	root.add_child(agent)
+
+
+func _process(_delta: float) -> bool:
+	frames += 1
+	if frames == 1:
+		_check()  # the scenes are ready now; quit on the next frame even if this fails
+	return frames >= 2
+
+
+func _check() -> void:
+	plain.set("occupancy", 1.0)
+	plain.begin_episode(5)
+	print("unwatched visuals %d" % _visuals(plain))
+	agent.set("occupancy", 0.8)
+	agent.set("target_bay", 3)
+	agent.begin_episode(5)
+	print("watched visuals %d" % _visuals(agent))
+	var camera: Camera3D = _camera_under(agent)
+	var rng: RandomNumberGenerator = RandomNumberGenerator.new()
+	rng.seed = 1
+	var poses: int = 0
+	var violations: int = 0
+	var closest: float = INF
+	for episode: int in 8:
+		agent.begin_episode(100 + episode)
+		var fixed: Array[AABB] = camera.get("fixed_obstacles")
+		var parked: Array[AABB] = camera.get("episode_obstacles")
+		var boxes: Array[AABB] = fixed.duplicate()
+		boxes.append_array(parked)
+		var car: VehicleBody3D = agent.get_node("Lot/Car") as VehicleBody3D
+		var where: Vector3 = Vector3(rng.randf_range(-12.0, 12.0), 0.42, rng.randf_range(-8.5, 8.5))
+		var heading: float = rng.randf_range(-PI, PI)
+		for step: int in 60:
+			# A random walk (the camera lags behind) with a jump now and then (it snaps).
+			var jump: bool = step % 20 == 0
+			if jump:
+				where = Vector3(rng.randf_range(-12.0, 12.0), 0.42, rng.randf_range(-8.5, 8.5))
+				heading = rng.randf_range(-PI, PI)
+			else:
+				heading += rng.randf_range(-0.4, 0.4)
+				where += Vector3(sin(heading), 0.0, cos(heading)) * rng.randf_range(-0.6, 0.6)
+				where.x = clampf(where.x, -12.5, 12.5)
+				where.z = clampf(where.z, -8.8, 8.8)
+			car.transform = Transform3D(Basis(Vector3.UP, heading), where)
+			agent.sync_view(0.0 if jump else 0.1)
+			var at: Vector3 = camera.position
+			poses += 1
+			for box: AABB in boxes:
+				closest = minf(closest, _distance(box, at))
+				if box.grow(CLEARANCE).has_point(at):
+					violations += 1
+			if at.y < 1.5:
+				violations += 1
+	print("camera poses %d violations %d closest %.3f" % [poses, violations, closest])
+	_print_sizes(agent)
+
+
+func _visuals(node: Node) -> int:
+	var count: int = 1 if node is VisualInstance3D or node is Camera3D else 0
+	for child: Node in node.get_children():
+		count += _visuals(child)
+	return count
+
+
+func _camera_under(node: Node) -> Camera3D:
+	if node is Camera3D:
+		return node as Camera3D
+	for child: Node in node.get_children():
+		var found: Camera3D = _camera_under(child)
+		if found != null:
+			return found
+	return null
+
+
+func _distance(box: AABB, point: Vector3) -> float:
+	var nearest: Vector3 = point.clamp(box.position, box.end)
+	return nearest.distance_to(point)
+
+
+## The body meshes' extent next to the collision boxes they dress (x, z: width and length).
+func _print_sizes(agent: RLAgent) -> void:
+	var car: VehicleBody3D = agent.get_node("Lot/Car") as VehicleBody3D
+	var player: Node3D = agent.get_node("Lot/Look/PlayerCar") as Node3D
+	print("player body %s collision %s" % [_body_size(player), _shape_size(car)])
+	for i: int in 16:
+		var body: StaticBody3D = agent.get_node("Lot/Parked%d" % i) as StaticBody3D
+		if body.visible:
+			var model: Node3D = body.get_child(1) as Node3D
+			print("parked body %s collision %s" % [_body_size(model), _shape_size(body)])
+
+
+func _body_size(model: Node3D) -> Vector3:
+	var mesh: MeshInstance3D = model.get_child(0) as MeshInstance3D
+	return mesh.get_aabb().size
+
+
+func _shape_size(body: Node) -> Vector3:
+	var shape: CollisionShape3D = body.get_child(0) as CollisionShape3D
+	return (shape.shape as BoxShape3D).size
+"""
+
+
+def _vector(text):
+    return np.array([float(v) for v in text.strip("()").split(",")])
+
+
+def test_the_look_exists_only_when_watched_and_the_camera_stays_clear(godot_binary, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(prepare_project(get_registry().get("parking3d"), godot_binary), project)
+    out = run_godot_script(godot_binary.command, project, "look_probe.gd", LOOK_PROBE)
+    assert "unwatched visuals 0" in out, out  # headless training builds no mesh, light, camera
+    watched = int(re.search(r"watched visuals (\d+)", out.split("unwatched")[1]).group(1))
+    assert watched > 50, out
+    poses, violations = map(int, re.search(r"camera poses (\d+) violations (\d+)", out).groups())
+    assert poses == 480 and violations == 0, out
+    # Car models match their collision boxes: length within 3 cm (bumpers and plates stand
+    # proud by a centimetre or two), width plus door mirrors within 25 cm.
+    sizes = re.findall(r"(player|parked) body (\(.*?\)) collision (\(.*?\))", out)
+    assert any(kind == "player" for kind, *_ in sizes) and len(sizes) > 5, out
+    for _, body, box in sizes:
+        body, box = _vector(body), _vector(box)
+        assert box[2] - 0.01 <= body[2] <= box[2] + 0.03, (body, box)
+        assert box[0] <= body[0] <= box[0] + 0.25, (body, box)

@@ -26,6 +26,11 @@ extends RLAgent
 ## places the car exactly (tests, debugging); start_speed gives it an initial forward speed.
 ## Options: the @export properties below (values and defaults come from the Python EnvSpec).
 ##
+## Looks: the scene holds physics only. A watched instance builds a ParkingLook (look/: car
+## models sized to the collision shapes, the car park's dressing, the chase camera, the
+## shared sky and sun) in _ready(), tells it each episode's target and seed, and syncs it in
+## sync_view(); headless, none of it exists.
+##
 ## Version history: v0 first version.
 
 const BAY_WIDTH: float = 3.0
@@ -49,6 +54,7 @@ const BASE_NAMES: PackedStringArray = [
 	"car_x", "car_z", "car_heading", "speed", "lateral_speed", "yaw_rate", "steering",
 	"target_x", "target_z", "target_heading", "heading_error", "footprint_out", "parked", "collided"]
 const N_BASE: int = 14
+const ParkingLook := preload("res://envs/parking3d/look/parking_look.gd")
 
 ## Target bay 0-15 (0-7 north row, 8-15 south), -1 = random.
 @export_range(-1, 15) var target_bay: int
@@ -90,14 +96,14 @@ var _heading_tolerance: float = 0.0
 var _state: PackedFloat32Array = PackedFloat32Array()
 var _parked_bodies: Array[StaticBody3D] = []
 var _sensor: RaySensor3D = null
-var _highlight: MeshInstance3D = null
+## The look of a watched instance (null when headless).
+var _look: ParkingLook = null
 
 var _car_template: VehicleBody3D = null
 
 @onready var _lot: Node3D = $Lot as Node3D
 @onready var _car: VehicleBody3D = $Lot/Car as VehicleBody3D
 @onready var _floor: StaticBody3D = $Lot/Floor as StaticBody3D
-@onready var _camera: Camera3D = $Lot/ChaseCamera as Camera3D
 
 
 func _enter_tree() -> void:
@@ -114,19 +120,20 @@ func _exit_tree() -> void:
 
 
 func _ready() -> void:
-	if not watched:
-		# Unwatched (training): no visual node at all, not even the scene's meshes and camera.
-		_strip_visuals(_lot)
 	_build_static(_lot)
 	_car_template = _car.duplicate() as VehicleBody3D
 	_adopt_car(_car)
 	_state.resize(N_BASE + _sensor.state_size())
 	if watched:
-		_camera.current = true
+		var bays: PackedVector3Array = PackedVector3Array()
+		for i: int in 2 * BAYS_PER_ROW:
+			bays.append(_bay_center(i))
+		_look = ParkingLook.new()
+		_look.name = "Look"
+		_lot.add_child(_look)
 		# One sun and one sky for the shared world of all the instances (instance 0's).
-		if instance_index > 0:
-			($Lot/Sun as Node).free()
-		_build_visuals()
+		_look.build(Vector2(LOT_HALF_X, LOT_HALF_Z), _lot.get_node("Walls") as StaticBody3D, bays,
+				Vector2(BAY_WIDTH, BAY_DEPTH), _parked_bodies, _car, INSTANCE_SPACING, instance_index == 0)
 
 
 func state_names() -> PackedStringArray:
@@ -173,8 +180,8 @@ func reset_episode() -> void:
 	_steer = 0.0
 	_collided = false
 	_parked = false
-	if _highlight != null:
-		_highlight.position = _target_pos + Vector3(0.0, 0.02, 0.0)
+	if _look != null:
+		_look.show_episode(_target_bay, episode_seed)
 
 
 func apply_action(action: PackedFloat32Array) -> void:
@@ -248,13 +255,8 @@ func hud_text() -> String:
 
 
 func sync_view(delta: float) -> void:
-	# Chase camera: behind and above the car, looking at it, following with a ~0.17 s lag.
-	var back: Vector3 = -_car.global_basis.z
-	back.y = 0.0
-	var goal: Vector3 = _car.global_position + back.normalized() * 7.0 + Vector3(0.0, 4.5, 0.0)
-	var follow: float = 1.0 if delta <= 0.0 else 1.0 - exp(-6.0 * delta)
-	_camera.global_position = _camera.global_position.lerp(goal, follow)
-	_camera.look_at(_car.global_position + Vector3(0.0, 0.5, 0.0), Vector3.UP)
+	if _look != null:
+		_look.sync(_car, delta)
 
 
 func _drive() -> void:
@@ -368,65 +370,3 @@ func _add_box(body: StaticBody3D, size: Vector3, where: Vector3) -> void:
 	node.shape = shape
 	node.position = where
 	body.add_child(node)
-
-
-## Frees every VisualInstance3D (meshes, lights) and camera under `node`, at once.
-func _strip_visuals(node: Node) -> void:
-	for child: Node in node.get_children():
-		if child is VisualInstance3D or child is Camera3D:
-			child.free()
-		else:
-			_strip_visuals(child)
-
-
-## Meshes for watched instances only: walls, bay lines, parked cars, the highlighted target bay.
-func _build_visuals() -> void:
-	var wall_mat: StandardMaterial3D = _material(Color(0.6, 0.6, 0.65))
-	var line_mat: StandardMaterial3D = _material(Color(0.95, 0.95, 0.9))
-	var parked_mat: StandardMaterial3D = _material(Color(0.3, 0.45, 0.75))
-	var walls: Node3D = _lot.get_node("Walls") as Node3D
-	for child: Node in walls.get_children():
-		var shape_node: CollisionShape3D = child as CollisionShape3D
-		var box: BoxShape3D = shape_node.shape as BoxShape3D
-		_add_mesh(_lot, box.size, shape_node.position, wall_mat)
-	for body: StaticBody3D in _parked_bodies:
-		_add_mesh(body, PARKED_SIZE, Vector3.ZERO, parked_mat)
-	for row: int in 2:
-		var side: float = -1.0 if row == 0 else 1.0
-		var z_mid: float = side * (AISLE_WIDTH * 0.5 + BAY_DEPTH * 0.5)
-		for k: int in BAYS_PER_ROW + 1:
-			var x: float = (float(k) - BAYS_PER_ROW * 0.5) * BAY_WIDTH
-			_add_mesh(_lot, Vector3(0.12, 0.02, BAY_DEPTH), Vector3(x, 0.01, z_mid), line_mat)
-	_highlight = _add_mesh(_lot, Vector3(BAY_WIDTH - 0.2, 0.02, BAY_DEPTH - 0.2), _target_pos,
-			_material(Color(0.2, 0.9, 0.35, 0.55)))
-	# Sky-coloured ambient light, so faces turned away from the sun are shaded, not black.
-	var environment: Environment = Environment.new()
-	environment.background_mode = Environment.BG_COLOR
-	environment.background_color = Color(0.55, 0.65, 0.8)
-	environment.ambient_light_source = Environment.AMBIENT_SOURCE_COLOR
-	environment.ambient_light_color = Color(0.75, 0.78, 0.85)
-	environment.ambient_light_energy = 0.6
-	if instance_index == 0:
-		var world_environment: WorldEnvironment = WorldEnvironment.new()
-		world_environment.environment = environment
-		add_child(world_environment)
-
-
-func _add_mesh(parent: Node3D, size: Vector3, where: Vector3, material: StandardMaterial3D) -> MeshInstance3D:
-	var mesh: BoxMesh = BoxMesh.new()
-	mesh.size = size
-	mesh.material = material
-	var node: MeshInstance3D = MeshInstance3D.new()
-	node.mesh = mesh
-	node.position = where
-	parent.add_child(node)
-	return node
-
-
-func _material(color: Color) -> StandardMaterial3D:
-	var material: StandardMaterial3D = StandardMaterial3D.new()
-	material.albedo_color = color
-	if color.a < 1.0:
-		material.transparency = BaseMaterial3D.TRANSPARENCY_ALPHA
-	return material
-
