@@ -5,9 +5,9 @@ extends Camera3D
 ##
 ## The arm starts at a pivot above the car (higher than every wall and parked car) and points
 ## back along the car's heading, tilted up by a pitch. Each frame the pitch is the lowest from
-## BASE_PITCH up to MAX_PITCH whose line of sight from the car to the camera passes no box, so
-## the camera rises over a wall behind the car instead of looking at its back; the heading and
-## the pitch follow with a lag. Then, unsmoothed, the arm is shortened to stop MARGIN before
+## BASE_PITCH up to MAX_PITCH whose lines of sight from the car (its roof, its tail) to the
+## camera pass no box, so the camera rises over a wall behind the car instead of looking at its
+## back; the heading and the pitch follow with a lag. Then, unsmoothed, the arm is shortened to stop MARGIN before
 ## the first box it meets, so even a lagging camera is never inside anything.
 
 ## Arm length from the pivot, m.
@@ -20,8 +20,12 @@ const PITCH_STEP: float = 4.0 * PI / 180.0
 ## Where the camera looks: this far ahead of the car's centre, this high.
 const LOOK_AHEAD: float = 1.0
 const LOOK_HEIGHT: float = 0.6
-## Line-of-sight target on the car (its roof line) for the pitch search.
+## Lines of sight the pitch search keeps clear: from the car's centre at its roof line, and
+## from its tail (this far behind the centre) at bumper height, so a wall behind the car hides
+## none of it.
 const SIGHT_HEIGHT: float = 1.0
+const TAIL_REACH: float = 1.6
+const TAIL_HEIGHT: float = 0.5
 ## Clearance kept from every box, m (more than the near plane).
 const MARGIN: float = 0.35
 ## Shortest arm when boxes crowd the camera, m.
@@ -54,6 +58,8 @@ func follow(target: Transform3D, delta: float) -> void:
 	var car: Vector3 = target.origin
 	var pivot: Vector3 = Vector3(car.x, PIVOT_HEIGHT, car.z)
 	var sight: Vector3 = Vector3(car.x, SIGHT_HEIGHT, car.z)
+	var tail: Vector3 = car - Vector3(sin(heading), 0.0, cos(heading)) * TAIL_REACH
+	tail.y = TAIL_HEIGHT
 	if delta <= 0.0:
 		_yaw = heading
 	else:
@@ -61,7 +67,8 @@ func follow(target: Transform3D, delta: float) -> void:
 	var wanted: float = MAX_PITCH
 	var pitch: float = BASE_PITCH
 	while pitch < MAX_PITCH:
-		if _first_hit(sight, pivot + _arm(_yaw, pitch), 0.05) >= 1.0:
+		var candidate: Vector3 = pivot + _arm(_yaw, pitch)
+		if _first_hit(sight, candidate, 0.05) >= 1.0 and _first_hit(tail, candidate, 0.05) >= 1.0:
 			wanted = pitch
 			break
 		pitch += PITCH_STEP
