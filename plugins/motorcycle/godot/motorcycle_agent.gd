@@ -14,6 +14,8 @@ extends RLAgent
 ## ConcavePolygonShape2Ds (normal ground and oil, each with its friction) rebuilt at every reset:
 ## no node is created or freed after _ready(). Instances are stacked INSTANCE_SPACING apart
 ## vertically (their bodies only collide with layer 1, their own course never reaches another's).
+## Watched, _ready() also adds the look (look/motorcycle_look.gd: sky, ground, rider, effects,
+## camera), which only reads the simulation; unwatched, no node of it exists.
 ##
 ## Options: the @export properties below (values and defaults come from the Python EnvSpec; the
 ## ranges bound the course's points and the gust schedule).
