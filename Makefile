@@ -62,10 +62,13 @@ bench: setup
 	$(RLGODOT) bench --env motorcycle --sb3 200000 --n-envs 64 --procs 2 --pin-cpus
 	$(PY) benchmarks/rllib_vs_sb3.py --env motorcycle --timesteps 81920
 
-## media: the README's GIFs of the shipped motorcycle and parking3d agents (docs/media/)
+## media: the README's GIFs of the shipped motorcycle and parking3d agents (docs/media/) and the
+## plugin READMEs' screenshots (plugins/*/docs/screenshot.png)
 media: install xvfb
 	$(RLGODOT) eval --env motorcycle --video docs/media/motorcycle.mp4 --episodes 1 --seed 0
 	$(RLGODOT) eval --env parking3d --video docs/media/parking3d.mp4 --episodes 1 --seed 0
+	$(RLGODOT) screenshot --env motorcycle --out plugins/motorcycle/docs/screenshot.png --seed 7 --steps 76
+	$(RLGODOT) screenshot --env parking3d --out plugins/parking3d/docs/screenshot.png --seed 0 --steps 20
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -22,6 +22,7 @@ from rlgodot.core.jobs.config import (
     NewEnvConfig,
     PlayConfig,
     RunConfig,
+    ScreenshotConfig,
     TrainConfig,
     field_help,
 )
@@ -247,6 +248,22 @@ def eval_command(as_json: bool, **values: Any) -> None:
                    f"{result.mean_success_seconds:.1f} s simulated")
     if result.video is not None:
         click.echo(f"video: {result.video} ({result.video_frames} frames); loop: {result.loop}")
+    if as_json:
+        click.echo(json.dumps(result.summary()))
+
+
+@main.command("screenshot")
+@config_options(ScreenshotConfig)
+@json_option
+@_friendly_errors
+def screenshot_command(as_json: bool, **values: Any) -> None:
+    """Picture an agent's seeded episode K steps in: one offscreen frame to a PNG."""
+    from rlgodot.core.jobs.screenshot import screenshot
+
+    result = screenshot(ScreenshotConfig(**values))
+    ended = f", episode {result.ended}" if result.ended else ""
+    click.echo(f"{result.env_id} [{result.policy}]: {result.path} ({result.size[0]}x"
+               f"{result.size[1]}, after {result.steps} steps{ended})")
     if as_json:
         click.echo(json.dumps(result.summary()))
 

@@ -21,8 +21,8 @@ def invoke(*args: str):
 
 
 def test_help_of_every_command():
-    for command in ["list-envs", "run", "play", "train", "eval", "export", "check", "doctor",
-                    "addon"]:
+    for command in ["list-envs", "run", "play", "train", "eval", "screenshot", "export", "check",
+                    "doctor", "addon"]:
         result = invoke(command, "--help")
         assert result.exit_code == 0, command
         assert "Usage:" in result.output

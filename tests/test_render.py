@@ -328,6 +328,40 @@ def test_frames_follow_the_state(godot_binary, xvfb, closing):
 
 
 @pytest_godot
+def test_motorcycle_look_draws_a_scene_and_leaves_the_simulation_alone(godot_binary, xvfb,
+                                                                       closing):
+    """The motorcycle's look (built only when watched) draws sky over ground, moves with the
+    bike, is the same for the same seed, and the watched, rendered episode is the headless one
+    bit for bit (the look reads the simulation, never writes it)."""
+    actions = np.random.default_rng(0).uniform(-1, 1, (30, 2)).astype(np.float32)
+    actions[:, 0] = np.clip(actions[:, 0] + 0.7, -1, 1)
+    traces, frames = {}, []
+    for mode in (None, "rgb_array", "rgb_array"):
+        env = make_env("motorcycle", render_mode=mode, settings=RGB if mode else None)
+        closing.append(env)
+        obs, _ = env.reset(seed=5)
+        trace = [obs]
+        shots = [env.render()] if mode else []
+        for action in actions:
+            obs, *_ = env.step(action)
+            trace.append(obs)
+            if mode:
+                shots.append(env.render())
+        env.close()
+        traces.setdefault(mode, []).append(np.array(trace))
+        if mode:
+            frames.append(shots)
+    assert np.array_equal(traces[None][0], traces["rgb_array"][0]), "watching changed the ride"
+    first, last = frames[0][0].astype(np.float32), frames[0][-1]
+    sky, ground = first[: SIZE[1] // 5].mean(axis=(0, 1)), first[-SIZE[1] // 5:].mean(axis=(0, 1))
+    assert sky[2] > sky[0] + 30, f"no blue sky at the top: {sky}"
+    assert ground[0] > ground[2] + 20, f"no brown ground at the bottom: {ground}"
+    assert _differ(frames[0][0], last) > 5.0, "the view did not follow the bike"
+    assert all(np.array_equal(a, b) for a, b in zip(frames[0], frames[1], strict=True)), \
+        "the same seed and actions drew different frames"
+
+
+@pytest_godot
 def test_gymnasium_check_env_with_render_checks(godot_binary, xvfb, closing, monkeypatch):
     from gymnasium.utils.env_checker import check_env
 

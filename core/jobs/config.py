@@ -28,7 +28,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rlgodot.core.errors import InvalidOption
-from rlgodot.core.runtime.protocol.messages import ATTACH_ARG, DEFAULT_ATTACH_PORT
+from rlgodot.core.runtime.protocol.messages import (
+    ATTACH_ARG,
+    DEFAULT_ATTACH_PORT,
+    check_view_size,
+)
 from rlgodot.core.runtime.settings import LaunchSettings
 
 C = TypeVar("C", bound="JobConfig")
@@ -334,6 +338,55 @@ class EvalConfig(JobConfig):
         default=LaunchSettings.render_size, metavar="W H",
     )
     attach: int | None = attach_field()
+
+
+@_document
+@dataclass
+class ScreenshotConfig(JobConfig):
+    """Settings of ``rlgodot screenshot``: one rendered frame of an agent's episode, as a PNG."""
+
+    env: str = env_field()
+    out: Path = doc(
+        "The PNG to write (its folder is made if missing; an existing file is replaced).",
+        metavar="FILE.png",
+    )
+    seed: int = doc("Seed of the episode.", default=0, min=0)
+    steps: int = doc(
+        "Steps to run from the reset before the picture (0: the first state); an episode that "
+        "ends sooner is pictured at its last state.",
+        default=0, min=0,
+    )
+    render_size: tuple[int, int] = doc(
+        "Width and height of the picture in pixels.",
+        default=LaunchSettings.render_size, cli="--size", metavar="W H",
+    )
+    model: Path | None = doc(
+        "Model .zip from 'rlgodot train' or an RLlib checkpoint directory; default: the "
+        "plugin's shipped model.",
+        default=None,
+    )
+    algo: str | None = doc(
+        "Algorithm of an SB3 model without metadata; default: from its .json.",
+        default=None, choices=ALGOS,
+    )
+    random_policy: bool = doc("Random actions instead of a model.", default=False, cli="--random")
+    options: dict[str, Any] = options_field()
+    hud: bool = doc("Draw the HUD (the env's readout) into the picture.", default=True)
+    step_timeout: float = step_timeout_field()
+
+    def validate(self) -> None:
+        """Check the ranges, the size, and that a model and random actions are not both asked.
+
+        Raises:
+            InvalidOption: A value out of range, a bad size, or ``model`` with ``random_policy``.
+        """
+        super().validate()
+        check_view_size(self.render_size, "--size")
+        if self.model is not None and self.random_policy:
+            raise InvalidOption(
+                "--model and --random exclude each other: give a model, or --random for "
+                "random actions"
+            )
 
 
 @_document

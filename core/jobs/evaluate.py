@@ -120,7 +120,9 @@ def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
     config = config_from(EvalConfig, config, overrides)
     spec = get_registry().get(config.env)
     watched = _check_watching(config)
-    policy = _load_policy(spec, config)
+    policy = load_policy(spec, config.model, algo=config.algo,
+                         random_policy=config.random_policy,
+                         deterministic=config.deterministic)
     if config.in_engine:
         return _evaluate_in_engine(spec, config, policy)
     options = {**policy.options, **config.options}
@@ -148,7 +150,7 @@ def evaluate(config: EvalConfig | str, **overrides: Any) -> EvalResult:
         vec.close()
 
 
-def _evaluate_in_engine(spec: EnvSpec, config: EvalConfig, policy: _LoadedPolicy) -> EvalResult:
+def _evaluate_in_engine(spec: EnvSpec, config: EvalConfig, policy: LoadedPolicy) -> EvalResult:
     """:func:`evaluate` with the model exported and run by Godot's ``RLPolicy``.
 
     The same instances, seeds and episode shares as the Python evaluation, so the two results
@@ -289,27 +291,43 @@ Policy = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
-class _LoadedPolicy:
-    """A policy to evaluate: its name, act function (``None``: random) and saved env options."""
+class LoadedPolicy:
+    """A policy to run: its name, act function (``None``: random) and saved env options."""
 
     name: str
     act: Policy | None
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def _load_policy(spec: EnvSpec, config: EvalConfig) -> _LoadedPolicy:
-    """The policy of ``config``: random, the model given, or the plugin's shipped model."""
-    if config.random_policy:
-        return _LoadedPolicy("random", None)
-    path = Path(config.model) if config.model is not None else shipped_model_path(spec)
+def load_policy(
+    spec: EnvSpec,
+    model: Path | None,
+    *,
+    algo: str | None = None,
+    random_policy: bool = False,
+    deterministic: bool = True,
+) -> LoadedPolicy:
+    """Random actions, the model given, or the plugin's shipped model, ready to act.
+
+    ``model`` is an SB3 ``.zip`` (``algo`` names the algorithm of one without metadata) or an
+    RLlib checkpoint directory; None: the shipped model. Only that path or the model the
+    plugin ships inside its own package is ever loaded (loading runs pickled code).
+
+    Raises:
+        RLGodotError: No model given and the plugin ships none, or the model's spaces do not
+            fit the env.
+    """
+    if random_policy:
+        return LoadedPolicy("random", None)
+    path = Path(model) if model is not None else shipped_model_path(spec)
     if is_rllib_checkpoint(path):
-        return _LoadedPolicy(str(path), load_rllib_policy(path))
-    agent, metadata = load_env_model(spec, path, config.algo)
+        return LoadedPolicy(str(path), load_rllib_policy(path))
+    agent, metadata = load_env_model(spec, path, algo)
 
     def act(obs: np.ndarray) -> np.ndarray:
-        return agent.predict(obs, deterministic=config.deterministic)[0]
+        return agent.predict(obs, deterministic=deterministic)[0]
 
-    return _LoadedPolicy(str(path), act, dict(metadata.get("options") or {}))
+    return LoadedPolicy(str(path), act, dict(metadata.get("options") or {}))
 
 
 @dataclass

@@ -14,13 +14,15 @@ extends RLAgent
 ## ConcavePolygonShape2Ds (normal ground and oil, each with its friction) rebuilt at every reset:
 ## no node is created or freed after _ready(). Instances are stacked INSTANCE_SPACING apart
 ## vertically (their bodies only collide with layer 1, their own course never reaches another's).
+## Watched, _ready() also adds the look (look/motorcycle_look.gd: sky, ground, rider, effects,
+## camera), which only reads the simulation; unwatched, no node of it exists.
 ##
 ## Options: the @export properties below (values and defaults come from the Python EnvSpec; the
 ## ranges bound the course's points and the gust schedule).
 ##
 ## Version history: v0 first version.
 
-const CourseView := preload("res://envs/motorcycle/course_view.gd")
+const MotorcycleLook := preload("res://envs/motorcycle/look/motorcycle_look.gd")
 
 const PPM: float = 100.0
 const DX: float = 0.5
@@ -29,8 +31,6 @@ const FLAT_START: float = 10.0
 const RUN_OUT: float = 30.0
 const FINISH_FLAT: float = 6.0
 const INSTANCE_SPACING: float = 60.0
-## Metres of course across the view of a watched instance.
-const VIEW_WIDTH_M: float = 22.0
 const WALL_HEIGHT: float = 20.0
 const LOOK_POINTS: int = 12
 const LOOK_STEP: float = 1.5
@@ -91,8 +91,9 @@ var _lean: float = 0.0
 var _crashed: bool = false
 var _finished: bool = false
 var _state: PackedFloat32Array = PackedFloat32Array()
+## The look (sky, ground, rider, effects, camera): only when watched, else null.
+var _look: MotorcycleLook = null
 
-@onready var _view: CourseView = $World as CourseView
 @onready var _ground_shape: ConcavePolygonShape2D = (
 		($World/Ground/Shape as CollisionShape2D).shape as ConcavePolygonShape2D)
 @onready var _oil_body: StaticBody2D = $World/Oil as StaticBody2D
@@ -103,7 +104,6 @@ var _state: PackedFloat32Array = PackedFloat32Array()
 @onready var _front: RigidBody2D = $World/FrontWheel as RigidBody2D
 @onready var _rear_joint: PinJoint2D = $World/RearJoint as PinJoint2D
 @onready var _front_joint: PinJoint2D = $World/FrontJoint as PinJoint2D
-@onready var _camera: Camera2D = $World/Chassis/Camera as Camera2D
 
 
 func _enter_tree() -> void:
@@ -124,10 +124,10 @@ func _ready() -> void:
 	oil_holder.shape = _oil_shape
 	_oil_body.physics_material_override = PhysicsMaterial.new()
 	_bike_mass = _chassis.mass + _rear.mass + _front.mass
-	_camera.enabled = watched
-	_view.visible = watched
 	if watched:
-		_camera.make_current()
+		_look = MotorcycleLook.new()
+		($World as Node2D).add_child(_look)
+		_look.attach(_chassis, _rear, _front, PPM, WHEEL_RADIUS, HEAD_OFFSET, HEAD_RADIUS)
 
 
 func state_names() -> PackedStringArray:
@@ -157,8 +157,8 @@ func reset_episode() -> void:
 	_chassis.constant_force = Vector2.ZERO
 	_chassis.constant_torque = 0.0
 	_rear.constant_torque = 0.0
-	_view.setup(_heights, START_BACK, DX, _oil_start, _oil_end, course_length, PPM)
-	_view.bodies = [_chassis, _rear, _front]
+	if _look != null:
+		_look.show_course(_heights, START_BACK, DX, _oil_start, _oil_end, course_length, episode_seed)
 
 
 func apply_action(action: PackedFloat32Array) -> void:
@@ -228,11 +228,10 @@ func human_action() -> PackedFloat32Array:
 	return PackedFloat32Array([throttle, lean])
 
 
-## Frames VIEW_WIDTH_M of course across the view, whatever its size; redraws the bike.
-func sync_view(_delta: float) -> void:
-	var view_size: Vector2 = get_viewport().get_visible_rect().size
-	_camera.zoom = Vector2.ONE * view_size.x / (VIEW_WIDTH_M * PPM)
-	_view.queue_redraw()
+## Brings the look (camera, rider, dust, wind) up to the current state.
+func sync_view(delta: float) -> void:
+	if _look != null:
+		_look.sync(delta, _throttle, _lean, _wind, _crashed)
 
 
 func key_help() -> String:
