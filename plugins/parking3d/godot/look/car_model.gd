@@ -90,11 +90,8 @@ static func roof_height(style: Style) -> float:
 
 ## A car paint: glossy, a little metallic.
 static func paint_material(color: Color) -> StandardMaterial3D:
-	var material: StandardMaterial3D = StandardMaterial3D.new()
-	material.albedo_color = color
-	material.metallic = 0.35
+	var material: StandardMaterial3D = MeshBuilder.surface(color, 0.3, 0.35)
 	material.metallic_specular = 0.6
-	material.roughness = 0.3
 	return material
 
 
@@ -103,26 +100,13 @@ static func _materials() -> Array[Material]:
 	if not _shared.is_empty():
 		return _shared
 	var paint: StandardMaterial3D = paint_material(Color(0.6, 0.6, 0.62))
-	var glass: StandardMaterial3D = StandardMaterial3D.new()
-	glass.albedo_color = Color(0.06, 0.08, 0.11)
-	glass.metallic = 0.6
-	glass.roughness = 0.08
-	var trim: StandardMaterial3D = StandardMaterial3D.new()
-	trim.albedo_color = Color(0.07, 0.07, 0.08)
-	trim.roughness = 0.75
-	var headlight: StandardMaterial3D = StandardMaterial3D.new()
-	headlight.albedo_color = Color(0.9, 0.92, 0.95)
-	headlight.emission_enabled = true
-	headlight.emission = Color(1.0, 0.96, 0.85)
-	headlight.emission_energy_multiplier = 0.8
-	var taillight: StandardMaterial3D = StandardMaterial3D.new()
-	taillight.albedo_color = Color(0.55, 0.03, 0.03)
-	taillight.emission_enabled = true
-	taillight.emission = Color(1.0, 0.08, 0.05)
-	taillight.emission_energy_multiplier = TAIL_GLOW
-	var plate: StandardMaterial3D = StandardMaterial3D.new()
-	plate.albedo_color = Color(0.92, 0.9, 0.8)
-	plate.roughness = 0.5
+	var glass: StandardMaterial3D = MeshBuilder.surface(Color(0.06, 0.08, 0.11), 0.08, 0.6)
+	var trim: StandardMaterial3D = MeshBuilder.surface(Color(0.07, 0.07, 0.08), 0.75)
+	var headlight: StandardMaterial3D = MeshBuilder.glowing(
+			Color(0.9, 0.92, 0.95), Color(1.0, 0.96, 0.85), 0.8)
+	var taillight: StandardMaterial3D = MeshBuilder.glowing(
+			Color(0.55, 0.03, 0.03), Color(1.0, 0.08, 0.05), TAIL_GLOW)
+	var plate: StandardMaterial3D = MeshBuilder.surface(Color(0.92, 0.9, 0.8), 0.5)
 	var materials: Array[Material] = [paint, glass, trim, headlight, taillight, plate]
 	_shared = materials
 	return _shared
@@ -274,13 +258,8 @@ static func _wheel_mesh(radius: float, width: float) -> ArrayMesh:
 	var key: String = "%.3f %.3f" % [radius, width]
 	if _wheel_meshes.has(key):
 		return _wheel_meshes[key]
-	var tyre: StandardMaterial3D = StandardMaterial3D.new()
-	tyre.albedo_color = Color(0.05, 0.05, 0.055)
-	tyre.roughness = 0.9
-	var rim: StandardMaterial3D = StandardMaterial3D.new()
-	rim.albedo_color = Color(0.72, 0.73, 0.75)
-	rim.metallic = 0.7
-	rim.roughness = 0.3
+	var tyre: StandardMaterial3D = MeshBuilder.surface(Color(0.05, 0.05, 0.055), 0.9)
+	var rim: StandardMaterial3D = MeshBuilder.surface(Color(0.72, 0.73, 0.75), 0.3, 0.7)
 	var materials: Array[Material] = [tyre, rim, _materials()[Slot.TRIM]]
 	var builder: MeshBuilder = MeshBuilder.new(materials)
 	builder.cylinder(0, Vector3.ZERO, Vector3.RIGHT, radius, width, WHEEL_SEGMENTS)

@@ -88,9 +88,7 @@ func _build_ground(walls: Array[AABB], cell: float) -> void:
 
 ## Bay lines (with a tee towards the aisle), a dashed centre line and the bay numbers.
 func _build_paint(bay_centers: PackedVector3Array, bay_size: Vector2) -> void:
-	var paint: StandardMaterial3D = StandardMaterial3D.new()
-	paint.albedo_color = Color(0.92, 0.92, 0.88)
-	paint.roughness = 0.7
+	var paint: StandardMaterial3D = MeshBuilder.surface(Color(0.92, 0.92, 0.88), 0.7)
 	var materials: Array[Material] = [paint]
 	var builder: MeshBuilder = MeshBuilder.new(materials)
 	var drawn: Dictionary = {}
@@ -330,22 +328,12 @@ func _slab(size: Vector3, where: Vector3, material: Material) -> MeshInstance3D:
 func _structure_materials() -> Array[Material]:
 	var concrete: StandardMaterial3D = _textured(Color(0.55, 0.54, 0.52), 1.1, 0.9)
 	var coping: StandardMaterial3D = _textured(Color(0.45, 0.45, 0.44), 1.1, 0.9)
-	var band: StandardMaterial3D = StandardMaterial3D.new()
-	band.albedo_color = Color(0.1, 0.42, 0.62)
-	band.roughness = 0.6
+	var band: StandardMaterial3D = MeshBuilder.surface(Color(0.1, 0.42, 0.62), 0.6)
 	var kerb: StandardMaterial3D = _textured(Color(0.85, 0.72, 0.2), 0.3, 0.8)
-	var metal: StandardMaterial3D = StandardMaterial3D.new()
-	metal.albedo_color = Color(0.25, 0.27, 0.3)
-	metal.metallic = 0.6
-	metal.roughness = 0.4
-	var lamp: StandardMaterial3D = StandardMaterial3D.new()
-	lamp.albedo_color = Color(1.0, 0.95, 0.8)
-	lamp.emission_enabled = true
-	lamp.emission = Color(1.0, 0.88, 0.62)
-	lamp.emission_energy_multiplier = 2.0
-	var trunk: StandardMaterial3D = StandardMaterial3D.new()
-	trunk.albedo_color = Color(0.33, 0.24, 0.16)
-	trunk.roughness = 0.9
+	var metal: StandardMaterial3D = MeshBuilder.surface(Color(0.25, 0.27, 0.3), 0.4, 0.6)
+	var lamp: StandardMaterial3D = MeshBuilder.glowing(
+			Color(1.0, 0.95, 0.8), Color(1.0, 0.88, 0.62), 2.0)
+	var trunk: StandardMaterial3D = MeshBuilder.surface(Color(0.33, 0.24, 0.16), 0.9)
 	var leaves: StandardMaterial3D = _textured(Color(0.27, 0.5, 0.2), 0.5, 0.9)
 	var leaves_dark: StandardMaterial3D = _textured(Color(0.2, 0.4, 0.17), 0.5, 0.9)
 	var materials: Array[Material] = [concrete, coping, band, kerb, metal, lamp, trunk, leaves, leaves_dark]
@@ -355,13 +343,11 @@ func _structure_materials() -> Array[Material]:
 ## A matte material with a subtle procedural grain (world-space triplanar, so meshes need no
 ## UVs): `color` times the grain texture, `scale` repeats per metre.
 func _textured(color: Color, scale: float, roughness: float) -> StandardMaterial3D:
-	var material: StandardMaterial3D = StandardMaterial3D.new()
-	material.albedo_color = color
+	var material: StandardMaterial3D = MeshBuilder.surface(color, roughness)
 	material.albedo_texture = _grain_texture()
 	material.uv1_triplanar = true
 	material.uv1_world_triplanar = true
 	material.uv1_scale = Vector3.ONE * scale
-	material.roughness = roughness
 	return material
 
 

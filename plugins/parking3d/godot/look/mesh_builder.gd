@@ -17,6 +17,25 @@ var _materials: Array[Material] = []
 var _used: PackedByteArray = PackedByteArray()
 
 
+## A plain lit material: `color`, `roughness` and `metallic` (StandardMaterial3D's defaults
+## otherwise: roughness 1, metallic 0).
+static func surface(color: Color, roughness: float = 1.0, metallic: float = 0.0) -> StandardMaterial3D:
+	var material: StandardMaterial3D = StandardMaterial3D.new()
+	material.albedo_color = color
+	material.roughness = roughness
+	material.metallic = metallic
+	return material
+
+
+## A lamp's material: `color` lit, glowing `emission` at `energy`.
+static func glowing(color: Color, emission: Color, energy: float) -> StandardMaterial3D:
+	var material: StandardMaterial3D = surface(color)
+	material.emission_enabled = true
+	material.emission = emission
+	material.emission_energy_multiplier = energy
+	return material
+
+
 ## One slot per material; a helper's `slot` is an index into `materials`.
 func _init(materials: Array[Material]) -> void:
 	for material: Material in materials:
