@@ -23,6 +23,7 @@ from rlgodot.core.envs.gym_env import GodotEnv
 from rlgodot.core.errors import InvalidOption, RLGodotError
 from rlgodot.core.jobs.config import ScreenshotConfig, config_from
 from rlgodot.core.jobs.evaluate import load_policy
+from rlgodot.core.jobs.output_file import check_output_file
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.runtime.settings import LaunchSettings
@@ -112,30 +113,10 @@ def screenshot(config: ScreenshotConfig | str, **overrides: Any) -> ScreenshotRe
 def check_png_path(path: Path) -> Path:
     """Make ``path``'s folder and check a PNG can be written there, before Godot starts.
 
-    Leaves no file behind (an existing one is left as it is).
-
     Raises:
         InvalidOption: Not a ``.png`` name, or the folder cannot be made or written.
     """
-    path = Path(path)
-    if path.suffix.lower() != PNG_SUFFIX:
-        raise InvalidOption(
-            f"screenshot path {path} must end in {PNG_SUFFIX}; pass e.g. "
-            f"{path.with_suffix(PNG_SUFFIX)}"
-        )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        existed = path.exists()
-        with path.open("ab"):  # a probe: an existing file keeps its contents until written
-            pass
-        if not existed:
-            path.unlink()
-    except OSError as exc:
-        raise InvalidOption(
-            f"cannot write the screenshot {path}: {exc.strerror or exc}; pass a path in a "
-            "folder you can write to"
-        ) from exc
-    return path
+    return check_output_file(path, PNG_SUFFIX, "screenshot", InvalidOption)
 
 
 def write_png(path: Path, frame: np.ndarray) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from rlgodot.core.errors import VideoError
+from rlgodot.core.jobs.output_file import check_output_file
 
 MP4_SUFFIX = ".mp4"
 LOOP_SUFFIX = ".gif"
@@ -58,30 +59,10 @@ def loop_path(video: Path) -> Path:
 def check_video_path(path: Path) -> Path:
     """Make ``path``'s folder and check an MP4 can be written there, before any frame exists.
 
-    Leaves no file behind (an existing one is left as it is).
-
     Raises:
         VideoError: Not a ``.mp4`` name, or the folder cannot be made or written.
     """
-    path = Path(path)
-    if path.suffix.lower() != MP4_SUFFIX:
-        raise VideoError(
-            f"video path {path} must end in {MP4_SUFFIX} (the GIF goes beside it); "
-            f"pass e.g. {path.with_suffix(MP4_SUFFIX)}"
-        )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        existed = path.exists()
-        with path.open("ab"):  # a probe: an existing file keeps its contents until encoding
-            pass
-        if not existed:
-            path.unlink()
-    except OSError as exc:
-        raise VideoError(
-            f"cannot write the video {path}: {exc.strerror or exc}; pass a path in a folder "
-            "you can write to"
-        ) from exc
-    return path
+    return check_output_file(path, MP4_SUFFIX, "video", VideoError, " (the GIF goes beside it)")
 
 
 class Mp4Writer:
