@@ -346,9 +346,14 @@ class _Episodes:
         self.lengths.append(length)
         if spec.success_key:
             self.successes.append(bool(info.get(spec.success_key, False)))
-        for key, value in info.items():
-            if isinstance(value, (bool, np.bool_)) and key != "TimeLimit.truncated":
-                self.outcomes[key] = self.outcomes.get(key, 0) + bool(value)
+        for key, value in outcome_flags(info).items():
+            self.outcomes[key] = self.outcomes.get(key, 0) + value
+
+
+def outcome_flags(info: dict[str, Any]) -> dict[str, bool]:
+    """The boolean flags of an episode's final info, without Gymnasium's TimeLimit.truncated."""
+    return {key: bool(value) for key, value in info.items()
+            if isinstance(value, (bool, np.bool_)) and key != "TimeLimit.truncated"}
 
 
 def _run_episodes(vec: GodotVecEnv, spec: EnvSpec, act: Policy | None,

@@ -22,7 +22,7 @@ import numpy as np
 from rlgodot.core.envs.gym_env import GodotEnv
 from rlgodot.core.errors import InvalidOption, RLGodotError
 from rlgodot.core.jobs.config import ScreenshotConfig, config_from
-from rlgodot.core.jobs.evaluate import load_policy
+from rlgodot.core.jobs.evaluate import load_policy, outcome_flags
 from rlgodot.core.jobs.output_file import check_output_file
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.plugin.registry import get_registry
@@ -96,8 +96,7 @@ def screenshot(config: ScreenshotConfig | str, **overrides: Any) -> ScreenshotRe
             # simulated time between drawn frames
             frame = env.render()
             if terminated or truncated:
-                flags = [k for k, v in info.items()
-                         if isinstance(v, (bool, np.bool_)) and v and k != "TimeLimit.truncated"]
+                flags = [key for key, value in outcome_flags(info).items() if value]
                 ended = ("terminated" if terminated else "truncated") + (
                     f": {', '.join(flags)}" if flags else "")
     finally:
