@@ -215,6 +215,13 @@ def train(
     )
 
 
+def sb3_policy(spec: EnvSpec) -> str:
+    """The SB3 policy for the env's observation: an MLP, a CNN for an image, both for a Dict."""
+    if spec.image_space is None:
+        return "MlpPolicy"
+    return "CnnPolicy" if spec.vector_space is None else "MultiInputPolicy"
+
+
 def _plan(config: TrainConfig) -> _Plan:
     resume_model = None
     if config.resume is not None:
@@ -260,7 +267,7 @@ def _learn(
     monitored = VecMonitor(env, info_keywords=(spec.success_key,) if spec.success_key else ())
     if model is None:
         model = ALGORITHMS[plan.algo](
-            "MlpPolicy", monitored, seed=config.seed, verbose=config.verbose,
+            sb3_policy(spec), monitored, seed=config.seed, verbose=config.verbose,
             tensorboard_log=str(plan.run_dir), device="cpu", **plan.hyperparameters,
         )
         if config.init_from is not None:
