@@ -11,8 +11,14 @@ Observation (``Box(-1, 1, (6,), float32)``, clipped):
 | 2, 3 | ball velocity x, y | / 5 m/s |
 | 4, 5 | target minus ball, x, y | / 10 m |
 
-Actions: ``ball-v0`` ``Box(-1, 1, (2,))``: force along x and y as a fraction of ``max_force``.
-``ball-discrete-v0`` ``Discrete(5)``: 0 no force, 1 +x, 2 -x, 3 +y, 4 -y (full force).
+``ball-pixels-v0`` sees the arena instead, from above: ``Box(0, 255, (84, 84, 2), uint8)``, the
+last two 84 x 84 grayscale frames of a camera sensor framing the arena (``ball_pixels.tscn``:
+the ball scene plus a ``CameraSensor2D``), for ``CnnPolicy``. Its dynamics, actions and reward
+are ``ball-v0``'s; the reward still comes from the raw state.
+
+Actions: ``ball-v0``, ``ball-pixels-v0`` ``Box(-1, 1, (2,))``: force along x and y as a fraction
+of ``max_force``. ``ball-discrete-v0`` ``Discrete(5)``: 0 no force, 1 +x, 2 -x, 3 +y, 4 -y
+(full force).
 
 Reward per step: ``progress_weight`` x (metres the ball got closer to the target), minus
 ``time_penalty``, plus ``success_bonus`` when it reaches the target.
@@ -147,6 +153,30 @@ BALL = EnvSpec(
     },
     model=shipped_model(HERE / "models" / "ball-v0-ppo.zip"),
     **COMMON,
+)
+
+PIXELS_SHAPE = (84, 84, 2)  # the scene's CameraSensor2D: 84 x 84, grayscale, stack 2
+
+BALL_PIXELS = EnvSpec(
+    id="ball-pixels-v0",
+    description="Push a ball onto a target, seen from above in 84x84 grayscale frames (CNN).",
+    action_space=gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
+    make_decoder=BallDecoder,
+    train={
+        "ppo": TrainDefaults(
+            total_timesteps=200_000,
+            n_envs=16,
+            hyperparameters={"n_steps": 128, "batch_size": 256, "n_epochs": 4,
+                             "learning_rate": 2.5e-4, "gamma": 0.99, "ent_coef": 0.01,
+                             "clip_range": 0.1},
+        )
+    },
+    **{
+        **COMMON,
+        "scene": "ball_pixels.tscn",
+        "observation_space": gym.spaces.Box(0, 255, shape=PIXELS_SHAPE, dtype=np.uint8),
+        "observation": None,
+    },
 )
 
 BALL_DISCRETE = EnvSpec(

@@ -1,0 +1,187 @@
+"""Camera observations: the wire form of images, image observation spaces, and ``ball-pixels``.
+
+The first part needs no Godot. The rest drives a real Godot rendering its camera sensors on the
+private Xvfb the runtime starts by itself (Mesa's software OpenGL): without Godot or Xvfb those
+tests skip locally and fail under CI.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from rlgodot.core.envs.batch import EnvBatch
+from rlgodot.core.errors import PluginError, ProtocolError
+from rlgodot.core.plugin import IMAGE_KEY, VECTOR_KEY
+from rlgodot.core.plugin.registry import get_registry
+from rlgodot.core.plugin.spec import observation_space_problem
+from rlgodot.core.runtime.protocol.codec import decode_binary_result
+from rlgodot.core.runtime.protocol.messages import ImageLayout, StepBatch
+from rlgodot.core.testing.wire import encode_binary_result
+
+PIXELS = "ball-pixels-v0"
+SHAPE = (84, 84, 2)
+# The scene's camera: centred on the arena, 520 world pixels (50 per metre) across 84 pixels.
+PIXELS_PER_METRE = 50.0 * 84 / 520.0
+BALL_X, BALL_Y = 0, 1
+
+
+# ---------------------------------------------------------------------------- no Godot
+
+
+def test_image_layout_puts_the_stacked_frames_last():
+    layout = ImageLayout((2, 3, 4), stack=2)  # 2 frames of 2 channels
+    # wire: per row, frame 0 (2 x 3 x 2 bytes) then frame 1
+    wire = np.arange(2 * layout.nbytes, dtype=np.uint8)
+    images = layout.decode(wire)
+    assert images.shape == (2, 2, 3, 4)
+    frames = wire.reshape(2, 2, 2, 3, 2)  # row, frame, y, x, channel
+    assert np.array_equal(images[1, 1, 2, :2], frames[1, 0, 1, 2])
+    assert np.array_equal(images[1, 1, 2, 2:], frames[1, 1, 1, 2])
+    assert layout.encode(images) == wire.tobytes()
+
+
+def test_binary_results_carry_images_after_the_states():
+    layout = ImageLayout((4, 5, 3))
+    rng = np.random.default_rng(0)
+    batch = StepBatch(
+        rng.standard_normal((3, 2)).astype(np.float32),
+        np.array([0, 1, 0], np.uint8),
+        np.array([1]),
+        rng.standard_normal((1, 2)).astype(np.float32),
+        rng.integers(0, 256, (3, 4, 5, 3), dtype=np.uint8),
+        rng.integers(0, 256, (1, 4, 5, 3), dtype=np.uint8),
+    )
+    body = encode_binary_result("step_result", batch, layout)
+    decoded = decode_binary_result(body, layout).batch
+    assert np.array_equal(decoded.images, batch.images)
+    assert np.array_equal(decoded.terminal_images, batch.terminal_images)
+    assert np.array_equal(decoded.states, batch.states)
+    assert decode_binary_result(encode_binary_result("step_result", batch)).batch.images is None
+    with pytest.raises(ProtocolError, match="camera observations of 60 bytes"):
+        decode_binary_result(body[:-1], layout)
+
+
+def test_hello_image_layout_is_checked():
+    assert ImageLayout.from_hello({"image_shape": []}) is None
+    layout = ImageLayout.from_hello({"image_shape": [84, 84, 4], "image_stack": 4})
+    assert layout == ImageLayout((84, 84, 4), 4)
+    with pytest.raises(ProtocolError, match="image_stack"):
+        ImageLayout.from_hello({"image_shape": [84, 84, 3], "image_stack": 2})
+
+
+def test_observation_space_forms():
+    image = gym.spaces.Box(0, 255, (8, 8, 1), np.uint8)
+    vector = gym.spaces.Box(-1, 1, (3,), np.float32)
+    assert observation_space_problem(image) is None
+    assert observation_space_problem(vector) is None
+    mixed = gym.spaces.Dict({IMAGE_KEY: image, VECTOR_KEY: vector})
+    assert observation_space_problem(mixed) is None
+    for bad in (
+        gym.spaces.Box(0, 1, (8, 8, 1), np.uint8),  # uint8 but not 0..255
+        gym.spaces.Dict({IMAGE_KEY: image}),
+        gym.spaces.Dict({IMAGE_KEY: image, VECTOR_KEY: image}),
+        gym.spaces.Discrete(3),
+    ):
+        assert "float32 gymnasium Box" in observation_space_problem(bad)
+
+
+def test_pixel_spec_has_an_image_and_no_terms():
+    from dataclasses import replace
+
+    spec = get_registry().get(PIXELS)
+    assert spec.image_shape == SHAPE and spec.vector_space is None
+    ball = get_registry().get("ball-v0")
+    assert ball.image_shape == ()
+    with pytest.raises(PluginError, match="no vector Box"):
+        replace(spec, observation=ball.observation)
+    mixed = replace(
+        spec,
+        observation_space=gym.spaces.Dict(
+            {IMAGE_KEY: spec.observation_space, VECTOR_KEY: ball.observation_space}
+        ),
+        observation=ball.observation,
+    )
+    assert mixed.image_shape == SHAPE and mixed.vector_space == ball.observation_space
+
+
+# ---------------------------------------------------------------------------- real Godot
+
+
+def _project(states: np.ndarray) -> np.ndarray:
+    """Ball positions (m, arena centre) -> (row, column) in the 84 x 84 image."""
+    return np.stack(
+        [41.5 + states[:, BALL_Y] * PIXELS_PER_METRE, 41.5 + states[:, BALL_X] * PIXELS_PER_METRE],
+        axis=1,
+    )
+
+
+def _run(seeds: list[int], actions: np.ndarray) -> list[StepBatch]:
+    """A fresh Godot process: reset with ``seeds``, then one step per action batch."""
+    batch = EnvBatch(get_registry().get(PIXELS), len(seeds), "same_step")
+    try:
+        out = [batch.session.reset(seeds)]
+        out += [batch.session.step(a) for a in actions]
+    finally:
+        batch.close()
+    return out
+
+
+@pytest.mark.godot
+def test_pixels_show_the_ball_where_the_state_says(godot_binary, xvfb):
+    pushes = np.tile(np.array([[1.0, 0.0], [0.0, -1.0]], np.float32), (6, 1, 1))
+    results = _run([3, 4], pushes)
+    reset, steps = results[0], results[1:]
+    assert reset.images.shape == (2, *SHAPE) and reset.images.dtype == np.uint8
+    assert np.array_equal(reset.images[..., 0], reset.images[..., 1]), "a reset fills the stack"
+    previous = reset
+    for step in steps:
+        assert np.array_equal(step.images[..., 0], previous.images[..., 1]), "the stack shifts"
+        previous = step
+    first, last = reset.images[..., 1].astype(int), steps[-1].images[..., 1].astype(int)
+    moved = np.abs(last - first) > 20
+    for i in range(2):
+        changed = np.argwhere(moved[i])
+        assert len(changed) > 4, f"instance {i}: the ball did not move in the image"
+        ends = _project(np.stack([reset.states[i], steps[-1].states[i]]))
+        # the changed pixels are around the ball's old and new places
+        near = np.min(np.linalg.norm(changed[:, None, :] - ends[None], axis=2), axis=1)
+        assert np.all(near < 4.0), f"instance {i}: pixels changed away from the ball: {near.max()}"
+
+
+@pytest.mark.godot
+def test_same_seed_and_actions_give_identical_images_in_a_fresh_process(godot_binary, xvfb):
+    rng = np.random.default_rng(7)
+    actions = rng.uniform(-1, 1, (15, 3, 2)).astype(np.float32)
+    first = _run([11, 12, 13], actions)
+    again = _run([11, 12, 13], actions)
+    other = _run([21, 12, 13], actions)
+    for a, b in zip(first, again, strict=True):
+        assert np.array_equal(a.images, b.images) and np.array_equal(a.states, b.states)
+    assert not np.array_equal(first[0].images[0], other[0].images[0])
+    assert np.array_equal(first[-1].images[1:], other[-1].images[1:])
+
+
+@pytest.mark.godot
+def test_an_ended_episode_sends_its_terminal_image(godot_binary, xvfb):
+    spec = get_registry().get(PIXELS)
+    batch = EnvBatch(spec, 2, "same_step", options={"target_radius": 50.0})
+    try:
+        reset = batch.session.reset([5, 6])
+        step = batch.session.step(np.ones((2, 2), np.float32))
+        headless = EnvBatch(get_registry().get("ball-v0"), 1, "same_step")
+        try:
+            assert headless.session.info.image is None
+            assert headless.session.reset([1]).images is None
+        finally:
+            headless.close()
+    finally:
+        batch.close()
+    # every episode reaches the (huge) target in its first step and restarts at once
+    assert step.terminal_indices.tolist() == [0, 1]
+    assert step.terminal_images.shape == (2, *SHAPE)
+    assert np.array_equal(step.terminal_images[..., 0], reset.images[..., 1])
+    assert not np.array_equal(step.terminal_images[..., 1], reset.images[..., 1])
+    assert np.array_equal(step.images[..., 0], step.images[..., 1]), "new episodes fill the stack"
+    assert not np.array_equal(step.images, step.terminal_images)
