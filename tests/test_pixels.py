@@ -185,3 +185,19 @@ def test_an_ended_episode_sends_its_terminal_image(godot_binary, xvfb):
     assert not np.array_equal(step.terminal_images[..., 1], reset.images[..., 1])
     assert np.array_equal(step.images[..., 0], step.images[..., 1]), "new episodes fill the stack"
     assert not np.array_equal(step.images, step.terminal_images)
+
+
+def test_a_cnn_model_fits_its_pixel_env():
+    from stable_baselines3.common.vec_env import VecTransposeImage
+
+    from rlgodot.core.errors import RLGodotError
+    from rlgodot.core.jobs.models import check_model_spaces
+
+    spec = get_registry().get(PIXELS)
+    stored = VecTransposeImage.transpose_space(spec.observation_space)  # what SB3 saves
+    assert stored.shape == (2, 84, 84)
+    check_model_spaces(stored, spec.action_space, spec, "model.zip")
+    check_model_spaces(spec.observation_space, spec.action_space, spec, "model.zip")
+    with pytest.raises(RLGodotError, match="observation space"):
+        check_model_spaces(gym.spaces.Box(0, 255, (1, 84, 84), np.uint8), spec.action_space,
+                           spec, "model.zip")

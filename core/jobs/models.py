@@ -14,6 +14,8 @@ from typing import Any
 import gymnasium as gym
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.vec_env import VecTransposeImage
 
 from rlgodot.core.errors import RLGodotError
 from rlgodot.core.plugin.spec import EnvSpec, LinearSchedule
@@ -170,6 +172,21 @@ def _space_text(space: gym.Space[Any]) -> str:
     return str(space)
 
 
+def stored_space(space: gym.Space[Any]) -> gym.Space[Any]:
+    """``space`` as an SB3 model stores it: channels-last images channels-first.
+
+    SB3 wraps an env whose observation has channels-last images in ``VecTransposeImage`` (so
+    does a ``Dict``, image by image), and its model keeps the transposed space; ``predict``
+    transposes channels-last observations itself.
+    """
+    if isinstance(space, gym.spaces.Dict):
+        return gym.spaces.Dict({key: stored_space(sub) for key, sub in space.spaces.items()})
+    if is_image_space(space) and not is_image_space_channels_first(space):
+        assert isinstance(space, gym.spaces.Box)  # is_image_space: a uint8 Box
+        return VecTransposeImage.transpose_space(space)
+    return space
+
+
 def check_model_spaces(
     observation_space: gym.Space[Any], action_space: gym.Space[Any], spec: EnvSpec,
     path: Path | str,
@@ -182,7 +199,7 @@ def check_model_spaces(
     pairs = (("observation", observation_space, spec.observation_space),
              ("action", action_space, spec.action_space))
     for kind, theirs, ours in pairs:
-        if theirs != ours:
+        if theirs != ours and theirs != stored_space(ours):
             raise RLGodotError(
                 f"model {path} has {kind} space {_space_text(theirs)} but {spec.id} has "
                 f"{_space_text(ours)}: use a model trained on {spec.id} or an env with the same "
