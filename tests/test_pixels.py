@@ -22,8 +22,8 @@ from rlgodot.core.testing.wire import encode_binary_result
 
 PIXELS = "ball-pixels-v0"
 SHAPE = (84, 84, 2)
-# The scene's camera: centred on the arena, 520 world pixels (50 per metre) across 84 pixels.
-PIXELS_PER_METRE = 50.0 * 84 / 520.0
+# The scene's camera: centred on the arena, 500 world pixels (50 per metre) across 84 pixels.
+PIXELS_PER_METRE = 50.0 * 84 / 500.0
 BALL_X, BALL_Y = 0, 1
 
 
@@ -166,7 +166,8 @@ def test_same_seed_and_actions_give_identical_images_in_a_fresh_process(godot_bi
 @pytest.mark.godot
 def test_an_ended_episode_sends_its_terminal_image(godot_binary, xvfb):
     spec = get_registry().get(PIXELS)
-    batch = EnvBatch(spec, 2, "same_step", options={"target_radius": 50.0})
+    # a huge target and a strong push: the ball moves a few pixels in the episode's one step
+    batch = EnvBatch(spec, 2, "same_step", options={"target_radius": 50.0, "max_force": 100.0})
     try:
         reset = batch.session.reset([5, 6])
         step = batch.session.step(np.ones((2, 2), np.float32))

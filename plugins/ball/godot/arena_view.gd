@@ -2,6 +2,9 @@ extends Node2D
 ## Draws one ball arena: floor, walls, target and ball (pixels; 50 px per metre).
 ##
 ## Hidden and never drawn when unwatched; a watched agent's sync_view() asks for each redraw.
+## With sensor_look (ball_pixels.tscn) it is drawn for a camera sensor: a black floor without
+## grid lines, the target a filled mid-grey disc and the ball white, so that in an 84 x 84
+## grayscale frame the two are the only shapes and differ by brightness alone.
 
 const FLOOR_COLOR: Color = Color(0.13, 0.15, 0.18)
 const GRID_COLOR: Color = Color(0.19, 0.21, 0.25)
@@ -13,6 +16,12 @@ const HALF_SIZE_PX: float = 250.0
 const WALL_PX: float = 25.0
 const GRID_STEP_PX: float = 50.0
 const BALL_RADIUS_PX: float = 12.5
+const SENSOR_FLOOR_COLOR: Color = Color.BLACK
+const SENSOR_TARGET_COLOR: Color = Color(0.5, 0.5, 0.5)
+const SENSOR_BALL_COLOR: Color = Color.WHITE
+
+## Drawn for a camera sensor's eyes (see above) instead of for people.
+@export var sensor_look: bool = false
 
 var target_position: Vector2 = Vector2.ZERO
 var target_radius: float = 25.0
@@ -23,6 +32,11 @@ var target_radius: float = 25.0
 func _draw() -> void:
 	var inner: Rect2 = Rect2(-HALF_SIZE_PX, -HALF_SIZE_PX, 2.0 * HALF_SIZE_PX, 2.0 * HALF_SIZE_PX)
 	draw_rect(inner.grow(WALL_PX), WALL_COLOR)
+	if sensor_look:
+		draw_rect(inner, SENSOR_FLOOR_COLOR)
+		draw_circle(target_position, target_radius, SENSOR_TARGET_COLOR)
+		draw_circle(_ball.position, BALL_RADIUS_PX, SENSOR_BALL_COLOR)
+		return
 	draw_rect(inner, FLOOR_COLOR)
 	var x: float = -HALF_SIZE_PX + GRID_STEP_PX
 	while x < HALF_SIZE_PX:
