@@ -56,6 +56,30 @@ def test_dqn_on_continuous_actions_points_to_discrete_variant():
         train(TrainConfig(env="ball", algo="dqn"))
 
 
+def test_policy_kwargs_name_classes_by_dotted_path():
+    import torch
+
+    from rlgodot.core.jobs.models import plain
+    from rlgodot.core.jobs.networks import SmallCnn
+    from rlgodot.core.jobs.train import resolve_training
+
+    given = {"features_extractor_class": "rlgodot.core.jobs.networks.SmallCnn",
+             "activation_fn": "torch.nn.ReLU", "net_arch": [8]}
+    config = TrainConfig(env="ball", hyperparameters={"policy_kwargs": given})
+    kwargs = resolve_training(config)[2]["policy_kwargs"]
+    assert kwargs == {"features_extractor_class": SmallCnn, "activation_fn": torch.nn.ReLU,
+                      "net_arch": [8]}
+    # sidecars and config files write the classes' paths, which read back as the classes
+    written = plain(kwargs)
+    assert written["features_extractor_class"] == "rlgodot.core.jobs.networks.SmallCnn"
+    again = TrainConfig(env="ball", hyperparameters={"policy_kwargs": written})
+    assert resolve_training(again)[2]["policy_kwargs"] == kwargs
+    for bad in ("torch.nn.NoSuchLayer", "no_such_module.Thing", "ReLU", "math.pi"):
+        config = TrainConfig(env="ball", hyperparameters={"policy_kwargs": {"activation_fn": bad}})
+        with pytest.raises(InvalidOption, match="not an importable class"):
+            resolve_training(config)
+
+
 def test_random_baseline_is_reproducible(godot_binary):
     a = evaluate("ball", random_policy=True, episodes=6, seed=3)
     b = evaluate("ball", random_policy=True, episodes=6, seed=3)

@@ -42,8 +42,8 @@ def plain(value: Any) -> Any:
     """``value`` in JSON types, for sidecars and config files.
 
     Numbers, bools, None, lists and dicts stay; paths become strings, tuples lists, numpy
-    scalars numbers, a ``LinearSchedule(x)`` ``"lin_x"`` (RL Zoo's notation), anything else its
-    ``repr``.
+    scalars numbers, a ``LinearSchedule(x)`` ``"lin_x"`` (RL Zoo's notation), a class its dotted
+    path (``"torch.nn.ReLU"``, which training reads back), anything else its ``repr``.
     """
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -57,6 +57,8 @@ def plain(value: Any) -> Any:
         return value.item()
     if isinstance(value, LinearSchedule):
         return f"lin_{value.start}"
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
     return repr(value)
 
 
