@@ -7,17 +7,21 @@ tests skip locally and fail under CI.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
 
 from rlgodot.core.envs.batch import EnvBatch
-from rlgodot.core.errors import PluginError, ProtocolError
+from rlgodot.core.errors import PluginError, ProtocolError, RemoteError
 from rlgodot.core.plugin import IMAGE_KEY, VECTOR_KEY
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import observation_space_problem
+from rlgodot.core.runtime.launcher import GodotBinary, GodotCommand, assemble_project
 from rlgodot.core.runtime.protocol.codec import decode_binary_result
-from rlgodot.core.runtime.protocol.messages import ImageLayout, StepBatch
+from rlgodot.core.runtime.protocol.messages import ImageLayout, SessionConfig, StepBatch
+from rlgodot.core.runtime.session import GodotSession
 from rlgodot.core.testing.wire import encode_binary_result
 
 PIXELS = "ball-pixels-v0"
@@ -25,6 +29,10 @@ SHAPE = (84, 84, 2)
 # The scene's camera: centred on the arena, 500 world pixels (50 per metre) across 84 pixels.
 PIXELS_PER_METRE = 50.0 * 84 / 500.0
 BALL_X, BALL_Y = 0, 1
+ADDON = Path(__file__).resolve().parents[1] / "godot" / "addons" / "rlgodot"
+CAMERA3D_DIR = Path(__file__).resolve().parent / "camera3d_scene"
+SHAPE_3D = (32, 48, 6)  # camera3d.tscn's sensor: 48 x 32 pixels, RGB, stack 2
+NEWEST_3D = slice(3, 6)  # the newest RGB frame of the stack
 
 
 # ---------------------------------------------------------------------------- no Godot
@@ -202,3 +210,60 @@ def test_a_cnn_model_fits_its_pixel_env():
     with pytest.raises(RLGodotError, match="observation space"):
         check_model_spaces(gym.spaces.Box(0, 255, (1, 84, 84), np.uint8), spec.action_space,
                            spec, "model.zip")
+
+
+# ---------------------------------------------------------------------------- CameraSensor3D
+
+
+@pytest.fixture(scope="module")
+def camera3d_project(godot_binary: GodotBinary) -> Path:
+    return assemble_project(ADDON, {"camera3d": CAMERA3D_DIR}, {}, godot_binary)
+
+
+def _run_3d(
+    godot: GodotBinary, project: Path, scene: str, actions: list[np.ndarray]
+) -> list[StepBatch]:
+    """Two instances of a tests/camera3d_scene/ scene: a reset, then one step per action batch."""
+    command = GodotCommand(godot, project, f"res://envs/camera3d/{scene}.tscn", headless=False)
+    config = SessionConfig(n_envs=2, action_repeat=1)
+    with GodotSession.launch(command, n_envs=2, config=config, private_display=True,
+                             expect_image_shape=SHAPE_3D) as session:
+        return [session.reset([0, 1])] + [session.step(a) for a in actions]
+
+
+def _newest(batch: StepBatch, i: int) -> np.ndarray:
+    return batch.images[i, :, :, NEWEST_3D].astype(int)
+
+
+@pytest.mark.godot
+def test_camera_sensor_3d_sees_what_moves_through_the_camera_it_follows(
+    godot_binary, xvfb, camera3d_project
+):
+    still = np.zeros((2, 2), np.float32)
+    box = np.array([[1.0, 0.0], [0.0, 0.0]], np.float32)  # instance 0 moves its box
+    eye = np.array([[0.0, 0.0], [0.0, 1.0]], np.float32)  # instance 1 moves its Eye camera
+    follows = _run_3d(godot_binary, camera3d_project, "camera3d", [still, box, eye])
+    own = _run_3d(godot_binary, camera3d_project, "camera3d_own", [still, box, eye])
+    for run in (follows, own):
+        reset, kept, boxed, eyed = run
+        assert reset.images.shape == (2, *SHAPE_3D) and reset.images.dtype == np.uint8
+        assert np.array_equal(reset.images[0], reset.images[1]), "instances apart, alike"
+        red = reset.images[0, :, :, 3].astype(int) - reset.images[0, :, :, 4]
+        assert (red > 100).sum() > 20, "the red box is in view"
+        assert np.array_equal(_newest(kept, 0), _newest(reset, 0)), "nothing moved"
+        assert np.abs(_newest(boxed, 0) - _newest(kept, 0)).max() > 100, "the box moved"
+        assert np.array_equal(_newest(boxed, 1), _newest(kept, 1))
+        assert np.array_equal(boxed.images[0, :, :, :3], kept.images[0, :, :, 3:]), "stacked"
+    # the Eye moved: the sensor that looks through it sees another picture, the one that
+    # looks from its own place the same
+    assert np.abs(_newest(follows[3], 1) - _newest(follows[2], 1)).max() > 100
+    assert np.array_equal(_newest(own[3], 1), _newest(own[2], 1))
+
+
+@pytest.mark.godot
+def test_camera_sensor_3d_refuses_a_camera_path_that_is_no_camera(
+    godot_binary, xvfb, camera3d_project
+):
+    with pytest.raises(RemoteError, match="camera_path ../Box is not a Camera3D"):
+        _run_3d(godot_binary, camera3d_project, "camera3d_bad_path", [])
+

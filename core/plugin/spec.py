@@ -125,7 +125,7 @@ class EnvSpec:
             the raw state), an image ``Box(0, 255, (H, W, C), uint8)`` (what the scene's camera
             sensor sees: C is 1 or 3 per frame times its stack), or a ``Dict`` of both under
             ``IMAGE_KEY`` and ``VECTOR_KEY``. An image must equal the shape the scene's
-            ``CameraSensor2D`` announces at hello.
+            camera sensor (``CameraSensor2D`` or ``CameraSensor3D``) announces at hello.
         action_space: The Gymnasium action space (``Box`` or ``Discrete``).
         make_decoder: ``make_decoder(reward_options)`` returns the env's :class:`Decoder`; a
             Decoder subclass itself is such a callable. The core calls it through

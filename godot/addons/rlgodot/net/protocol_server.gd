@@ -25,7 +25,7 @@ extends Node
 ## one (the trainer is learning), the tree is paused (nothing is simulated, as during a render)
 ## and the window keeps drawing until the request comes (waiting_changed).
 ##
-## Cameras (CameraSensor2D in the scene): a reset or step reply carries each instance's camera
+## Cameras (CameraSensor2D or CameraSensor3D in the scene): a reset or step reply carries each instance's camera
 ## observation after the states. They are captured at the decision point like a render: the
 ## views are prepared, one frame passes with the tree paused, then they are drawn and read. A
 ## same_step autoreset waits for that capture (the ended episodes' last frames are the terminal

@@ -1,8 +1,8 @@
 extends RefCounted
-## The capture half of a camera sensor (CameraSensor2D): its own SubViewport of width x height
-## pixels, drawn only when a capture asks for it, read back as 8-bit grayscale or RGB, and the
-## stack of its last `stack` frames. The sensor node owns one and keeps what depends on 2D or 3D
-## (its camera and where it looks).
+## The capture half of a camera sensor (CameraSensor2D, CameraSensor3D): its own SubViewport of
+## width x height pixels, drawn only when a capture asks for it, read back as 8-bit grayscale or
+## RGB, and the stack of its last `stack` frames. The sensor node owns one and keeps what depends
+## on 2D or 3D (its camera and where it looks: the `place` callable puts the camera there).
 ##
 ## A capture (driven by the batch, once per step, never per tick): prepare() on every sensor to
 ## capture, one frame with the scene tree paused (deferred redraws and transforms are flushed,
@@ -22,15 +22,20 @@ var viewport: SubViewport = SubViewport.new()
 ## The last `stack` frames, oldest first; each `height` rows of `width` pixels of channels()
 ## bytes, top row first. Empty before the first read(). Replaced (not modified) by read().
 var observation: PackedByteArray = PackedByteArray()
+## What keeps the sensor from capturing ("" = nothing), set by the sensor when it is ready; the
+## batch refuses the session with it.
+var problem: String = ""
 
 var _fresh: bool = true
+var _place: Callable
 
 
-func _init(view_width: int, view_height: int, gray: bool, frames: int) -> void:
+func _init(view_width: int, view_height: int, gray: bool, frames: int, place: Callable) -> void:
 	width = view_width
 	height = view_height
 	grayscale = gray
 	stack = frames
+	_place = place
 	viewport.size = Vector2i(width, height)
 	viewport.render_target_update_mode = SubViewport.UPDATE_DISABLED
 	viewport.transparent_bg = false
@@ -55,8 +60,10 @@ func restart() -> void:
 	_fresh = true
 
 
-## Marks the view to be drawn by the next RenderingServer.force_draw().
+## Puts the camera where the sensor looks now and marks the view to be drawn by the next
+## RenderingServer.force_draw().
 func prepare() -> void:
+	_place.call()
 	viewport.render_target_update_mode = SubViewport.UPDATE_ONCE
 
 

@@ -42,16 +42,15 @@ var _camera: Camera2D = Camera2D.new()
 
 
 func _ready() -> void:
-	frames = CameraFrames.new(width, height, grayscale, stack)
+	frames = CameraFrames.new(width, height, grayscale, stack, place_camera)
 	frames.viewport.world_2d = get_viewport().world_2d
 	_camera.ignore_rotation = not rotate_with_node
 	frames.viewport.add_child(_camera)
 	add_child(frames.viewport, false, INTERNAL_MODE_BACK)
 	_camera.make_current()
-	place_camera()
 
 
-## Puts the camera where the node is now (the batch calls it before every capture).
+## Puts the camera where the node is now (before every capture: CameraFrames.prepare()).
 func place_camera() -> void:
 	# The camera's parent is the view (no CanvasItem): its position is in world coordinates.
 	_camera.position = global_position

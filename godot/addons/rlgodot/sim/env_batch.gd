@@ -54,9 +54,10 @@ var _ticks_left: int = 0
 var _stepping: bool = false
 var _bad_state_reported: bool = false
 var _policy_actions: PackedFloat32Array = PackedFloat32Array()
-var _camera_sensors: Array[CameraSensor2D] = []
 ## What is wrong with the scene's camera sensors ("" = nothing), found by create_instances().
 var _camera_problem: String = ""
+## The sensor nodes (CameraSensor2D or CameraSensor3D) of `cameras`, in the same order.
+var _camera_nodes: Array[Node] = []
 ## Each instance's episode_ticks at its last capture (for sync_view()'s delta).
 var _captured_ticks: PackedInt64Array = PackedInt64Array()
 
@@ -90,15 +91,15 @@ func create_instances(n: int, human: bool, options: Dictionary) -> String:
 		instance.n_instances = n
 		instance.physics_hz = physics_hz
 		instance.human_control = human and i == 0
-		var sensors: Array[CameraSensor2D] = []
+		var sensors: Array[Node] = []
 		_find_cameras(instance, sensors)
 		if sensors.size() > 1:
 			_camera_problem = "%s has %d camera sensors; an instance may have one" % [scene_path, sensors.size()]
-		elif i > 0 and (sensors.size() == 1) != (not _camera_sensors.is_empty()) and _camera_problem == "":
+		elif i > 0 and (sensors.size() == 1) != (not _camera_nodes.is_empty()) and _camera_problem == "":
 			_camera_problem = "%s: instance %d has %d camera sensor(s), instance 0 has %d" % [
 				scene_path, i, sensors.size(), 1 - sensors.size()]
 		if sensors.size() == 1:
-			_camera_sensors.append(sensors[0])
+			_camera_nodes.append(sensors[0])
 			instance.watched = true  # the camera sees it: its visuals must exist
 		var problem: String = instance.apply_options(options)
 		if problem != "":
@@ -116,9 +117,11 @@ func create_instances(n: int, human: bool, options: Dictionary) -> String:
 		_seed_streams.append(stream)
 	n_envs = n
 	if _camera_problem == "":
-		for sensor: CameraSensor2D in _camera_sensors:
-			cameras.append(sensor.frames)
+		for sensor: Node in _camera_nodes:
+			cameras.append(_frames_of(sensor))
 		_captured_ticks.resize(cameras.size())
+		if not cameras.is_empty() and cameras[0].problem != "":
+			_camera_problem = "%s: %s" % [scene_path, cameras[0].problem]
 	_episode_steps.resize(n)
 	_pending_reset.resize(n)
 	_ever_reset.resize(n)
@@ -169,7 +172,8 @@ func reset_instances(indices: PackedInt32Array, seeds: Array[int], new_options: 
 
 
 ## What is wrong with the scene's camera sensors ("" = nothing): more than one in an instance,
-## or some instances with one and others without. Valid after create_instances().
+## some instances with one and others without, or a sensor's own problem (CameraFrames.problem).
+## Valid after create_instances().
 func camera_problem() -> String:
 	return _camera_problem
 
@@ -203,7 +207,6 @@ func prepare_capture(indices: PackedInt32Array) -> void:
 		var elapsed: int = ticks - _captured_ticks[i] if ticks >= _captured_ticks[i] else 0
 		_captured_ticks[i] = ticks
 		agent_i.sync_view(float(elapsed) / float(physics_hz))
-		_camera_sensors[i].place_camera()
 		cameras[i].prepare()
 
 
@@ -333,13 +336,21 @@ func _start_episode(i: int, episode_seed: int) -> void:
 		_captured_ticks[i] = 0
 
 
-## Collects the camera sensors in the subtree of `node` (not yet in the tree) into `found`.
-static func _find_cameras(node: Node, found: Array[CameraSensor2D]) -> void:
-	var sensor: CameraSensor2D = node as CameraSensor2D
-	if sensor != null:
-		found.append(sensor)
+## Collects the camera sensors (CameraSensor2D, CameraSensor3D) in the subtree of `node` (not
+## yet in the tree) into `found`.
+static func _find_cameras(node: Node, found: Array[Node]) -> void:
+	if node is CameraSensor2D or node is CameraSensor3D:
+		found.append(node)
 	for child: Node in node.get_children():
 		_find_cameras(child, found)
+
+
+## The capture state of a camera sensor found by _find_cameras(), once it is ready.
+static func _frames_of(sensor: Node) -> CameraFrames:
+	var sensor_2d: CameraSensor2D = sensor as CameraSensor2D
+	if sensor_2d != null:
+		return sensor_2d.frames
+	return (sensor as CameraSensor3D).frames
 
 
 func _read_state(i: int) -> PackedFloat32Array:
