@@ -267,3 +267,56 @@ def test_camera_sensor_3d_refuses_a_camera_path_that_is_no_camera(
     with pytest.raises(RemoteError, match="camera_path ../Box is not a Camera3D"):
         _run_3d(godot_binary, camera3d_project, "camera3d_bad_path", [])
 
+
+# ---------------------------------------------------------------------------- bench
+
+
+@pytest.mark.godot
+def test_bench_captures_the_cameras_unless_told_not_to(godot_binary, xvfb):
+    batch = EnvBatch(get_registry().get(PIXELS), 2, "same_step")
+    push = np.ones((2, 2), np.float32)  # the balls keep moving: every frame differs
+    try:
+        batch.session.reset([1, 2])
+        before = batch.session.step(push)
+        [plain] = batch.session.bench(1, capture=False)
+        after_plain = batch.session.step(push)
+        [captured] = batch.session.bench(1)
+        after_captured = batch.session.step(push)
+    finally:
+        batch.close()
+    assert plain["captured"] is False and captured["captured"] is True
+    # the stack's older frame is the previous capture: the step before a plain bench, the
+    # bench's own capture after a capturing one
+    assert np.array_equal(after_plain.images[..., 0], before.images[..., 1])
+    assert not np.array_equal(after_captured.images[..., 0], after_plain.images[..., 1])
+
+
+@pytest.mark.godot
+def test_rlgodot_bench_reports_the_engine_rate_with_and_without_captures(godot_binary, xvfb):
+    import json
+
+    from click.testing import CliRunner
+
+    from rlgodot.cli.main import main
+
+    result = CliRunner().invoke(
+        main, ["bench", "--env", "ball-pixels", "--n-envs", "2", "--seconds", "0.5", "--json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "engine/s no capture" in result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["image_shape"] == list(SHAPE)
+    assert summary["engine_decisions_per_s"] > 0
+    assert summary["engine_no_capture_decisions_per_s"] > 0
+
+
+@pytest.mark.godot
+def test_sb3_bench_runs_on_a_pixel_env_with_uint8_images(godot_binary, xvfb):
+    from rlgodot.core.jobs.bench import FreeVecEnv, bench_sb3
+
+    free = FreeVecEnv(get_registry().get(PIXELS), 2)
+    assert free.reset().shape == (2, *SHAPE) and free.reset().dtype == np.uint8
+    result = bench_sb3(PIXELS, sb3_timesteps=256, n_envs=2)
+    assert result.timesteps == 256 and result.godot_fps > 0 and result.ceiling_fps > 0
+

@@ -604,12 +604,18 @@ class AsyncGodotClient:
         self._expect(reply, "pong", "ping")
         return time.perf_counter() - start
 
-    async def bench(self, steps: int, *, timeout: float | None = None) -> dict[str, Any]:
+    async def bench(
+        self, steps: int, *, capture: bool = True, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Let Godot step its instances ``steps`` times alone (random actions, no I/O).
 
+        A scene with camera sensors captures them every step, as a ``step`` does, unless
+        ``capture`` is False (then it measures the simulation alone).
+
         Returns the ``bench_result`` message: ``steps``, ``n_envs``, ``action_repeat``,
-        ``seconds`` (Godot's own clock) and ``episodes`` ended. The instances' episodes move on;
-        reset them before measured work that needs a fresh start.
+        ``seconds`` (Godot's own clock), ``episodes`` ended and ``captured`` (the cameras were
+        captured). The instances' episodes move on; reset them before measured work that needs
+        a fresh start.
         """
         if (
             isinstance(steps, bool)
@@ -620,7 +626,9 @@ class AsyncGodotClient:
                 f"bench steps must be an int in 1..{MAX_BENCH_STEPS}, got {steps!r}"
             )
         reply = await self._request(
-            encode_json({"type": "bench", "steps": int(steps)}), "bench", timeout
+            encode_json({"type": "bench", "steps": int(steps), "capture": bool(capture)}),
+            "bench",
+            timeout,
         )
         self._expect(reply, "bench_result", "bench")
         return dict(reply)  # type: ignore[arg-type]

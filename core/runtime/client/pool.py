@@ -312,9 +312,13 @@ class AsyncGodotPool:
         """Round trip time of every process, in seconds."""
         return await _gather_all([c.ping(timeout=timeout) for c in self.clients])
 
-    async def bench(self, steps: int, *, timeout: float | None = None) -> list[dict[str, Any]]:
+    async def bench(
+        self, steps: int, *, capture: bool = True, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
         """In-engine bench of every process at once (they run concurrently, one per core)."""
-        return await _gather_all([c.bench(steps, timeout=timeout) for c in self.clients])
+        return await _gather_all(
+            [c.bench(steps, capture=capture, timeout=timeout) for c in self.clients]
+        )
 
     async def close(self, timeout: float = 2.0) -> None:
         """Close every connection concurrently; never raises."""

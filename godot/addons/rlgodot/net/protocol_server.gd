@@ -164,7 +164,7 @@ func _physics_process(_delta: float) -> void:
 		_serve_requests()
 		return
 	if _capture_kind != 0:
-		if not _continue_capture():
+		if _continue_capture():
 			_serve_requests()
 		return
 	if _batch.is_stepping() and not _bench.is_running():
@@ -174,13 +174,13 @@ func _physics_process(_delta: float) -> void:
 	if _batch.run_tick():
 		return
 	if _batch.is_stepping():
-		var capture: bool = not _batch.cameras.is_empty() and not _bench.is_running()
+		var capture: bool = _bench.capture if _bench.is_running() else not _batch.cameras.is_empty()
 		_batch.finish_step(capture)
 		if _bench.is_running():
-			if _bench.next():
-				_stop_if_client_left("a bench")
+			if capture:
+				_begin_capture(Protocol.KIND_STEP_RESULT, _all_indices())
 				return
-			if _script_errors_fail("bench") or not _send(_codec.encode_message(_bench.result())):
+			if not _finish_bench_step():
 				return
 		else:
 			steps += 1
@@ -302,7 +302,8 @@ func _handle_request(body: PackedByteArray) -> bool:
 	return false
 
 
-## Starts an in-engine benchmark; the reply is sent when its last step has finished.
+## Starts an in-engine benchmark (capturing the cameras unless 'capture' is false); the reply is
+## sent when its last step has finished.
 func _handle_bench(msg: Dictionary) -> bool:
 	if not _require_hello(Protocol.TYPE_BENCH):
 		return false
@@ -317,8 +318,13 @@ func _handle_bench(msg: Dictionary) -> bool:
 		_send_error(Protocol.ERROR_BAD_MESSAGE, "bench needs 'steps', an integer in 1..%d, got %s" % [
 			Protocol.MAX_BENCH_STEPS, Codec.describe(steps_value)])
 		return false
+	var capture_value: Variant = msg.get("capture", true)
+	if typeof(capture_value) != TYPE_BOOL:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "bench 'capture' must be true or false, got %s" % Codec.describe(capture_value))
+		return false
 	_presence_checked_usec = Time.get_ticks_usec()
-	_bench.start(_batch, steps_count)
+	var capture: bool = capture_value
+	_bench.start(_batch, steps_count, capture)
 	return true
 
 
@@ -680,7 +686,8 @@ func _begin_capture(kind: int, rows: PackedInt32Array) -> void:
 
 ## One paused frame after _begin_capture() (or after a step's restarts): reads the views; a step
 ## whose episodes ended then restarts them and captures their new first frames in one more
-## paused frame (true: still capturing). Otherwise sends the reply (false).
+## paused frame (false: still capturing). Otherwise sends the reply, or during a bench goes on
+## with it (see _finish_bench_step()), and returns whether requests may be served now.
 func _continue_capture() -> bool:
 	_batch.read_capture(_capture_indices)
 	var restarts: PackedInt32Array = _batch.terminal_index
@@ -690,17 +697,28 @@ func _continue_capture() -> bool:
 		_capture_restarted = true
 		_capture_indices = restarts
 		_batch.prepare_capture(restarts)
-		return true
+		return false
 	_pause(false)
 	var kind: int = _capture_kind
 	_capture_kind = 0
+	if _bench.is_running():
+		return _finish_bench_step()
 	var status: PackedByteArray = _batch.status
 	if kind == Protocol.KIND_RESET_RESULT:
 		status = PackedByteArray()
 		status.resize(_capture_rows.size())
 	_send(_codec.encode_result(kind, _batch.states, status, _capture_rows.size(), _batch.state_size,
 			_batch.terminal_index, _batch.terminal_states, _batch.images(_capture_rows), _terminal_images))
-	return false
+	return true
+
+
+## A bench step has finished (its capture too): begins the next, or sends the result after the
+## last. True when requests may be served now (the bench is over and its result was sent).
+func _finish_bench_step() -> bool:
+	if _bench.next():
+		_stop_if_client_left("a bench")
+		return false
+	return not _script_errors_fail("bench") and _send(_codec.encode_message(_bench.result()))
 
 
 func _all_indices() -> PackedInt32Array:
