@@ -6,11 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from stable_baselines3.common.save_util import load_from_zip_file
 
 from rlgodot.core.errors import InvalidOption, RLGodotError
 from rlgodot.core.jobs.config import TrainConfig
 from rlgodot.core.jobs.evaluate import evaluate
-from rlgodot.core.jobs.models import load_model
+from rlgodot.core.jobs.models import ROLLOUT_STATE, load_model
 from rlgodot.core.jobs.train import train
 
 pytestmark = pytest.mark.godot
@@ -32,6 +33,8 @@ def test_short_ppo_run_saves_a_usable_model(godot_binary, tmp_path):
     # The saved model is the trained one: it loads, knows its step count and acts in the space.
     model, _ = load_model(result.model_path)
     assert model.num_timesteps == 1024
+    data = load_from_zip_file(result.model_path, device="cpu")[0]
+    assert data is not None and not set(ROLLOUT_STATE) & set(data), "the last batch is not saved"
     obs = np.zeros((4, 6), np.float32)
     assert model.action_space.contains(model.predict(obs[0], deterministic=True)[0])
     evaluation = evaluate("ball", model=result.model_path, episodes=4, seed=0)

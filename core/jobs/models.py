@@ -28,11 +28,19 @@ def sidecar_path(model_path: Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+ROLLOUT_STATE = ("_last_obs", "_last_original_obs", "_last_episode_starts")
+"""What SB3 would pickle of the env's last step (for a pixel env, a batch of images): left out
+of saved models. A model loaded to continue training resets its new env instead."""
+
+
 def save_model(model: BaseAlgorithm, path: Path, metadata: dict[str, Any]) -> Path:
-    """Save ``model`` to ``path`` (.zip) and its metadata beside it; return the zip path."""
+    """Save ``model`` to ``path`` (.zip) and its metadata beside it; return the zip path.
+
+    The zip holds no :data:`ROLLOUT_STATE`.
+    """
     path = Path(path).with_suffix(".zip")
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    model.save(path, exclude=list(ROLLOUT_STATE))
     text = json.dumps(plain(metadata), indent=2, sort_keys=True)
     sidecar_path(path).write_text(text + "\n")
     return path
