@@ -1,7 +1,7 @@
 """rlgodot example plugin ``ball``: the smallest complete env plugin, to copy from.
 
-It registers two envs through the ``rlgodot_env_specs`` hook (see :mod:`.env`); the Godot scene
-lives in ``godot/`` beside this file and ships as package data.
+It registers three envs through the ``rlgodot_env_specs`` hook (see :mod:`.env`); the Godot
+scenes live in ``godot/`` beside this file and ship as package data.
 """
 
 from rlgodot_ball.env import BALL, BALL_DISCRETE, BALL_PIXELS
