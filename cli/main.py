@@ -150,6 +150,7 @@ def run_command(human: bool, as_json: bool, **values: Any) -> None:
 def bench_command(as_json: bool, **values: Any) -> None:
     """Random-action throughput vs the engine's own limit (same scene, same run)."""
     from rlgodot.core.jobs.bench import bench_sb3, bench_sweep
+    from rlgodot.core.plugin.registry import get_registry
 
     config = BenchConfig(**values)
     if config.sb3_timesteps:
@@ -160,14 +161,20 @@ def bench_command(as_json: bool, **values: Any) -> None:
             click.echo(json.dumps(sb3.summary()))
         return
 
+    cameras = get_registry().get(config.env).image_space is not None
     click.echo(f"{'n_envs':>6} {'procs':>5} {'decisions/s':>12} {'ticks/s':>12} "
-               f"{'engine/s':>12} {'ratio':>6}")
+               f"{'engine/s':>12} {'ratio':>6}"
+               + (f" {'engine/s no capture':>20}" if cameras else ""))
     results = []
     for result in bench_sweep(config):
         results.append(result.summary())
+        no_capture = result.engine_no_capture_decisions_per_s
         click.echo(f"{result.n_envs:>6} {result.procs:>5} {result.decisions_per_s:>12,.0f} "
                    f"{result.ticks_per_s:>12,.0f} {result.engine_decisions_per_s:>12,.0f} "
-                   f"{result.ratio:>6.2f}")
+                   f"{result.ratio:>6.2f}" + (f" {no_capture:>20,.0f}" if cameras else ""))
+    if cameras:
+        click.echo(f"camera observations {tuple(result.image_shape)}: each decision is one "
+                   "captured image (engine/s captures too; the last column does not)")
     if as_json:
         click.echo(json.dumps(results if config.sweep else results[0]))
 

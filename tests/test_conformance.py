@@ -64,6 +64,19 @@ def _with_space(spec, space):
                                make_decoder=SameObservations)
 
 
+def test_an_image_and_vector_dict_env_passes_the_suite(godot_binary, xvfb, install):
+    from rlgodot.core.plugin import IMAGE_KEY, VECTOR_KEY
+
+    pixels, ball = get_registry().get("ball-pixels"), get_registry().get("ball")
+    space = gym.spaces.Dict(
+        {IMAGE_KEY: pixels.observation_space, VECTOR_KEY: ball.observation_space}
+    )
+    env_id = install(dataclasses.replace(pixels, id="ball-mixed-v0", observation_space=space,
+                                         observation=ball.observation, model=None))
+    results = [conformance.run_check(env_id, name, 300) for name in conformance.CHECKS]
+    assert [(r.name, r.detail) for r in results if not r.passed] == []
+
+
 def test_observation_outside_the_space_fails_the_env_checker(godot_binary, ball, install):
     """Gymnasium's checker only warns about a step's observation outside the space (a reset's
     fails it already); the suite fails on both. Here the ball's velocities (0 at a reset) may

@@ -6,11 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from stable_baselines3.common.save_util import load_from_zip_file
 
 from rlgodot.core.errors import InvalidOption, RLGodotError
 from rlgodot.core.jobs.config import TrainConfig
 from rlgodot.core.jobs.evaluate import evaluate
-from rlgodot.core.jobs.models import load_model
+from rlgodot.core.jobs.models import ROLLOUT_STATE, load_model
 from rlgodot.core.jobs.train import train
 
 pytestmark = pytest.mark.godot
@@ -32,6 +33,8 @@ def test_short_ppo_run_saves_a_usable_model(godot_binary, tmp_path):
     # The saved model is the trained one: it loads, knows its step count and acts in the space.
     model, _ = load_model(result.model_path)
     assert model.num_timesteps == 1024
+    data = load_from_zip_file(result.model_path, device="cpu")[0]
+    assert data is not None and not set(ROLLOUT_STATE) & set(data), "the last batch is not saved"
     obs = np.zeros((4, 6), np.float32)
     assert model.action_space.contains(model.predict(obs[0], deterministic=True)[0])
     evaluation = evaluate("ball", model=result.model_path, episodes=4, seed=0)
@@ -54,6 +57,30 @@ def test_short_dqn_run_on_the_discrete_variant(godot_binary, tmp_path):
 def test_dqn_on_continuous_actions_points_to_discrete_variant():
     with pytest.raises(InvalidOption, match="ball-discrete-v0"):
         train(TrainConfig(env="ball", algo="dqn"))
+
+
+def test_policy_kwargs_name_classes_by_dotted_path():
+    import torch
+
+    from rlgodot.core.jobs.models import plain
+    from rlgodot.core.jobs.networks import SmallCnn
+    from rlgodot.core.jobs.train import resolve_training
+
+    given = {"features_extractor_class": "rlgodot.core.jobs.networks.SmallCnn",
+             "activation_fn": "torch.nn.ReLU", "net_arch": [8]}
+    config = TrainConfig(env="ball", hyperparameters={"policy_kwargs": given})
+    kwargs = resolve_training(config)[2]["policy_kwargs"]
+    assert kwargs == {"features_extractor_class": SmallCnn, "activation_fn": torch.nn.ReLU,
+                      "net_arch": [8]}
+    # sidecars and config files write the classes' paths, which read back as the classes
+    written = plain(kwargs)
+    assert written["features_extractor_class"] == "rlgodot.core.jobs.networks.SmallCnn"
+    again = TrainConfig(env="ball", hyperparameters={"policy_kwargs": written})
+    assert resolve_training(again)[2]["policy_kwargs"] == kwargs
+    for bad in ("torch.nn.NoSuchLayer", "no_such_module.Thing", "ReLU", "math.pi"):
+        config = TrainConfig(env="ball", hyperparameters={"policy_kwargs": {"activation_fn": bad}})
+        with pytest.raises(InvalidOption, match="not an importable class"):
+            resolve_training(config)
 
 
 def test_random_baseline_is_reproducible(godot_binary):

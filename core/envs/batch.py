@@ -19,7 +19,7 @@ from rlgodot.core.envs.launch import launch_async_session, launch_session
 from rlgodot.core.envs.options import split_options
 from rlgodot.core.errors import InvalidAction, InvalidOption, PluginError
 from rlgodot.core.plugin.decoder import Decoder
-from rlgodot.core.plugin.spec import EnvSpec
+from rlgodot.core.plugin.spec import IMAGE_KEY, VECTOR_KEY, EnvSpec
 from rlgodot.core.runtime.protocol.messages import (
     RESET,
     TERMINATED,
@@ -29,6 +29,33 @@ from rlgodot.core.runtime.protocol.messages import (
 )
 from rlgodot.core.runtime.session import AsyncGodotSession, GodotSession
 from rlgodot.core.runtime.settings import LaunchSettings
+
+Observations = np.ndarray | dict[str, np.ndarray]
+"""A batch of observations: an array ``(n, *shape)``, or for a ``Dict`` space one per key."""
+
+
+def observation_rows(observations: Observations, rows: Any) -> Observations:
+    """``observations[rows]``, key by key for a ``Dict`` observation (rows: an index or mask)."""
+    if isinstance(observations, dict):
+        return {key: values[rows] for key, values in observations.items()}
+    return observations[rows]
+
+
+def empty_observations(space: gym.Space[Any], n: int) -> Observations:
+    """An uninitialised batch of ``n`` observations of ``space`` (a ``Box`` or ``Dict``)."""
+    if isinstance(space, gym.spaces.Dict):
+        return {key: np.empty((n, *sub.shape), sub.dtype) for key, sub in space.spaces.items()}
+    return np.empty((n, *space.shape), space.dtype)
+
+
+def set_observation_rows(target: Observations, rows: Any, values: Observations) -> None:
+    """``target[rows] = values``, key by key for a ``Dict`` observation."""
+    if isinstance(target, dict):
+        assert isinstance(values, dict)
+        for key, array in target.items():
+            array[rows] = values[key]
+    else:
+        target[rows] = values
 
 
 @dataclass
@@ -47,13 +74,13 @@ class StepOutcome:
         final_info: decoder's per-episode entries for ``ended``, arrays of ``len(ended)``.
     """
 
-    observations: np.ndarray
+    observations: Observations
     rewards: np.ndarray
     terminated: np.ndarray
     truncated: np.ndarray
     reset_rows: np.ndarray
     ended: np.ndarray
-    final_observations: np.ndarray
+    final_observations: Observations
     final_info: dict[str, np.ndarray]
 
 
@@ -62,8 +89,9 @@ class BatchTranslator:
 
     Encodes agent actions into wire actions and decodes Godot's raw replies into observations,
     rewards and episode ends with the plugin's decoder, keeping the previous states that
-    rewards need. :class:`EnvBatch` (blocking) and :class:`AsyncEnvBatch` (asyncio) add the
-    Godot session.
+    rewards need. An env whose observation has an image takes it from the scene's camera
+    (the reply's images), alone or beside the decoder's vector in a ``Dict``.
+    :class:`EnvBatch` (blocking) and :class:`AsyncEnvBatch` (asyncio) add the Godot session.
 
     Args:
         spec: The env.
@@ -92,7 +120,19 @@ class BatchTranslator:
         if isinstance(spec.action_space, gym.spaces.Discrete) and self.decoder.action_table is None:
             raise PluginError(f"{spec.id}: a Discrete action space needs Decoder.action_table")
         self._prev_states = np.zeros((n_envs, len(spec.state_names)), dtype=np.float32)
-        self._no_observations = np.zeros((0, *spec.observation_space.shape), dtype=np.float32)
+        self._image_only = spec.vector_space is None
+        self._last_images: np.ndarray | None = None
+        if spec.image_space is not None:
+            self._last_images = np.zeros((n_envs, *spec.image_shape), dtype=np.uint8)
+        self._no_observations = empty_observations(spec.observation_space, 0)
+
+    def observations(self, states: np.ndarray, images: np.ndarray | None) -> Observations:
+        """The observations of raw ``states`` and camera ``images`` (None without a camera)."""
+        if images is None:
+            return self.decoder.observations(states)
+        if self._image_only:
+            return images
+        return {IMAGE_KEY: images, VECTOR_KEY: self.decoder.observations(states)}
 
     def reset_options(self, options: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """Check the scene options of one reset (reward options cannot change per reset)."""
@@ -100,11 +140,13 @@ class BatchTranslator:
             return None
         return split_options(self.spec, options, allow_reward=False)[0]
 
-    def decode_reset(self, batch: StepBatch, indices: Sequence[int] | None) -> np.ndarray:
+    def decode_reset(self, batch: StepBatch, indices: Sequence[int] | None) -> Observations:
         """The first observations of the instances a reset returned (``indices``, or all)."""
         rows = slice(None) if indices is None else np.asarray(indices, dtype=np.int64)
         self._prev_states[rows] = batch.states
-        return self.decoder.observations(batch.states)
+        if self._last_images is not None:
+            self._last_images[rows] = batch.images
+        return self.observations(batch.states, batch.images)
 
     def encode(self, actions: Any) -> np.ndarray:
         """Check a batch of agent actions against the action space and encode it for the wire.
@@ -155,6 +197,7 @@ class BatchTranslator:
         if self.autoreset == "same_step":
             ended = np.asarray(batch.terminal_indices, dtype=np.int64)
             final_states = batch.terminal_states
+            final_images = batch.terminal_images
             outcome_states = states
             if len(ended):
                 outcome_states = states.copy()
@@ -162,6 +205,7 @@ class BatchTranslator:
         else:
             ended = np.flatnonzero(terminated | truncated)
             final_states = states[ended]
+            final_images = None if batch.images is None else batch.images[ended]
             outcome_states = states
         rewards = np.asarray(
             self.decoder.rewards(self._prev_states, outcome_states, terminated, truncated),
@@ -170,14 +214,16 @@ class BatchTranslator:
         if reset_rows.any():
             rewards[reset_rows] = 0.0
         self._prev_states[:] = states
+        if self._last_images is not None:
+            self._last_images[:] = batch.images
         if len(ended):
-            final_observations = self.decoder.observations(final_states)
+            final_observations = self.observations(final_states, final_images)
             final_info = self.decoder.final_info(final_states)
         else:
             final_observations = self._no_observations
             final_info = {}
         return StepOutcome(
-            observations=self.decoder.observations(states),
+            observations=self.observations(states, batch.images),
             rewards=rewards,
             terminated=terminated,
             truncated=truncated,
@@ -226,9 +272,10 @@ class EnvBatch(BatchTranslator):
             self.spec, self.n_envs, self.autoreset, self.scene_options, self.settings
         )
 
-    def last_observations(self) -> np.ndarray:
+    def last_observations(self) -> Observations:
         """The observations of the states last seen (the latest step or reset), all instances."""
-        return self.decoder.observations(self._prev_states.copy())
+        images = None if self._last_images is None else self._last_images.copy()
+        return self.observations(self._prev_states.copy(), images)
 
     def last_final_info(self) -> dict[str, np.ndarray]:
         """The decoder's per-episode entries as if every episode ended at its last state."""
@@ -239,7 +286,7 @@ class EnvBatch(BatchTranslator):
         seeds: Sequence[int] | None = None,
         options: Mapping[str, Any] | None = None,
         indices: Sequence[int] | None = None,
-    ) -> np.ndarray:
+    ) -> Observations:
         """Reset all instances (or ``indices``) and return their first observations."""
         batch = self.session.reset(seeds, self.reset_options(options), indices)
         return self.decode_reset(batch, indices)
@@ -313,7 +360,7 @@ class AsyncEnvBatch(BatchTranslator):
         seeds: Sequence[int] | None = None,
         options: Mapping[str, Any] | None = None,
         indices: Sequence[int] | None = None,
-    ) -> np.ndarray:
+    ) -> Observations:
         """Reset all instances (or ``indices``) and return their first observations."""
         batch = await self.session.reset(seeds, self.reset_options(options), indices)
         return self.decode_reset(batch, indices)

@@ -8,7 +8,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlgodot.core.envs.batch import BatchBacked, EnvBatch
+from rlgodot.core.envs.batch import BatchBacked, EnvBatch, Observations, observation_rows
 from rlgodot.core.envs.rendering import (
     CLASS_METADATA,
     render_metadata,
@@ -21,7 +21,7 @@ from rlgodot.core.plugin.spec import EnvSpec
 from rlgodot.core.runtime.settings import LaunchSettings
 
 
-class GodotEnv(BatchBacked, gym.Env[np.ndarray, Any]):
+class GodotEnv(BatchBacked, gym.Env[Observations, Any]):
     """One env instance simulated by a Godot process (headless unless it renders).
 
     The plugin's ``EnvSpec`` gives the spaces; Godot simulates; the plugin's decoder turns raw
@@ -67,7 +67,7 @@ class GodotEnv(BatchBacked, gym.Env[np.ndarray, Any]):
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    ) -> tuple[Observations, dict[str, Any]]:
         """Start an episode; ``seed`` reseeds Godot's episode RNG of this instance."""
         super().reset(seed=seed)
         seeds = None
@@ -76,9 +76,9 @@ class GodotEnv(BatchBacked, gym.Env[np.ndarray, Any]):
             self._seeded = True
         obs = self.batch.reset(seeds, options)
         self._needs_reset = False
-        return obs[0], {}
+        return observation_rows(obs, 0), {}
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[Observations, float, bool, bool, dict[str, Any]]:
         """Advance the instance by one decision (``spec.action_repeat`` physics ticks)."""
         if self._needs_reset:
             raise RLGodotError(
@@ -91,7 +91,8 @@ class GodotEnv(BatchBacked, gym.Env[np.ndarray, Any]):
         if terminated or truncated:
             self._needs_reset = True
             info = {key: values[0] for key, values in out.final_info.items()}
-        return out.observations[0], float(out.rewards[0]), terminated, truncated, info
+        observation = observation_rows(out.observations, 0)
+        return observation, float(out.rewards[0]), terminated, truncated, info
 
     def render(self) -> np.ndarray | None:
         """The current state as an ``(H, W, 3)`` uint8 frame (``"rgb_array"``).

@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from rlgodot.core.envs.batch import BatchBacked, EnvBatch
+from rlgodot.core.envs.batch import BatchBacked, EnvBatch, Observations, set_observation_rows
 from rlgodot.core.envs.rendering import (
     CLASS_METADATA,
     render_metadata,
@@ -72,7 +72,7 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
         *,
         seed: int | Sequence[int | None] | None = None,
         options: dict[str, Any] | None = None,
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    ) -> tuple[Observations, dict[str, Any]]:
         """Reset all instances (or those in ``options["reset_mask"]``), as Gymnasium does.
 
         ``seed`` is an int (instance i gets ``seed + i``, masked or not), a list of ``num_envs``
@@ -92,12 +92,14 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
         kept = [i for i in rows if seeds[i] is None]
         obs = self.batch.last_observations()  # the rows outside the mask keep these
         if seeded:  # the wire has one seeds list per reset: seeded and kept rows go separately
-            obs[seeded] = self.batch.reset(
+            first = self.batch.reset(
                 [seeds[i] for i in seeded], scene_options, self._wire_indices(seeded)
             )
+            set_observation_rows(obs, seeded, first)
             self._seeded[seeded] = True
         if kept:
-            obs[kept] = self.batch.reset(None, scene_options, self._wire_indices(kept))
+            first = self.batch.reset(None, scene_options, self._wire_indices(kept))
+            set_observation_rows(obs, kept, first)
         return obs, {}
 
     def _mask_rows(self, mask: Any) -> list[int]:
@@ -138,7 +140,7 @@ class GodotVectorEnv(BatchBacked, VectorEnv):
 
     def step(
         self, actions: Any
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    ) -> tuple[Observations, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Step all instances; rows reset by the next-step autoreset report reward 0."""
         out = self.batch.step(actions)
         infos: dict[str, Any] = {}

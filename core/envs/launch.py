@@ -98,17 +98,22 @@ async def launch_async_session(
 def _launch_arguments(spec: EnvSpec, settings: LaunchSettings) -> dict[str, Any]:
     """What only a launch needs: the Godot command, the processes, pinning, a private display.
 
+    An env whose observation has an image renders its cameras: never headless, on a private
+    Xvfb unless ``settings.display`` names a display (see ``LaunchSettings.choose_display``).
+
     Raises:
-        DisplayUnavailable: ``settings.render_mode`` needs a display and there is none.
+        DisplayUnavailable: ``settings.render_mode`` or the env's cameras need a display and
+            there is none.
     """
-    display, private_display = settings.choose_display()
+    cameras = spec.image_space is not None
+    display, private_display = settings.choose_display(cameras)
     godot = settings.godot or find_godot()
     command = GodotCommand(
         godot,
         prepare_project(spec, godot),
         spec.scene_res_path,
         physics_hz=spec.physics_hz,
-        headless=settings.headless and settings.render_mode is None,
+        headless=settings.headless and settings.render_mode is None and not cameras,
         display=display,
     )
     return {
@@ -147,6 +152,7 @@ def _session_arguments(
         "config": config,
         "expect_state_names": spec.state_names,
         "expect_action_size": spec.action_size,
+        "expect_image_shape": spec.image_shape,
         "timeout": settings.step_timeout,
     }
 

@@ -15,7 +15,14 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 
-from rlgodot.core.envs.batch import BatchBacked, EnvBatch, StepOutcome
+from rlgodot.core.envs.batch import (
+    BatchBacked,
+    EnvBatch,
+    StepOutcome,
+    empty_observations,
+    observation_rows,
+    set_observation_rows,
+)
 from rlgodot.core.envs.rendering import render_metadata, with_render_mode
 from rlgodot.core.envs.seeding import derive_seeds, normalise_seeds
 from rlgodot.core.errors import (
@@ -112,11 +119,10 @@ class GodotVecEnv(BatchBacked, VecEnv):
             options, indices = groups[0]
             obs = self.batch.reset(seeds, options or None)
         else:
-            obs = np.empty((self.num_envs, *self.observation_space.shape), dtype=np.float32)
+            obs = empty_observations(self.observation_space, self.num_envs)
             for options, indices in groups:
-                obs[indices] = self.batch.reset(
-                    [seeds[i] for i in indices], options or None, indices
-                )
+                first = self.batch.reset([seeds[i] for i in indices], options or None, indices)
+                set_observation_rows(obs, indices, first)
         self.reset_infos = [{} for _ in range(self.num_envs)]
         self._reset_seeds()
         self._reset_options()
@@ -154,7 +160,7 @@ class GodotVecEnv(BatchBacked, VecEnv):
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         for j, i in enumerate(out.ended.tolist()):
             info = infos[i]
-            info["terminal_observation"] = out.final_observations[j]
+            info["terminal_observation"] = observation_rows(out.final_observations, j)
             info["TimeLimit.truncated"] = bool(out.truncated[i] and not out.terminated[i])
             for key, values in out.final_info.items():
                 info[key] = values[j]
@@ -185,7 +191,7 @@ class GodotVecEnv(BatchBacked, VecEnv):
         infos: list[dict[str, Any]] = []
         for i in range(self.num_envs):
             info = {key: values[i] for key, values in final_info.items()}
-            info["terminal_observation"] = final_observations[i]
+            info["terminal_observation"] = observation_rows(final_observations, i)
             info["TimeLimit.truncated"] = True
             infos.append(info)
         rewards = np.zeros(self.num_envs, dtype=np.float32)

@@ -4,6 +4,10 @@ Both figures come from the same Godot processes in the same run: first the Pytho
 ``VecEnv.step`` with random actions: checks, encoding, TCP, Godot, decoding), then the same
 number of steps driven by Godot alone (the ``bench`` request: the same batch code, no I/O).
 Their ratio says how much of the engine's speed the plumbing keeps.
+
+An env with camera sensors captures every step in both phases (one observation per decision:
+decisions/s are captured images/s), and its engine phase runs once more without captures, which
+shows what the captures cost against the simulation alone.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
+from rlgodot.core.envs.batch import Observations
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
 from rlgodot.core.errors import InvalidOption
-from rlgodot.core.jobs.config import BenchConfig, config_from
+from rlgodot.core.jobs.config import BenchConfig, TrainConfig, config_from
 from rlgodot.core.jobs.random_actions import random_actions
 from rlgodot.core.plugin.registry import get_registry
 from rlgodot.core.plugin.spec import EnvSpec
@@ -42,10 +48,14 @@ class BenchResult:
         steps: Batch steps taken in each phase.
         decisions_per_s: Through the Python path.
         ticks_per_s: Physics ticks per second through the Python path (instance-ticks).
-        engine_decisions_per_s: Godot alone, same scene, instances and action repeat.
+        engine_decisions_per_s: Godot alone, same scene, instances and action repeat (cameras
+            captured, if the scene has any).
         ratio: ``decisions_per_s / engine_decisions_per_s``.
         godot_rss_mib: Resident memory of each Godot process after the Python phase.
         rss_per_instance_kib: Their total resident memory divided by ``n_envs``.
+        image_shape: ``(H, W, C)`` of the camera observation, ``[]`` without cameras.
+        engine_no_capture_decisions_per_s: With cameras, Godot alone without capturing them (the
+            simulation's own limit); None without cameras.
     """
 
     env_id: str
@@ -60,6 +70,8 @@ class BenchResult:
     ratio: float
     godot_rss_mib: list[float]
     rss_per_instance_kib: float
+    image_shape: list[int] = dataclasses.field(default_factory=list)
+    engine_no_capture_decisions_per_s: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """The machine-readable summary printed by ``rlgodot bench --json``."""
@@ -99,10 +111,15 @@ def bench(config: BenchConfig | str, **overrides: Any) -> BenchResult:
         python_rate = steps * n_envs / elapsed
         rss = [_rss_kib(p.pid) / 1024 for p in vec.session.processes]
         steps = min(steps, MAX_BENCH_STEPS)
-        results = vec.session.bench(steps, timeout=max(60.0, 10 * elapsed))
+        timeout = max(60.0, 10 * elapsed)
+        engine_rate = _engine_rate(vec.session.bench(steps, timeout=timeout))
+        no_capture_rate = None
+        if spec.image_space is not None:
+            no_capture_rate = _engine_rate(
+                vec.session.bench(steps, capture=False, timeout=timeout)
+            )
     finally:
         vec.close()
-    engine_rate = sum(r["n_envs"] * r["steps"] / r["seconds"] for r in results)
     return BenchResult(
         env_id=spec.id,
         n_envs=n_envs,
@@ -116,7 +133,14 @@ def bench(config: BenchConfig | str, **overrides: Any) -> BenchResult:
         ratio=python_rate / engine_rate,
         godot_rss_mib=[round(r, 1) for r in rss],
         rss_per_instance_kib=sum(rss) * 1024 / n_envs,
+        image_shape=list(spec.image_shape),
+        engine_no_capture_decisions_per_s=no_capture_rate,
     )
+
+
+def _engine_rate(results: list[dict[str, Any]]) -> float:
+    """Decisions per second of ``bench_result`` messages, summed over the processes."""
+    return sum(r["n_envs"] * r["steps"] / r["seconds"] for r in results)
 
 
 SWEEP = [(n, m) for m in (1, 2) for n in (1, 16, 64, 256) if n >= m]
@@ -172,12 +196,17 @@ class FreeVecEnv(VecEnv):
     def __init__(self, spec: EnvSpec, n_envs: int) -> None:
         self.render_mode = None
         super().__init__(n_envs, spec.observation_space, spec.action_space)
-        self._obs = np.zeros((n_envs, *spec.observation_space.shape), np.float32)
+        space = spec.observation_space
+        self._obs: Observations = (
+            {key: np.zeros((n_envs, *sub.shape), sub.dtype) for key, sub in space.spaces.items()}
+            if isinstance(space, gym.spaces.Dict)
+            else np.zeros((n_envs, *space.shape), space.dtype)
+        )
         self._zeros = np.zeros(n_envs, np.float32)
         self._dones = np.zeros(n_envs, bool)
         self._infos: list[dict[str, Any]] = [{} for _ in range(n_envs)]
 
-    def reset(self) -> np.ndarray:
+    def reset(self) -> Observations:
         """The constant observations."""
         return self._obs
 
@@ -225,13 +254,13 @@ def bench_sb3(config: BenchConfig | str, **overrides: Any) -> SB3BenchResult:
     import torch
     from stable_baselines3 import PPO
 
-    spec = get_registry().get(config.env)
-    defaults = spec.train.get("ppo")
-    hyperparameters = dict(defaults.hyperparameters) if defaults else {}
+    from rlgodot.core.jobs.train import resolve_training, sb3_policy
+
+    spec, _, hyperparameters = resolve_training(TrainConfig(env=config.env, algo="ppo"))
     torch.set_num_threads(1)
 
     def fps(vec: Any) -> float:
-        model = PPO("MlpPolicy", vec, seed=0, device="cpu", **hyperparameters)
+        model = PPO(sb3_policy(spec), vec, seed=0, device="cpu", **hyperparameters)
         start = time.perf_counter()
         model.learn(total_timesteps=timesteps)
         return model.num_timesteps / (time.perf_counter() - start)

@@ -15,6 +15,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rlgodot.core.envs.batch import Observations, observation_rows
 from rlgodot.core.envs.gym_env import GodotEnv
 from rlgodot.core.envs.sb3_vec_env import GodotVecEnv
 from rlgodot.core.errors import InvalidOption, RLGodotError
@@ -33,6 +34,22 @@ def _require(condition: bool, message: str) -> None:
         raise CheckFailed(message)
 
 
+def _parts(space: gym.Space[Any], obs: Observations) -> list[tuple[str, gym.spaces.Box, Any]]:
+    """``(name, Box, values)`` of each array of an observation: one, or one per ``Dict`` key."""
+    if isinstance(space, gym.spaces.Dict):
+        assert isinstance(obs, dict)
+        return [(f"[{key!r}]", sub, obs[key]) for key, sub in space.spaces.items()]
+    assert isinstance(space, gym.spaces.Box)
+    return [("", space, obs)]
+
+
+def _bytes(obs: Observations) -> bytes:
+    """An observation's bytes (a ``Dict``'s key by key), for bit-for-bit comparisons."""
+    if isinstance(obs, dict):
+        return b"".join(np.asarray(obs[key]).tobytes() for key in sorted(obs))
+    return np.asarray(obs).tobytes()
+
+
 def check_scene_answers(spec: EnvSpec, steps: int) -> str:
     """The scene loads in Godot, declares the plugin's layout and answers reset and step."""
     start = time.perf_counter()
@@ -40,7 +57,8 @@ def check_scene_answers(spec: EnvSpec, steps: int) -> str:
     try:
         obs = env.reset()
         first = time.perf_counter() - start
-        _require(obs.shape == (2, *spec.observation_space.shape), f"reset obs shape {obs.shape}")
+        for name, space, values in _parts(spec.observation_space, obs):
+            _require(values.shape == (2, *space.shape), f"reset obs{name} shape {values.shape}")
         env.step(random_actions(spec.action_space, 2, np.random.default_rng(0)))
     finally:
         env.close()
@@ -69,7 +87,8 @@ def check_spaces_respected(spec: EnvSpec, steps: int) -> str:
             for i in np.flatnonzero(dones):
                 truncated = bool(infos[i].get("TimeLimit.truncated", False))
                 ends["truncated" if truncated else "terminated"] += 1
-                _check_obs(space, infos[i]["terminal_observation"][None], f"terminal, step {step}")
+                final = observation_rows(infos[i]["terminal_observation"], None)
+                _check_obs(space, final, f"terminal, step {step}")
     finally:
         env.close()
     return (
@@ -78,18 +97,22 @@ def check_spaces_respected(spec: EnvSpec, steps: int) -> str:
     )
 
 
-def _check_obs(space: gym.spaces.Box, obs: np.ndarray, where: str) -> None:
-    _require(obs.dtype == space.dtype, f"{where}: obs dtype {obs.dtype}, space {space.dtype}")
-    _require(obs.shape[1:] == space.shape, f"{where}: obs shape {obs.shape[1:]} vs {space.shape}")
-    _require(bool(np.isfinite(obs).all()), f"{where}: non-finite observation")
-    low_bad = obs < space.low
-    high_bad = obs > space.high
-    if low_bad.any() or high_bad.any():
-        row, col = np.argwhere(low_bad | high_bad)[0][:2]
-        raise CheckFailed(
-            f"{where}: observation[{col}] = {obs[row].reshape(-1)[col]} is outside "
-            f"[{space.low.reshape(-1)[col]}, {space.high.reshape(-1)[col]}]"
-        )
+def _check_obs(space: gym.Space[Any], batch: Observations, where: str) -> None:
+    """A batch of observations has the space's dtype and shape and lies inside it."""
+    for name, box, obs in _parts(space, batch):
+        at = f"{where}: obs{name}"
+        _require(obs.dtype == box.dtype, f"{at} dtype {obs.dtype}, space {box.dtype}")
+        _require(obs.shape[1:] == box.shape, f"{at} shape {obs.shape[1:]} vs {box.shape}")
+        _require(bool(np.isfinite(obs).all()), f"{at}: non-finite observation")
+        flat = obs.reshape(len(obs), -1)
+        low, high = box.low.reshape(-1), box.high.reshape(-1)
+        bad = (flat < low) | (flat > high)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise CheckFailed(
+                f"{where}: observation{name}[{col}] = {flat[row, col]} is outside "
+                f"[{low[col]}, {high[col]}]"
+            )
 
 
 def check_reset_step_contract(spec: EnvSpec, steps: int) -> str:
@@ -150,24 +173,21 @@ def check_seeding(spec: EnvSpec, steps: int) -> str:
     for _ in range(2):
         env = GodotEnv(spec)
         try:
-            trace = [env.reset(seed=1234)[0]]
+            trace = [_bytes(env.reset(seed=1234)[0])]
             for action in actions:
                 obs, reward, terminated, truncated, _ = env.step(action)
-                trace.append(np.append(obs, reward))
+                trace.append(_bytes(obs) + np.float64(reward).tobytes())
                 if terminated or truncated:
-                    trace.append(env.reset()[0])
-            other_seed = env.reset(seed=4321)[0]
+                    trace.append(_bytes(env.reset()[0]))
+            other_seed = _bytes(env.reset(seed=4321)[0])
         finally:
             env.close()
         runs.append((trace, other_seed))
     (trace_a, other_a), (trace_b, _) = runs
     for t, (a, b) in enumerate(zip(trace_a, trace_b, strict=True)):
-        _require(
-            a.tobytes() == b.tobytes(),
-            f"same seed and actions diverged at step {t}: {a} vs {b}",
-        )
+        _require(a == b, f"same seed and actions diverged at step {t}")
     _require(
-        trace_a[0].tobytes() != other_a.tobytes(),
+        trace_a[0] != other_a,
         "seed 1234 and seed 4321 gave the same first observation: the seed has no effect",
     )
     return f"{n_steps} steps identical across two processes; another seed differs"
@@ -193,7 +213,7 @@ def check_autoreset(spec: EnvSpec, steps: int) -> str:
                 _require(final is not None, "a done instance has no terminal_observation")
                 _require("TimeLimit.truncated" in infos[i], "no TimeLimit.truncated in info")
                 _require(
-                    final.tobytes() != obs[i].tobytes(),
+                    _bytes(final) != _bytes(observation_rows(obs, i)),
                     "the observation after a done equals the terminal one: no autoreset",
                 )
         _require(bool(ended.all()), f"instances {np.flatnonzero(~ended)} never ended in {limit}")

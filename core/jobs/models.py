@@ -14,6 +14,8 @@ from typing import Any
 import gymnasium as gym
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.vec_env import VecTransposeImage
 
 from rlgodot.core.errors import RLGodotError
 from rlgodot.core.plugin.spec import EnvSpec, LinearSchedule
@@ -26,11 +28,19 @@ def sidecar_path(model_path: Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+ROLLOUT_STATE = ("_last_obs", "_last_original_obs", "_last_episode_starts")
+"""What SB3 would pickle of the env's last step (for a pixel env, a batch of images): left out
+of saved models. A model loaded to continue training resets its new env instead."""
+
+
 def save_model(model: BaseAlgorithm, path: Path, metadata: dict[str, Any]) -> Path:
-    """Save ``model`` to ``path`` (.zip) and its metadata beside it; return the zip path."""
+    """Save ``model`` to ``path`` (.zip) and its metadata beside it; return the zip path.
+
+    The zip holds no :data:`ROLLOUT_STATE`.
+    """
     path = Path(path).with_suffix(".zip")
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    model.save(path, exclude=list(ROLLOUT_STATE))
     text = json.dumps(plain(metadata), indent=2, sort_keys=True)
     sidecar_path(path).write_text(text + "\n")
     return path
@@ -40,8 +50,8 @@ def plain(value: Any) -> Any:
     """``value`` in JSON types, for sidecars and config files.
 
     Numbers, bools, None, lists and dicts stay; paths become strings, tuples lists, numpy
-    scalars numbers, a ``LinearSchedule(x)`` ``"lin_x"`` (RL Zoo's notation), anything else its
-    ``repr``.
+    scalars numbers, a ``LinearSchedule(x)`` ``"lin_x"`` (RL Zoo's notation), a class its dotted
+    path (``"torch.nn.ReLU"``, which training reads back), anything else its ``repr``.
     """
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -55,6 +65,8 @@ def plain(value: Any) -> Any:
         return value.item()
     if isinstance(value, LinearSchedule):
         return f"lin_{value.start}"
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
     return repr(value)
 
 
@@ -170,6 +182,21 @@ def _space_text(space: gym.Space[Any]) -> str:
     return str(space)
 
 
+def stored_space(space: gym.Space[Any]) -> gym.Space[Any]:
+    """``space`` as an SB3 model stores it: channels-last images channels-first.
+
+    SB3 wraps an env whose observation has channels-last images in ``VecTransposeImage`` (so
+    does a ``Dict``, image by image), and its model keeps the transposed space; ``predict``
+    transposes channels-last observations itself.
+    """
+    if isinstance(space, gym.spaces.Dict):
+        return gym.spaces.Dict({key: stored_space(sub) for key, sub in space.spaces.items()})
+    if is_image_space(space) and not is_image_space_channels_first(space):
+        assert isinstance(space, gym.spaces.Box)  # is_image_space: a uint8 Box
+        return VecTransposeImage.transpose_space(space)
+    return space
+
+
 def check_model_spaces(
     observation_space: gym.Space[Any], action_space: gym.Space[Any], spec: EnvSpec,
     path: Path | str,
@@ -182,7 +209,7 @@ def check_model_spaces(
     pairs = (("observation", observation_space, spec.observation_space),
              ("action", action_space, spec.action_space))
     for kind, theirs, ours in pairs:
-        if theirs != ours:
+        if theirs != ours and theirs != stored_space(ours):
             raise RLGodotError(
                 f"model {path} has {kind} space {_space_text(theirs)} but {spec.id} has "
                 f"{_space_text(ours)}: use a model trained on {spec.id} or an env with the same "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import json
 import math
 import sys
@@ -91,10 +92,14 @@ class TrainResult:
 def resolve_training(config: TrainConfig) -> tuple[EnvSpec, TrainDefaults, dict[str, Any]]:
     """Look up the env and merge the plugin's defaults with the config's overrides.
 
-    Hyperparameter strings ``lin_X`` (RL Zoo's notation) become a linear schedule from X.
+    Hyperparameter strings ``lin_X`` (RL Zoo's notation) become a linear schedule from X, and
+    the classes in ``policy_kwargs`` (``features_extractor_class``, ``activation_fn``,
+    ``optimizer_class``) may be given by dotted path (``"torch.nn.ReLU"``), as config files
+    and sidecars write them.
 
     Raises:
-        InvalidOption: Unknown algorithm, or DQN on a continuous action space.
+        InvalidOption: Unknown algorithm, DQN on a continuous action space, or a class path in
+            ``policy_kwargs`` that does not import.
     """
     spec = get_registry().get(config.env)
     algo = config.algo.lower()
@@ -114,7 +119,30 @@ def resolve_training(config: TrainConfig) -> tuple[EnvSpec, TrainDefaults, dict[
     hyperparameters = {
         k: _schedule(v) for k, v in {**defaults.hyperparameters, **config.hyperparameters}.items()
     }
+    if isinstance(hyperparameters.get("policy_kwargs"), dict):
+        hyperparameters["policy_kwargs"] = {
+            k: _imported_class(k, v) if k in CLASS_POLICY_KWARGS and isinstance(v, str) else v
+            for k, v in hyperparameters["policy_kwargs"].items()
+        }
     return spec, defaults, hyperparameters
+
+
+CLASS_POLICY_KWARGS = ("features_extractor_class", "activation_fn", "optimizer_class")
+"""The SB3 ``policy_kwargs`` that take a class, which may be named by dotted path."""
+
+
+def _imported_class(name: str, path: str) -> type:
+    module_name, _, class_name = path.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError):
+        found = None
+    if not isinstance(found, type):
+        raise InvalidOption(
+            f"policy_kwargs {name} {path!r} is not an importable class; name one by its "
+            "dotted path, e.g. 'rlgodot.core.jobs.networks.SmallCnn'"
+        )
+    return found
 
 
 def _schedule(value: Any) -> Any:
@@ -215,6 +243,13 @@ def train(
     )
 
 
+def sb3_policy(spec: EnvSpec) -> str:
+    """The SB3 policy for the env's observation: an MLP, a CNN for an image, both for a Dict."""
+    if spec.image_space is None:
+        return "MlpPolicy"
+    return "CnnPolicy" if spec.vector_space is None else "MultiInputPolicy"
+
+
 def _plan(config: TrainConfig) -> _Plan:
     resume_model = None
     if config.resume is not None:
@@ -260,7 +295,7 @@ def _learn(
     monitored = VecMonitor(env, info_keywords=(spec.success_key,) if spec.success_key else ())
     if model is None:
         model = ALGORITHMS[plan.algo](
-            "MlpPolicy", monitored, seed=config.seed, verbose=config.verbose,
+            sb3_policy(spec), monitored, seed=config.seed, verbose=config.verbose,
             tensorboard_log=str(plan.run_dir), device="cpu", **plan.hyperparameters,
         )
         if config.init_from is not None:

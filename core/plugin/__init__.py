@@ -14,6 +14,8 @@ from rlgodot.core.plugin.decoder import Decoder
 from rlgodot.core.plugin.hookspecs import hookimpl
 from rlgodot.core.plugin.observation import ObservationTerms
 from rlgodot.core.plugin.spec import (
+    IMAGE_KEY,
+    VECTOR_KEY,
     EnvSpec,
     LinearSchedule,
     Option,
@@ -22,6 +24,8 @@ from rlgodot.core.plugin.spec import (
 )
 
 __all__ = [
+    "IMAGE_KEY",
+    "VECTOR_KEY",
     "Decoder",
     "EnvSpec",
     "LinearSchedule",

@@ -14,12 +14,11 @@ from types import ModuleType
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 import pluggy
 
 from rlgodot.core.errors import EnvNotFound, PluginError
 from rlgodot.core.plugin import hookspecs
-from rlgodot.core.plugin.spec import ENV_ID_PATTERN, EnvSpec
+from rlgodot.core.plugin.spec import ENV_ID_PATTERN, EnvSpec, observation_space_problem
 
 ENTRY_POINT_GROUP = "rlgodot"
 
@@ -150,16 +149,13 @@ def _validate_spec(spec: Any, plugin_name: str) -> None:
 
 def _layout_problem(spec: EnvSpec) -> str | None:
     """What is wrong with the id, spaces, layout or stepping numbers of a spec, if anything."""
-    obs = spec.observation_space
+    space_problem = observation_space_problem(spec.observation_space)
     checks = [
         (
             ENV_ID_PATTERN.match(spec.id) is not None,
             "the id must look like 'name-v0' (lowercase letters, digits, '-', '_')",
         ),
-        (
-            isinstance(obs, gym.spaces.Box) and obs.dtype == np.float32,
-            f"observation_space must be a float32 gymnasium Box, got {obs}",
-        ),
+        (space_problem is None, space_problem or ""),
         (
             isinstance(spec.action_space, gym.spaces.Box | gym.spaces.Discrete),
             f"action_space must be a Box or Discrete, got {spec.action_space}",

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 ENV_ID_PATTERN = re.compile(r"^(?P<name>[a-z0-9][a-z0-9_-]*?)-v(?P<version>\d+)$")
 SCENE_SUFFIXES = (".tscn", ".scn")
+IMAGE_KEY: Final = "image"
+"""Key of the camera image in a ``Dict`` observation space."""
+VECTOR_KEY: Final = "vector"
+"""Key of the vector (the ``ObservationTerms``) in a ``Dict`` observation space."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,11 @@ class EnvSpec:
             (``"res://rl/ball.tscn"``).
         state_names: Raw state layout the scene declares, one name per float32.
         action_size: Floats per action on the wire (after ``Decoder.encode_actions``).
-        observation_space: The Gymnasium observation space (a float32 ``Box``).
+        observation_space: The Gymnasium observation space: a float32 ``Box`` (a vector from
+            the raw state), an image ``Box(0, 255, (H, W, C), uint8)`` (what the scene's camera
+            sensor sees: C is 1 or 3 per frame times its stack), or a ``Dict`` of both under
+            ``IMAGE_KEY`` and ``VECTOR_KEY``. An image must equal the shape the scene's
+            camera sensor (``CameraSensor2D`` or ``CameraSensor3D``) announces at hello.
         action_space: The Gymnasium action space (``Box`` or ``Discrete``).
         make_decoder: ``make_decoder(reward_options)`` returns the env's :class:`Decoder`; a
             Decoder subclass itself is such a callable. The core calls it through
@@ -138,8 +146,9 @@ class EnvSpec:
 
     Raises:
         PluginError: Not exactly one of ``godot_dir`` and ``project``, a ``project`` scene that
-            is no ``res://`` scene path, or an ``observation`` that uses unknown names or whose
-            length or bounds differ from ``observation_space``.
+            is no ``res://`` scene path, an ``observation_space`` of another form, or an
+            ``observation`` that uses unknown names or whose length or bounds differ from the
+            space's vector (or that is given for an image-only space).
     """
 
     id: str
@@ -147,7 +156,7 @@ class EnvSpec:
     scene: str
     state_names: tuple[str, ...]
     action_size: int
-    observation_space: gym.spaces.Box
+    observation_space: gym.spaces.Box | gym.spaces.Dict
     action_space: gym.Space[Any]
     make_decoder: Callable[[Mapping[str, Any]], Decoder]
     godot_dir: Path | None = None
@@ -168,14 +177,19 @@ class EnvSpec:
         self._check_scene_source()
         if self.observation is None:
             return
+        if self.vector_space is None:
+            raise PluginError(
+                f"env {self.id!r}: its observation_space has no vector Box, so it takes no "
+                "observation terms (observation=None); for an image and a vector use "
+                f"gym.spaces.Dict({{{IMAGE_KEY!r}: <image Box>, {VECTOR_KEY!r}: <vector Box>}})"
+            )
         try:
             self.observation.check(self.state_names)
         except PluginError as exc:
             raise PluginError(f"env {self.id!r}: {exc}") from None
-        space, terms = self.observation_space, self.observation
+        space, terms = self.vector_space, self.observation
         if not (
-            isinstance(space, gym.spaces.Box)
-            and space.shape == (len(terms.terms),)
+            space.shape == (len(terms.terms),)
             and np.all(space.low == np.float32(terms.low))
             and np.all(space.high == np.float32(terms.high))
         ):
@@ -184,6 +198,30 @@ class EnvSpec:
                 f"[{terms.low}, {terms.high}], but observation_space is {space}; make them "
                 f"agree (Box({terms.low}, {terms.high}, ({len(terms.terms)},), np.float32))"
             )
+
+    @property
+    def image_space(self) -> gym.spaces.Box | None:
+        """The camera image part of the observation space, None when it has none."""
+        space = self.observation_space
+        if isinstance(space, gym.spaces.Dict):
+            space = space.spaces.get(IMAGE_KEY)
+        return space if _is_image_box(space) else None
+
+    @property
+    def vector_space(self) -> gym.spaces.Box | None:
+        """The vector ``Box`` of the observation space, None for an image only."""
+        space = self.observation_space
+        if isinstance(space, gym.spaces.Dict):
+            space = space.spaces.get(VECTOR_KEY)
+        if isinstance(space, gym.spaces.Box) and not _is_image_box(space):
+            return space
+        return None
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """``(H, W, C)`` of the camera image the scene must send, ``()`` for none."""
+        image = self.image_space
+        return () if image is None else tuple(int(side) for side in image.shape)
 
     def _check_scene_source(self) -> None:
         """Exactly one of ``godot_dir`` and ``project``, with the scene form each one needs."""
@@ -250,6 +288,41 @@ class EnvSpec:
             for name, opt in self.options.items()
             if target is None or opt.target == target
         }
+
+
+def observation_space_problem(space: gym.Space[Any]) -> str | None:
+    """What is wrong with the form of an observation space, None for one of the three forms.
+
+    The forms: a float32 ``Box`` (a vector), an image ``Box(0, 255, (H, W, C), uint8)``, or a
+    ``Dict`` of exactly one of each under ``IMAGE_KEY`` and ``VECTOR_KEY``.
+    """
+    vector = space.spaces.get(VECTOR_KEY) if isinstance(space, gym.spaces.Dict) else space
+    image = space.spaces.get(IMAGE_KEY) if isinstance(space, gym.spaces.Dict) else None
+    vector_ok = isinstance(vector, gym.spaces.Box) and vector.dtype == np.float32
+    if isinstance(space, gym.spaces.Box) and (vector_ok or _is_image_box(space)):
+        return None
+    if (
+        isinstance(space, gym.spaces.Dict)
+        and set(space.spaces) == {IMAGE_KEY, VECTOR_KEY}
+        and _is_image_box(image)
+        and vector_ok
+    ):
+        return None
+    return (
+        f"observation_space must be a float32 gymnasium Box, an image Box(0, 255, (H, W, C), "
+        f"np.uint8) or a Dict of both under {IMAGE_KEY!r} and {VECTOR_KEY!r}, got {space}"
+    )
+
+
+def _is_image_box(space: gym.Space[Any] | None) -> bool:
+    """True for ``Box(0, 255, (H, W, C), uint8)``."""
+    return (
+        isinstance(space, gym.spaces.Box)
+        and space.dtype == np.uint8
+        and len(space.shape) == 3
+        and bool(np.all(space.low == 0))
+        and bool(np.all(space.high == 255))
+    )
 
 
 def shipped_model(path: Path) -> Path | None:

@@ -79,6 +79,7 @@ class AsyncGodotSession(AsyncGodotPool):
         config: SessionConfig | None = None,
         expect_state_names: Sequence[str] | None = None,
         expect_action_size: int | None = None,
+        expect_image_shape: Sequence[int] | None = None,
         pin_cpus: bool = False,
         private_display: bool = False,
         ready_timeout: float = 30.0,
@@ -95,6 +96,8 @@ class AsyncGodotSession(AsyncGodotPool):
             expect_state_names: The layout the caller decodes; a scene that declares another
                 fails with ``LayoutMismatch``.
             expect_action_size: The action size the caller sends.
+            expect_image_shape: The camera observation shape ``(H, W, C)`` the caller decodes
+                (``()``: none); a scene with other cameras fails with ``LayoutMismatch``.
             pin_cpus: Pin process i to CPU ``i mod #cpus`` (faster on small machines; measure it).
             private_display: Start a private Xvfb and run the processes on it (it replaces
                 ``command.display``); it is stopped when the session closes.
@@ -126,7 +129,13 @@ class AsyncGodotSession(AsyncGodotPool):
             )
             clients = await _connect_all(processes, connect_timeout, timeout)
             session = cls(clients, processes, total, display)
-            await session.hello(total, expect_state_names, expect_action_size, counts=counts)
+            await session.hello(
+                total,
+                expect_state_names,
+                expect_action_size,
+                counts=counts,
+                expect_image_shape=expect_image_shape,
+            )
         except BaseException:
             await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
             _terminate(processes, display=display)
@@ -143,6 +152,7 @@ class AsyncGodotSession(AsyncGodotPool):
         config: SessionConfig | None = None,
         expect_state_names: Sequence[str] | None = None,
         expect_action_size: int | None = None,
+        expect_image_shape: Sequence[int] | None = None,
         connect_timeout: float = ATTACH_CONNECT_TIMEOUT,
         timeout: float = DEFAULT_REQUEST_TIMEOUT,
     ) -> AsyncGodotSession:
@@ -160,6 +170,7 @@ class AsyncGodotSession(AsyncGodotPool):
             config: Session settings; its ``n_envs`` is replaced by ``n_envs``.
             expect_state_names: The layout the caller decodes (see :meth:`launch`).
             expect_action_size: The action size the caller sends.
+            expect_image_shape: The camera observation shape (see :meth:`launch`).
             connect_timeout: Seconds to keep trying to connect.
             timeout: Default deadline of every request (hello, reset, step) in seconds: a game
                 that stops answering fails with ``GodotTimeout`` after it, one that is closed
@@ -186,7 +197,12 @@ class AsyncGodotSession(AsyncGodotPool):
             ) from exc
         session = cls([client], (), total)
         try:
-            await session.hello(total, expect_state_names, expect_action_size)
+            await session.hello(
+                total,
+                expect_state_names,
+                expect_action_size,
+                expect_image_shape=expect_image_shape,
+            )
         except BaseException:
             await client.close()
             raise

@@ -133,20 +133,25 @@ class LaunchSettings:
         """``pin_cpus``, off for a rendering Godot (its render threads need the cores)."""
         return self.pin_cpus and self.render_mode is None
 
-    def choose_display(self) -> tuple[str | None, bool]:
+    def choose_display(self, cameras: bool = False) -> tuple[str | None, bool]:
         """Where a rendering Godot draws, as ``(display, private)``.
+
+        Args:
+            cameras: The env's observation has an image: Godot renders its camera sensors even
+                without a ``render_mode``, on a display chosen as for ``rgb_array``.
 
         Returns:
             ``(":N", False)``: that X display (``display``, or ``DISPLAY`` for ``rgb_array``
-            without Xvfb); ``(None, False)``: this environment's display, as Godot chooses
-            (``human``) or no display at all (``render_mode`` None, or ``attach``: the game
-            has its own); ``(None, True)``: start a private Xvfb for the session.
+            or cameras without Xvfb); ``(None, False)``: this environment's display, as Godot
+            chooses (``human``) or no display at all (no ``render_mode`` and no cameras, or
+            ``attach``: the game has its own); ``(None, True)``: start a private Xvfb for the
+            session.
 
         Raises:
-            DisplayUnavailable: ``human`` without a display, or ``rgb_array`` without Xvfb
-                and without ``DISPLAY``.
+            DisplayUnavailable: ``human`` without a display, or ``rgb_array`` or cameras
+                without Xvfb and without ``DISPLAY``.
         """
-        if self.render_mode is None or self.attach is not None:
+        if (self.render_mode is None and not cameras) or self.attach is not None:
             return None, False
         if self.display is not None:
             return self.display, False
@@ -162,9 +167,9 @@ class LaunchSettings:
             return None, True
         if os.environ.get("DISPLAY"):
             return os.environ["DISPLAY"], False
+        what = "rgb_array rendering" if self.render_mode else "an env with camera images"
         raise DisplayUnavailable(
-            f"rgb_array rendering needs a display: there is no Xvfb on PATH and no DISPLAY; "
-            f"{INSTALL_HINT}"
+            f"{what} needs a display: there is no Xvfb on PATH and no DISPLAY; {INSTALL_HINT}"
         )
 
     def resolved_spin_usec(self) -> int:

@@ -23,7 +23,7 @@ from rlgodot.core.runtime.protocol.codec import (
     read_binary_header,
 )
 from rlgodot.core.runtime.protocol.framing import HEADER_SIZE, decode_length, encode_frame
-from rlgodot.core.runtime.protocol.messages import DEFAULT_MAX_FRAME_BYTES, StepBatch
+from rlgodot.core.runtime.protocol.messages import DEFAULT_MAX_FRAME_BYTES, ImageLayout, StepBatch
 
 F32: Final = np.dtype("<f4")
 U32: Final = np.dtype("<u4")
@@ -70,13 +70,22 @@ def decode_binary_step(body: bytes | bytearray | memoryview) -> np.ndarray:
     return np.frombuffer(bytearray(body), F32, n * width, BINARY_HEADER.size).reshape(n, width)
 
 
-def encode_binary_result(message_type: str, batch: StepBatch) -> bytes:
-    """Encode a ``step_result`` / ``reset_result`` in the binary codec (the server's side)."""
+def encode_binary_result(
+    message_type: str, batch: StepBatch, image: ImageLayout | None = None
+) -> bytes:
+    """Encode a ``step_result`` / ``reset_result`` in the binary codec (the server's side).
+
+    With ``image`` (the session's camera layout) the batch's images and terminal images follow.
+    """
     kind = RESULT_KINDS[message_type]
     states = np.ascontiguousarray(batch.states, dtype=F32)
     n, width = states.shape
     k = len(batch.terminal_indices)
     pad = -n % 4
+    pixels = b""
+    if image is not None:
+        assert batch.images is not None and batch.terminal_images is not None
+        pixels = image.encode(batch.images) + image.encode(batch.terminal_images)
     return b"".join(
         (
             BINARY_HEADER.pack(BINARY_MAGIC, kind, 0, n, width, k),
@@ -85,6 +94,7 @@ def encode_binary_result(message_type: str, batch: StepBatch) -> bytes:
             bytes(pad),
             np.ascontiguousarray(batch.terminal_indices, dtype=U32).tobytes(),
             np.ascontiguousarray(batch.terminal_states, dtype=F32).reshape(k, width).tobytes(),
+            pixels,
         )
     )
 

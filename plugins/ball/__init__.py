@@ -1,10 +1,10 @@
 """rlgodot example plugin ``ball``: the smallest complete env plugin, to copy from.
 
-It registers two envs through the ``rlgodot_env_specs`` hook (see :mod:`.env`); the Godot scene
-lives in ``godot/`` beside this file and ships as package data.
+It registers three envs through the ``rlgodot_env_specs`` hook (see :mod:`.env`); the Godot
+scenes live in ``godot/`` beside this file and ship as package data.
 """
 
-from rlgodot_ball.env import BALL, BALL_DISCRETE
+from rlgodot_ball.env import BALL, BALL_DISCRETE, BALL_PIXELS
 
 from rlgodot.core.plugin import EnvSpec, hookimpl
 
@@ -12,4 +12,4 @@ from rlgodot.core.plugin import EnvSpec, hookimpl
 @hookimpl
 def rlgodot_env_specs() -> list[EnvSpec]:
     """The envs of this plugin."""
-    return [BALL, BALL_DISCRETE]
+    return [BALL, BALL_DISCRETE, BALL_PIXELS]

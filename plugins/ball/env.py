@@ -11,8 +11,20 @@ Observation (``Box(-1, 1, (6,), float32)``, clipped):
 | 2, 3 | ball velocity x, y | / 5 m/s |
 | 4, 5 | target minus ball, x, y | / 10 m |
 
-Actions: ``ball-v0`` ``Box(-1, 1, (2,))``: force along x and y as a fraction of ``max_force``.
-``ball-discrete-v0`` ``Discrete(5)``: 0 no force, 1 +x, 2 -x, 3 +y, 4 -y (full force).
+``ball-pixels-v0`` sees the arena instead, through a camera riding on the ball:
+``Box(0, 255, (84, 84, 2), uint8)``, the last two 84 x 84 grayscale frames of a
+``CameraSensor2D`` on the ball (``ball_pixels.tscn``: the ball scene plus the sensor), for
+``CnnPolicy``. The frame is 18 m across (4.7 pixels per metre), so the target is in view
+wherever it is; the ball (white, 255) stays at the centre, the target is a mid-grey (128) disc
+on the black floor, the walls and what lies beyond them dark grey (64). The two frames show the
+motion. Its dynamics, actions and reward are ``ball-v0``'s; the reward still comes from the raw
+state. (A camera above the arena, framing it whole, learned far slower: the policy must then
+find two small shapes and subtract their positions; from the ball, where the target lies is the
+push.)
+
+Actions: ``ball-v0``, ``ball-pixels-v0`` ``Box(-1, 1, (2,))``: force along x and y as a fraction
+of ``max_force``. ``ball-discrete-v0`` ``Discrete(5)``: 0 no force, 1 +x, 2 -x, 3 +y, 4 -y
+(full force).
 
 Reward per step: ``progress_weight`` x (metres the ball got closer to the target), minus
 ``time_penalty``, plus ``success_bonus`` when it reaches the target.
@@ -23,7 +35,12 @@ Episode end: *terminated* when the ball's centre is within ``target_radius`` of 
 Training (measured on 2 vCPUs, seed 0; shipped in ``models/``): ``rlgodot train --env ball``
 (PPO, 100k steps, 16 instances) takes ~13 s and reaches 100 % success over 50 seeded eval
 episodes (random: 0 %); ``rlgodot train --env ball-discrete --algo dqn`` (200k steps) ~30 s,
-100 % (random: 2 %).
+100 % (random: 2 %). ``rlgodot train --env ball-pixels --seed 0`` (PPO ``CnnPolicy`` with
+``SmallCnn``, 64 features, 100k steps, 16 instances, ``n_steps`` 128, ``batch_size`` 256, 4
+epochs) took 285 s of wall time (357 steps/s; the machine shared with other training runs, load
+average about 4) and reaches 98 % success, mean return 5.77 over 50 seeded episodes
+(``rlgodot eval --env ball-pixels --episodes 50``; ``--random``: 0 %, -1.79); the model is
+1.8 MB.
 
 Version history: v0 (initial).
 """
@@ -147,6 +164,36 @@ BALL = EnvSpec(
     },
     model=shipped_model(HERE / "models" / "ball-v0-ppo.zip"),
     **COMMON,
+)
+
+PIXELS_SHAPE = (84, 84, 2)  # the scene's CameraSensor2D: 84 x 84, grayscale, stack 2
+
+BALL_PIXELS = EnvSpec(
+    id="ball-pixels-v0",
+    description="Push a ball onto a target, seen from above in 84x84 grayscale frames (CNN).",
+    action_space=gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
+    make_decoder=BallDecoder,
+    train={
+        "ppo": TrainDefaults(
+            total_timesteps=100_000,
+            n_envs=16,
+            hyperparameters={
+                "n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": 3e-4,
+                "gamma": 0.99,
+                "policy_kwargs": {
+                    "features_extractor_class": "rlgodot.core.jobs.networks.SmallCnn",
+                    "features_extractor_kwargs": {"features_dim": 64},
+                },
+            },
+        )
+    },
+    model=shipped_model(HERE / "models" / "ball-pixels-v0-ppo.zip"),
+    **{
+        **COMMON,
+        "scene": "ball_pixels.tscn",
+        "observation_space": gym.spaces.Box(0, 255, shape=PIXELS_SHAPE, dtype=np.uint8),
+        "observation": None,
+    },
 )
 
 BALL_DISCRETE = EnvSpec(

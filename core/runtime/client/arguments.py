@@ -126,6 +126,7 @@ def check_layout(
     expect_state_names: Sequence[str] | None,
     expect_action_size: int | None,
     peer: str,
+    expect_image_shape: Sequence[int] | None = None,
 ) -> None:
     """Refuse a layout the server should have refused already (an older or buggy server)."""
     if expect_state_names is not None and list(info.state_names) != list(expect_state_names):
@@ -137,4 +138,10 @@ def check_layout(
         raise LayoutMismatch(
             f"{peer}: scene {info.scene} declares action_size {info.action_size}, "
             f"the env expects {expect_action_size}"
+        )
+    shape = () if info.image is None else info.image.shape
+    if expect_image_shape is not None and shape != tuple(expect_image_shape):
+        raise LayoutMismatch(
+            f"{peer}: scene {info.scene} has camera image shape {shape or 'none'}, the env "
+            f"expects {tuple(expect_image_shape) or 'none'}"
         )

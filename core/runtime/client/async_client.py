@@ -67,6 +67,7 @@ from rlgodot.core.runtime.protocol.messages import (
     MAX_BENCH_STEPS,
     PROTOCOL_VERSION,
     TYPE_ACT,
+    ImageLayout,
     ServerInfo,
     SessionConfig,
     StepBatch,
@@ -100,6 +101,7 @@ def _hello_message(
     expect_action_size: int | None,
     codecs: Sequence[str],
     token: str | None = None,
+    expect_image_shape: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """The client hello of docs/PROTOCOL.md."""
     message: dict[str, Any] = {
@@ -116,6 +118,8 @@ def _hello_message(
         expect["state_names"] = list(expect_state_names)
     if expect_action_size is not None:
         expect["action_size"] = int(expect_action_size)
+    if expect_image_shape is not None:
+        expect["image_shape"] = [int(side) for side in expect_image_shape]
     if expect:
         message["expect"] = expect
     return message
@@ -185,6 +189,7 @@ class AsyncGodotClient:
         self._step_header = b""
         self._viewer = "none"
         self._view_size = (0, 0)
+        self._image: ImageLayout | None = None
 
     # ------------------------------------------------------------------ setup
 
@@ -276,6 +281,7 @@ class AsyncGodotClient:
         *,
         codecs: Sequence[str] = CODECS,
         timeout: float | None = None,
+        expect_image_shape: Sequence[int] | None = None,
     ) -> ServerInfo:
         """Perform the handshake: create ``config.n_envs`` instances and learn the layout.
 
@@ -286,6 +292,9 @@ class AsyncGodotClient:
             expect_action_size: The action size the caller will send.
             codecs: Codecs this client accepts, preferred first.
             timeout: Deadline in seconds (default: the client's).
+            expect_image_shape: The camera observation shape ``(H, W, C)`` the caller will
+                decode, ``()`` for none; the server refuses a scene whose cameras differ.
+                None: not checked.
 
         Raises:
             AddonVersionMismatch: The server's addon is another rlgodot version than this
@@ -297,12 +306,14 @@ class AsyncGodotClient:
         if self.info is not None:
             raise RLGodotError(f"hello was already done on {self.describe()}")
         message = _hello_message(
-            config, expect_state_names, expect_action_size, codecs, self.token
+            config, expect_state_names, expect_action_size, codecs, self.token, expect_image_shape
         )
         reply = await self._request(encode_json(message), "hello", timeout)
         info = self._server_info(reply, config, codecs)
         try:
-            check_layout(info, expect_state_names, expect_action_size, self.describe())
+            check_layout(
+                info, expect_state_names, expect_action_size, self.describe(), expect_image_shape
+            )
         except LayoutMismatch:
             self._drop("layout mismatch")
             raise
@@ -313,6 +324,7 @@ class AsyncGodotClient:
         self._binary = info.codec == "binary"
         self._viewer = config.viewer
         self._view_size = config.view_size
+        self._image = info.image
         self._max_frame_bytes = frame_limit(info.max_frame_bytes)
         self._protocol.max_frame_bytes = self._max_frame_bytes
         body_size = BINARY_HEADER.size + 4 * self._n * self._action_size
@@ -523,7 +535,7 @@ class AsyncGodotClient:
                 raise ProtocolError(f"{self.describe()} after {request!r}: {error}")
             raise self._crashed(request, error) from error
         try:
-            reply = decode_reply(future.result())
+            reply = decode_reply(future.result(), self._image)
         except ProtocolError as exc:
             raise self._protocol_error(str(exc), request) from exc
         if isinstance(reply, dict) and reply["type"] == "error":
@@ -592,12 +604,18 @@ class AsyncGodotClient:
         self._expect(reply, "pong", "ping")
         return time.perf_counter() - start
 
-    async def bench(self, steps: int, *, timeout: float | None = None) -> dict[str, Any]:
+    async def bench(
+        self, steps: int, *, capture: bool = True, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Let Godot step its instances ``steps`` times alone (random actions, no I/O).
 
+        A scene with camera sensors captures them every step, as a ``step`` does, unless
+        ``capture`` is False (then it measures the simulation alone).
+
         Returns the ``bench_result`` message: ``steps``, ``n_envs``, ``action_repeat``,
-        ``seconds`` (Godot's own clock) and ``episodes`` ended. The instances' episodes move on;
-        reset them before measured work that needs a fresh start.
+        ``seconds`` (Godot's own clock), ``episodes`` ended and ``captured`` (the cameras were
+        captured). The instances' episodes move on; reset them before measured work that needs
+        a fresh start.
         """
         if (
             isinstance(steps, bool)
@@ -608,7 +626,9 @@ class AsyncGodotClient:
                 f"bench steps must be an int in 1..{MAX_BENCH_STEPS}, got {steps!r}"
             )
         reply = await self._request(
-            encode_json({"type": "bench", "steps": int(steps)}), "bench", timeout
+            encode_json({"type": "bench", "steps": int(steps), "capture": bool(capture)}),
+            "bench",
+            timeout,
         )
         self._expect(reply, "bench_result", "bench")
         return dict(reply)  # type: ignore[arg-type]

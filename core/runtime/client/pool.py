@@ -84,6 +84,7 @@ class AsyncGodotPool:
         *,
         counts: Sequence[int] | None = None,
         timeout: float | None = None,
+        expect_image_shape: Sequence[int] | None = None,
     ) -> ServerInfo:
         """Handshake with every process concurrently.
 
@@ -94,6 +95,8 @@ class AsyncGodotPool:
             expect_action_size: The action size the caller will send.
             counts: Instances per process (sum = total).
             timeout: Deadline of each handshake in seconds.
+            expect_image_shape: The camera observation shape the caller will decode (``()``:
+                none); None: not checked.
 
         Returns:
             The first process's hello with ``n_envs`` set to the total.
@@ -113,6 +116,7 @@ class AsyncGodotPool:
                     expect_state_names,
                     expect_action_size,
                     timeout=timeout,
+                    expect_image_shape=expect_image_shape,
                 )
                 for client, count in zip(self.clients, split, strict=True)
             ]
@@ -168,7 +172,8 @@ class AsyncGodotPool:
             return batches[0]
         order = _request_order(routes)
         merged = concat_batches(batches, [0] * len(batches))
-        return StepBatch.empty_terminals(merged.states[order], merged.status[order])
+        images = None if merged.images is None else merged.images[order]
+        return StepBatch.empty_terminals(merged.states[order], merged.status[order], images)
 
     async def render(
         self, indices: Sequence[int] | None = None, *, timeout: float | None = None
@@ -307,9 +312,13 @@ class AsyncGodotPool:
         """Round trip time of every process, in seconds."""
         return await _gather_all([c.ping(timeout=timeout) for c in self.clients])
 
-    async def bench(self, steps: int, *, timeout: float | None = None) -> list[dict[str, Any]]:
+    async def bench(
+        self, steps: int, *, capture: bool = True, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
         """In-engine bench of every process at once (they run concurrently, one per core)."""
-        return await _gather_all([c.bench(steps, timeout=timeout) for c in self.clients])
+        return await _gather_all(
+            [c.bench(steps, capture=capture, timeout=timeout) for c in self.clients]
+        )
 
     async def close(self, timeout: float = 2.0) -> None:
         """Close every connection concurrently; never raises."""

@@ -205,9 +205,9 @@ class _SyncFacade(Generic[Target]):
         """Blocking ping: the round trip time(s) in seconds."""
         return self._runner.run(self.target.ping(timeout=timeout))
 
-    def bench(self, steps: int, *, timeout: float | None = None) -> Any:
+    def bench(self, steps: int, *, capture: bool = True, timeout: float | None = None) -> Any:
         """Blocking in-engine bench: the ``bench_result`` message(s)."""
-        return self._runner.run(self.target.bench(steps, timeout=timeout))
+        return self._runner.run(self.target.bench(steps, capture=capture, timeout=timeout))
 
     def close(self, timeout: float = 2.0) -> None:
         """Close the connection(s) and the private loop; idempotent, never raises."""

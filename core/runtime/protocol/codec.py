@@ -17,7 +17,7 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 
 from rlgodot.core.errors import ProtocolError
-from rlgodot.core.runtime.protocol.messages import StepBatch
+from rlgodot.core.runtime.protocol.messages import ImageLayout, StepBatch
 
 BINARY_MAGIC: Final = 0xB1
 JSON_START: Final = 0x7B  # "{"
@@ -138,11 +138,19 @@ def batch_from_json(message: Mapping[str, Any], width: int) -> StepBatch:
 # ---------------------------------------------------------------------------- binary
 
 
-def decode_binary_result(body: bytes | bytearray | memoryview) -> BinaryResult:
+def decode_binary_result(
+    body: bytes | bytearray | memoryview, image: ImageLayout | None = None
+) -> BinaryResult:
     """Decode a binary ``step_result`` / ``reset_result``.
 
     The arrays are writable views of the body (a ``bytearray`` is used as is, anything else
-    is copied once; no per-row work), so callers may modify them in place.
+    is copied once; no per-row work), so callers may modify them in place; so are the images
+    unless ``image`` has a frame stack (then one copy of the block puts the frames last).
+
+    Args:
+        body: The message body.
+        image: The session's camera observation layout (hello), None without cameras: each
+            row and each terminal row then carries one observation after the terminal states.
 
     Raises:
         ProtocolError: Wrong magic or kind, a size that does not match the header, or a
@@ -153,27 +161,44 @@ def decode_binary_result(body: bytes | bytearray | memoryview) -> BinaryResult:
         raise ProtocolError(f"expected a binary step_result or reset_result, got kind {kind}")
     states_bytes = 4 * n * width
     status_bytes = n + (-n % 4)
-    expected = BINARY_HEADER.size + states_bytes + status_bytes + 4 * k + 4 * k * width
+    image_bytes = 0 if image is None else image.nbytes
+    expected = (
+        BINARY_HEADER.size + states_bytes + status_bytes + 4 * k + 4 * k * width
+        + (n + k) * image_bytes
+    )
     if len(body) != expected:
+        camera = "" if image is None else f" and camera observations of {image_bytes} bytes"
         raise ProtocolError(
-            f"binary {KIND_NAMES[kind]} with n={n}, width={width}, n_terminal={k} must be "
-            f"{expected} bytes, got {len(body)}"
+            f"binary {KIND_NAMES[kind]} with n={n}, width={width}, n_terminal={k}{camera} must "
+            f"be {expected} bytes, got {len(body)}"
         )
     buf = body if isinstance(body, bytearray) else bytearray(body)
     pos = BINARY_HEADER.size
     states = np.frombuffer(buf, _F32, n * width, pos).reshape(n, width)
     pos += states_bytes
     status = np.frombuffer(buf, np.uint8, n, pos)
+    pos += status_bytes
     if k == 0:  # the common case: skip two more array constructions
         indices = np.zeros(0, np.int64)
         terminal_states = np.zeros((0, width), np.float32)
     else:
-        pos += status_bytes
         indices = np.frombuffer(buf, _U32, k, pos).astype(np.int64)
         pos += 4 * k
         terminal_states = np.frombuffer(buf, _F32, k * width, pos).reshape(k, width)
+        pos += 4 * k * width
         _check_indices(indices, n, KIND_NAMES[kind])
-    return BinaryResult(KIND_NAMES[kind], StepBatch(states, status, indices, terminal_states))
+    if image is None:
+        return BinaryResult(KIND_NAMES[kind], StepBatch(states, status, indices, terminal_states))
+    pixels = np.frombuffer(buf, np.uint8, (n + k) * image_bytes, pos)
+    batch = StepBatch(
+        states,
+        status,
+        indices,
+        terminal_states,
+        image.decode(pixels[: n * image_bytes]),
+        image.decode(pixels[n * image_bytes :]),
+    )
+    return BinaryResult(KIND_NAMES[kind], batch)
 
 
 def decode_frames(body: bytes | bytearray | memoryview) -> np.ndarray:
@@ -202,8 +227,10 @@ def decode_frames(body: bytes | bytearray | memoryview) -> np.ndarray:
 # ---------------------------------------------------------------------------- dispatch
 
 
-def decode_reply(body: bytes | bytearray | memoryview) -> Reply:
+def decode_reply(body: bytes | bytearray | memoryview, image: ImageLayout | None = None) -> Reply:
     """Decode any body by its first byte: a JSON dict, a ``BinaryResult`` or frames.
+
+    ``image``: the session's camera observation layout (see :func:`decode_binary_result`).
 
     Raises:
         ProtocolError: Empty, or neither JSON nor a binary result or frames.
@@ -216,7 +243,7 @@ def decode_reply(body: bytes | bytearray | memoryview) -> Reply:
     if first == BINARY_MAGIC:
         if len(body) > 1 and body[1] == KIND_FRAMES:
             return decode_frames(body)
-        return decode_binary_result(body)
+        return decode_binary_result(body, image)
     raise ProtocolError(
         f"message body starts with byte 0x{first:02X}, neither '{{' nor 0xB1: {_preview(body)}"
     )

@@ -237,6 +237,76 @@ class SessionConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ImageLayout:
+    """How one instance's camera observation crosses the wire (hello image_shape, image_stack).
+
+    On the wire each row is ``stack`` frames, oldest first, each ``height x width x c`` bytes
+    (``c = channels / stack``: 1 grayscale, 3 RGB); :meth:`decode` turns a block of rows into
+    ``(n, height, width, channels)``, the frames side by side on the last axis.
+
+    Attributes:
+        shape: ``(height, width, channels)`` of one observation, ``channels = c x stack``.
+        stack: Frames per observation.
+    """
+
+    shape: tuple[int, int, int]
+    stack: int = 1
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of one instance's observation."""
+        return self.shape[0] * self.shape[1] * self.shape[2]
+
+    def decode(self, block: np.ndarray) -> np.ndarray:
+        """``(n, H, W, C)`` uint8 observations from a flat uint8 block of ``n`` wire rows.
+
+        One reshape (no copy) without a frame stack; with one, one transposed copy of the
+        whole batch (frames move from the front of each row to its last axis).
+        """
+        height, width, channels = self.shape
+        n = block.size // self.nbytes
+        if self.stack == 1:
+            return block.reshape(n, height, width, channels)
+        frames = block.reshape(n, self.stack, height, width, channels // self.stack)
+        return np.ascontiguousarray(frames.transpose(0, 2, 3, 1, 4)).reshape(
+            n, height, width, channels
+        )
+
+    def encode(self, images: np.ndarray) -> bytes:
+        """The wire rows of ``(n, H, W, C)`` observations: the inverse of :meth:`decode`."""
+        height, width, channels = self.shape
+        images = np.asarray(images, dtype=np.uint8).reshape(-1, height, width, channels)
+        frames = images.reshape(len(images), height, width, self.stack, channels // self.stack)
+        return np.ascontiguousarray(frames.transpose(0, 3, 1, 2, 4)).tobytes()
+
+    @classmethod
+    def from_hello(cls, message: Mapping[str, Any]) -> ImageLayout | None:
+        """The layout a server hello announces, None when its ``image_shape`` is empty.
+
+        Raises:
+            ProtocolError: ``image_shape`` is not three positive ints, or ``image_stack`` does
+                not divide its channels.
+        """
+        shape = message.get("image_shape") or []
+        stack = message.get("image_stack", 1)
+        if not shape:
+            return None
+        if not (
+            isinstance(shape, list)
+            and len(shape) == 3
+            and all(_is_int(side) and side > 0 for side in shape)
+            and _is_int(stack)
+            and stack > 0
+            and shape[2] % stack == 0
+        ):
+            raise ProtocolError(
+                f"server hello has image_shape {shape!r} and image_stack {stack!r}: expected "
+                "[height, width, channels] (positive ints) and a stack that divides channels"
+            )
+        return cls((int(shape[0]), int(shape[1]), int(shape[2])), int(stack))
+
+
+@dataclasses.dataclass(frozen=True)
 class ServerInfo:
     """What the server announced in its hello: the layout and settings of the session.
 
@@ -259,6 +329,8 @@ class ServerInfo:
             for ranged options).
         attached: True when the server is a running game the client attached to (an
             ``RLServer`` with ``allow_attach``), False for a Godot launched for the session.
+        image: The camera observation each reset/step row carries (the scene has a camera
+            sensor), or None.
         raw: The complete hello message, including fields this client does not know.
     """
 
@@ -277,6 +349,7 @@ class ServerInfo:
     scene: str
     option_schema: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     attached: bool = False
+    image: ImageLayout | None = None
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -320,6 +393,7 @@ class ServerInfo:
             scene=field("scene", str, ""),
             option_schema=field("option_schema", dict, {}),
             attached=message.get("attached") is True,
+            image=ImageLayout.from_hello(message),
             raw=dict(message),
         )
 
@@ -336,12 +410,17 @@ class StepBatch:
         terminal_indices: ``(k,)`` int64 instance indices whose episode ended this step
             (``same_step`` only).
         terminal_states: ``(k, S)`` float32 final states of those episodes.
+        images: ``(n, H, W, C)`` uint8 camera observations of the rows, None without cameras.
+        terminal_images: ``(k, H, W, C)`` uint8 camera observations of the ended episodes'
+            terminal states, None without cameras.
     """
 
     states: np.ndarray
     status: np.ndarray
     terminal_indices: np.ndarray
     terminal_states: np.ndarray
+    images: np.ndarray | None = None
+    terminal_images: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -359,13 +438,17 @@ class StepBatch:
         return (self.status & TRUNCATED) != 0
 
     @classmethod
-    def empty_terminals(cls, states: np.ndarray, status: np.ndarray) -> StepBatch:
+    def empty_terminals(
+        cls, states: np.ndarray, status: np.ndarray, images: np.ndarray | None = None
+    ) -> StepBatch:
         """Build a batch without terminal rows (reset results, ``next_step`` results)."""
         return cls(
             states,
             status,
             np.zeros(0, dtype=np.int64),
             np.zeros((0, states.shape[1]), dtype=np.float32),
+            images,
+            None if images is None else images[:0],
         )
 
 
@@ -378,11 +461,14 @@ def concat_batches(batches: Sequence[StepBatch], offsets: Sequence[int]) -> Step
     """
     if len(batches) == 1 and offsets[0] == 0:
         return batches[0]
+    with_images = batches[0].images is not None
     return StepBatch(
         np.concatenate([b.states for b in batches]),
         np.concatenate([b.status for b in batches]),
         np.concatenate([b.terminal_indices + off for b, off in zip(batches, offsets, strict=True)]),
         np.concatenate([b.terminal_states for b in batches]),
+        np.concatenate([b.images for b in batches]) if with_images else None,
+        np.concatenate([b.terminal_images for b in batches]) if with_images else None,
     )
 
 

@@ -35,10 +35,11 @@ var n_instances: int = 1
 var physics_hz: int = 60
 ## True in play mode: read the keyboard (human_action() is called).
 var human_control: bool = false
-## True when the instance is seen: play mode, a window (`render_mode="human"`) or offscreen frames
-## (`"rgb_array"`); set before the instance enters the tree. Make your camera current and build
-## your visuals (meshes, drawing, effects) only when it is true, and keep them up to date in
-## sync_view(): headless training then builds and updates none of them.
+## True when the instance is seen: play mode, a window (`render_mode="human"`), offscreen frames
+## (`"rgb_array"`) or a camera sensor in its scene (CameraSensor2D, CameraSensor3D); set before
+## the instance enters the tree. Make your camera current and build your visuals (meshes,
+## drawing, effects) only when it is true, and keep them up to date in sync_view(): headless
+## training then builds and updates none of them.
 var watched: bool = false
 ## Physics ticks simulated in the current episode so far (counted by the batch). Use it, not
 ## Engine.get_physics_frames(), for time within an episode: frames that only draw a view (a

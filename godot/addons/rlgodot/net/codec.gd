@@ -185,11 +185,16 @@ func encode_error(code: String, text: String) -> PackedByteArray:
 
 
 ## Encodes a reset_result or step_result (kind KIND_*_RESULT) as one frame with its prefix.
-## states: n x w floats; status: n bytes; terminal_index / terminal_states: the terminal list.
+## states: n x w floats; status: n bytes; terminal_index / terminal_states: the terminal list;
+## images / terminal_images: the camera observations of the n rows and of the terminal list
+## (binary only: a session with cameras uses the binary codec; empty without cameras).
 func encode_result(kind: int, states: PackedFloat32Array, status: PackedByteArray, n: int, w: int,
-		terminal_index: PackedInt32Array, terminal_states: PackedFloat32Array) -> PackedByteArray:
+		terminal_index: PackedInt32Array, terminal_states: PackedFloat32Array,
+		images: PackedByteArray = PackedByteArray(),
+		terminal_images: PackedByteArray = PackedByteArray()) -> PackedByteArray:
 	if binary:
-		return _encode_binary_result(kind, states, status, n, w, terminal_index, terminal_states)
+		return _encode_binary_result(kind, states, status, n, w, terminal_index, terminal_states,
+				images, terminal_images)
 	var msg: Dictionary = {
 		"type": Protocol.TYPE_STEP_RESULT if kind == Protocol.KIND_STEP_RESULT else Protocol.TYPE_RESET_RESULT,
 		"states": _json_rows(states, n, w),
@@ -204,10 +209,12 @@ func encode_result(kind: int, states: PackedFloat32Array, status: PackedByteArra
 
 
 func _encode_binary_result(kind: int, states: PackedFloat32Array, status: PackedByteArray, n: int,
-		w: int, terminal_index: PackedInt32Array, terminal_states: PackedFloat32Array) -> PackedByteArray:
+		w: int, terminal_index: PackedInt32Array, terminal_states: PackedFloat32Array,
+		images: PackedByteArray, terminal_images: PackedByteArray) -> PackedByteArray:
 	var n_terminal: int = terminal_index.size()
 	var pad: int = (4 - n % 4) % 4
-	var body_len: int = Protocol.BINARY_HEADER_BYTES + n * w * 4 + n + pad + n_terminal * 4 + n_terminal * w * 4
+	var body_len: int = (Protocol.BINARY_HEADER_BYTES + n * w * 4 + n + pad + n_terminal * 4
+			+ n_terminal * w * 4 + images.size() + terminal_images.size())
 	# resize() keeps the allocation while the size stays in the same power-of-two bucket.
 	_out.resize(4 + body_len)
 	_out.seek(0)
@@ -225,6 +232,9 @@ func _encode_binary_result(kind: int, states: PackedFloat32Array, status: Packed
 	if n_terminal > 0:
 		_out.put_data(terminal_index.to_byte_array())
 		_out.put_data(terminal_states.to_byte_array())
+	if not images.is_empty():
+		_out.put_data(images)
+		_out.put_data(terminal_images)
 	return _out.data_array
 
 

@@ -25,6 +25,12 @@ extends Node
 ## one (the trainer is learning), the tree is paused (nothing is simulated, as during a render)
 ## and the window keeps drawing until the request comes (waiting_changed).
 ##
+## Cameras (CameraSensor2D or CameraSensor3D in the scene): a reset or step reply carries each instance's camera
+## observation after the states. They are captured at the decision point like a render: the
+## views are prepared, one frame passes with the tree paused, then they are drawn and read. A
+## same_step autoreset waits for that capture (the ended episodes' last frames are the terminal
+## images) and its new episodes are captured in one more paused frame.
+##
 ## Script errors: a Logger (Godot 4.5+) collects the script errors raised while a request is
 ## handled; reset / step / bench then answer `script_error` (or, with script_errors = warn, send
 ## a `script_errors` notice before the normal reply).
@@ -99,6 +105,18 @@ var _viewer: Viewer = null
 var _policy: RLPolicy = null
 ## Instances of the capture in progress (empty: none).
 var _render_indices: PackedInt32Array = PackedInt32Array()
+## The reply a camera capture in progress completes: KIND_STEP_RESULT, KIND_RESET_RESULT, or 0
+## (no capture).
+var _capture_kind: int = 0
+## The rows of that reply (a reset's indices; a step's are all instances).
+var _capture_rows: PackedInt32Array = PackedInt32Array()
+## The instances being captured now (the rows, then a step's restarted instances).
+var _capture_indices: PackedInt32Array = PackedInt32Array()
+## The step's same_step autoresets were done after its first capture.
+var _capture_restarted: bool = false
+## The camera observations of the step's ended episodes (its terminal list), taken before their
+## autoreset.
+var _terminal_images: PackedByteArray = PackedByteArray()
 
 
 func _init() -> void:
@@ -145,6 +163,10 @@ func _physics_process(_delta: float) -> void:
 		_finish_render()
 		_serve_requests()
 		return
+	if _capture_kind != 0:
+		if _continue_capture():
+			_serve_requests()
+		return
 	if _batch.is_stepping() and not _bench.is_running():
 		_throttle()
 		if _closed:
@@ -152,17 +174,22 @@ func _physics_process(_delta: float) -> void:
 	if _batch.run_tick():
 		return
 	if _batch.is_stepping():
-		_batch.finish_step()
+		var capture: bool = _bench.capture if _bench.is_running() else not _batch.cameras.is_empty()
+		_batch.finish_step(capture)
 		if _bench.is_running():
-			if _bench.next():
-				_stop_if_client_left("a bench")
+			if capture:
+				_begin_capture(Protocol.KIND_STEP_RESULT, _all_indices())
 				return
-			if _script_errors_fail("bench") or not _send(_codec.encode_message(_bench.result())):
+			if not _finish_bench_step():
 				return
 		else:
 			steps += 1
 			if _script_errors_fail("step"):
-				pass
+				if capture:
+					_batch.complete_resets()
+			elif capture:
+				_begin_capture(Protocol.KIND_STEP_RESULT, _all_indices())
+				return
 			elif not _send(_codec.encode_result(Protocol.KIND_STEP_RESULT, _batch.states, _batch.status,
 					_batch.n_envs, _batch.state_size, _batch.terminal_index, _batch.terminal_states)):
 				return
@@ -252,7 +279,7 @@ func _handle_request(body: PackedByteArray) -> bool:
 		Protocol.TYPE_HELLO:
 			_handle_hello(msg)
 		Protocol.TYPE_RESET:
-			_handle_reset(msg)
+			return _handle_reset(msg)
 		Protocol.TYPE_STEP:
 			return _handle_json_step(msg)
 		Protocol.TYPE_ACT:
@@ -275,7 +302,8 @@ func _handle_request(body: PackedByteArray) -> bool:
 	return false
 
 
-## Starts an in-engine benchmark; the reply is sent when its last step has finished.
+## Starts an in-engine benchmark (capturing the cameras unless 'capture' is false); the reply is
+## sent when its last step has finished.
 func _handle_bench(msg: Dictionary) -> bool:
 	if not _require_hello(Protocol.TYPE_BENCH):
 		return false
@@ -290,8 +318,13 @@ func _handle_bench(msg: Dictionary) -> bool:
 		_send_error(Protocol.ERROR_BAD_MESSAGE, "bench needs 'steps', an integer in 1..%d, got %s" % [
 			Protocol.MAX_BENCH_STEPS, Codec.describe(steps_value)])
 		return false
+	var capture_value: Variant = msg.get("capture", true)
+	if typeof(capture_value) != TYPE_BOOL:
+		_send_error(Protocol.ERROR_BAD_MESSAGE, "bench 'capture' must be true or false, got %s" % Codec.describe(capture_value))
+		return false
 	_presence_checked_usec = Time.get_ticks_usec()
-	_bench.start(_batch, steps_count)
+	var capture: bool = capture_value
+	_bench.start(_batch, steps_count, capture)
 	return true
 
 
@@ -468,6 +501,19 @@ func _handle_hello(msg: Dictionary) -> void:
 			chosen = str(c)
 			break
 	_codec.binary = chosen == Protocol.CODEC_BINARY
+	var camera_problem: String = _camera_problem(n, has_display)
+	if camera_problem != "":
+		_send_fatal(Protocol.ERROR_BAD_CONFIG, camera_problem)
+		return
+	var shape: Array = Array(_batch.image_shape())
+	if expect.has("image_shape") and not _same_ints(expect["image_shape"], shape):
+		_send_fatal(Protocol.ERROR_LAYOUT_MISMATCH, "scene %s has camera image shape %s; the client expects %s" % [
+			_batch.scene_path, Codec.describe(shape), Codec.describe(expect["image_shape"])])
+		return
+	if _viewer == null and not _batch.cameras.is_empty() and not attached:
+		# Only the cameras draw, at captures (force_draw()): no main render loop, a tiny window.
+		RenderingServer.render_loop_enabled = false
+		get_window().size = Vector2i(Viewer.OFFSCREEN_WINDOW_SIDE, Viewer.OFFSCREEN_WINDOW_SIDE)
 	_batch.action_repeat = repeat
 	_batch.max_episode_steps = max_steps
 	_batch.next_step_autoreset = autoreset == Protocol.AUTORESET_NEXT_STEP
@@ -505,9 +551,42 @@ func _handle_hello(msg: Dictionary) -> void:
 		"view_hud": view_hud,
 		"policy": policy_path,
 		"attached": attached,
+		"image_shape": Array(_batch.image_shape()),
+		"image_stack": _batch.image_stack(),
 	}
 	if _send(_codec.encode_message(reply)):
 		session_started.emit(reply)
+
+
+## What keeps the scene's camera sensors from serving this session ("" = nothing): their layout
+## in the scene, a headless Godot, the JSON codec, or replies over max_frame_bytes.
+func _camera_problem(n: int, has_display: bool) -> String:
+	var problem: String = _batch.camera_problem()
+	if problem != "" or _batch.cameras.is_empty():
+		return problem
+	if not has_display:
+		return "camera sensors need a rendering Godot: launch it without --headless, on a display (Xvfb will do; rlgodot starts one for an env whose observation has an image)"
+	if not _codec.binary:
+		return "camera sensors need the binary codec: offer '%s' in the hello's codecs" % Protocol.CODEC_BINARY
+	# A step reply may carry every instance's observation twice (its rows and its terminal list).
+	var reply_bytes: int = 2 * n * (_batch.image_bytes() + 8 + 4 * _batch.state_size)
+	if reply_bytes > _server.max_frame_bytes:
+		return "%d instances with camera observations of %d bytes make replies of up to %d bytes, over max_frame_bytes %d: spread them over more processes" % [
+			n, _batch.image_bytes(), reply_bytes, _server.max_frame_bytes]
+	return ""
+
+
+## True when `value` (JSON: numbers arrive as floats) is a list of the integers in `ints`.
+static func _same_ints(value: Variant, ints: Array) -> bool:
+	if typeof(value) != TYPE_ARRAY:
+		return false
+	var items: Array = value
+	if items.size() != ints.size():
+		return false
+	for k: int in items.size():
+		if not Codec.is_integer(items[k]) or Codec.as_int(items[k]) != ints[k]:
+			return false
+	return true
 
 
 func _layout_matches(expect: Dictionary) -> bool:
@@ -525,9 +604,10 @@ func _layout_matches(expect: Dictionary) -> bool:
 	return true
 
 
-func _handle_reset(msg: Dictionary) -> void:
+## Resets instances; true when the reply waits for a camera capture.
+func _handle_reset(msg: Dictionary) -> bool:
 	if not _require_hello(Protocol.TYPE_RESET):
-		return
+		return false
 	var n_envs: int = _batch.n_envs
 	var indices: PackedInt32Array = PackedInt32Array()
 	var indices_value: Variant = msg.get("indices")
@@ -537,21 +617,21 @@ func _handle_reset(msg: Dictionary) -> void:
 	else:
 		if typeof(indices_value) != TYPE_ARRAY:
 			_send_error(Protocol.ERROR_BAD_MESSAGE, "reset 'indices' must be a list of instance indices")
-			return
+			return false
 		var seen: PackedByteArray = PackedByteArray()
 		seen.resize(n_envs)
 		var given_indices: Array = indices_value
 		for v: Variant in given_indices:
 			if not Codec.is_integer(v):
 				_send_error(Protocol.ERROR_BAD_MESSAGE, "reset 'indices' holds a non-integer: %s" % Codec.describe(v))
-				return
+				return false
 			var i: int = Codec.as_int(v)
 			if i < 0 or i >= n_envs:
 				_send_error(Protocol.ERROR_BAD_MESSAGE, "reset index %d is out of range 0..%d" % [i, n_envs - 1])
-				return
+				return false
 			if seen[i] != 0:
 				_send_error(Protocol.ERROR_BAD_MESSAGE, "reset index %d appears twice" % i)
-				return
+				return false
 			seen[i] = 1
 			indices.append(i)
 	var seeds: Array[int] = []
@@ -559,33 +639,94 @@ func _handle_reset(msg: Dictionary) -> void:
 	if seeds_value != null:
 		if typeof(seeds_value) != TYPE_ARRAY:
 			_send_error(Protocol.ERROR_BAD_MESSAGE, "reset 'seeds' must be a list of non-negative integers")
-			return
+			return false
 		var given_seeds: Array = seeds_value
 		if given_seeds.size() != indices.size():
 			_send_error(Protocol.ERROR_BAD_MESSAGE, "reset has %d seeds for %d instances" % [given_seeds.size(), indices.size()])
-			return
+			return false
 		for v: Variant in given_seeds:
 			if not Codec.is_integer(v) or Codec.as_float(v) < 0.0 or Codec.as_float(v) > Codec.MAX_INT64_FLOAT:
 				_send_error(Protocol.ERROR_BAD_MESSAGE, "reset seed %s is not an integer in 0..2^63-1" % Codec.describe(v))
-				return
+				return false
 		seeds = _codec.exact_seeds(given_seeds)
 		if seeds.size() != given_seeds.size():
 			_send_error(Protocol.ERROR_BAD_MESSAGE, "reset seeds must be integers in 0..2^63-1")
-			return
+			return false
 	var options_value: Variant = msg.get("options")
 	if options_value != null and typeof(options_value) != TYPE_DICTIONARY:
 		_send_error(Protocol.ERROR_BAD_MESSAGE, "reset 'options' must be an object")
-		return
+		return false
 	var problem: String = _batch.reset_instances(indices, seeds, options_value)
 	if problem != "":
 		_send_error(Protocol.ERROR_BAD_MESSAGE, "reset options: " + problem)
-		return
+		return false
 	if _script_errors_fail("reset"):
-		return
+		return false
+	if not _batch.cameras.is_empty():
+		_begin_capture(Protocol.KIND_RESET_RESULT, indices)
+		return true
 	var zeros: PackedByteArray = PackedByteArray()
 	zeros.resize(indices.size())
 	_send(_codec.encode_result(Protocol.KIND_RESET_RESULT, _batch.states, zeros, indices.size(),
 			_batch.state_size, _batch.terminal_index, _batch.terminal_states))
+	return false
+
+
+## Starts the camera capture that completes a reset (`rows`: its indices) or step (all
+## instances) reply: prepares the views and pauses the tree for one frame.
+func _begin_capture(kind: int, rows: PackedInt32Array) -> void:
+	_capture_kind = kind
+	_capture_rows = rows
+	_capture_indices = rows
+	_capture_restarted = false
+	_terminal_images = PackedByteArray()
+	_batch.prepare_capture(rows)
+	_pause(true)
+
+
+## One paused frame after _begin_capture() (or after a step's restarts): reads the views; a step
+## whose episodes ended then restarts them and captures their new first frames in one more
+## paused frame (false: still capturing). Otherwise sends the reply, or during a bench goes on
+## with it (see _finish_bench_step()), and returns whether requests may be served now.
+func _continue_capture() -> bool:
+	_batch.read_capture(_capture_indices)
+	var restarts: PackedInt32Array = _batch.terminal_index
+	if _capture_kind == Protocol.KIND_STEP_RESULT and not _capture_restarted and not restarts.is_empty():
+		_terminal_images = _batch.images(restarts)
+		_batch.complete_resets()
+		_capture_restarted = true
+		_capture_indices = restarts
+		_batch.prepare_capture(restarts)
+		return false
+	_pause(false)
+	var kind: int = _capture_kind
+	_capture_kind = 0
+	if _bench.is_running():
+		return _finish_bench_step()
+	var status: PackedByteArray = _batch.status
+	if kind == Protocol.KIND_RESET_RESULT:
+		status = PackedByteArray()
+		status.resize(_capture_rows.size())
+	_send(_codec.encode_result(kind, _batch.states, status, _capture_rows.size(), _batch.state_size,
+			_batch.terminal_index, _batch.terminal_states, _batch.images(_capture_rows), _terminal_images))
+	return true
+
+
+## A bench step has finished (its capture too): begins the next, or sends the result after the
+## last. True when requests may be served now (the bench is over and its result was sent).
+func _finish_bench_step() -> bool:
+	if _bench.next():
+		_stop_if_client_left("a bench")
+		return false
+	return not _script_errors_fail("bench") and _send(_codec.encode_message(_bench.result()))
+
+
+func _all_indices() -> PackedInt32Array:
+	var indices: PackedInt32Array = PackedInt32Array()
+	indices.resize(_batch.n_envs)
+	for i: int in _batch.n_envs:
+		indices[i] = i
+	return indices
 
 
 ## Starts a capture (see Viewer.prepare()); true when the reply waits for the next frame.

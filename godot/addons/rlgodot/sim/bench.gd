@@ -1,13 +1,17 @@
 extends RefCounted
 ## The in-engine benchmark (`bench` request): `steps` steps of the whole batch with random
-## actions, no I/O, timed by Godot's clock. The driver calls start(), then next() after every
-## finished step until it returns false, then reads result().
+## actions, no I/O, timed by Godot's clock; with `capture` every step also captures the camera
+## sensors as a `step` would (the driver does it before next()). The driver calls start(), then
+## next() after every finished step until it returns false, then reads result().
 
 const EnvBatch := preload("res://addons/rlgodot/sim/env_batch.gd")
 const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
 
 ## Distinct random action batches a bench cycles through (generated once, outside the timing).
 const ACTION_VARIANTS: int = 8
+
+## The steps capture the cameras (set by start(); false for a scene without cameras).
+var capture: bool = false
 
 var _batch: EnvBatch = null
 var _left: int = 0
@@ -22,9 +26,11 @@ func is_running() -> bool:
 	return _left > 0
 
 
-## Draws the action batches, starts the clock and begins the first step.
-func start(batch: EnvBatch, steps: int) -> void:
+## Draws the action batches, starts the clock and begins the first step; `with_capture`: the
+## steps capture the cameras, if the scene has any.
+func start(batch: EnvBatch, steps: int, with_capture: bool) -> void:
 	_batch = batch
+	capture = with_capture and not batch.cameras.is_empty()
 	var rng: RandomNumberGenerator = RandomNumberGenerator.new()
 	rng.seed = 0
 	_actions.resize(batch.n_envs * batch.action_size * ACTION_VARIANTS)
@@ -56,4 +62,5 @@ func next() -> bool:
 func result() -> Dictionary:
 	var seconds: float = (Time.get_ticks_usec() - _start_usec) / 1e6
 	return {"type": Protocol.TYPE_BENCH_RESULT, "steps": _steps, "n_envs": _batch.n_envs,
-			"action_repeat": _batch.action_repeat, "seconds": seconds, "episodes": _episodes}
+			"action_repeat": _batch.action_repeat, "seconds": seconds, "episodes": _episodes,
+			"captured": capture}

@@ -7,6 +7,7 @@ extends Node
 ## the start of every physics frame until it returns false, then finish_step(): the action holds
 ## for `action_repeat` ticks, and the states are read at the next decision point.
 
+const CameraFrames := preload("res://addons/rlgodot/sensors/camera_frames.gd")
 const Protocol := preload("res://addons/rlgodot/net/protocol.gd")
 const Viewer := preload("res://addons/rlgodot/sim/viewer.gd")
 
@@ -38,6 +39,9 @@ var terminal_states: PackedFloat32Array = PackedFloat32Array()
 ## The state last reported for every instance (n_envs rows, after autoreset): what a policy
 ## step (begin_policy_step()) decides from.
 var current_states: PackedFloat32Array = PackedFloat32Array()
+## Each instance's camera sensor, in instance order; empty when the scene has none (see
+## camera_problem()).
+var cameras: Array[CameraFrames] = []
 
 var _agents: Array[RLAgent] = []
 var _seed_streams: Array[RandomNumberGenerator] = []
@@ -50,6 +54,12 @@ var _ticks_left: int = 0
 var _stepping: bool = false
 var _bad_state_reported: bool = false
 var _policy_actions: PackedFloat32Array = PackedFloat32Array()
+## What is wrong with the scene's camera sensors ("" = nothing), found by create_instances().
+var _camera_problem: String = ""
+## The sensor nodes (CameraSensor2D or CameraSensor3D) of `cameras`, in the same order.
+var _camera_nodes: Array[Node] = []
+## Each instance's episode_ticks at its last capture (for sync_view()'s delta).
+var _captured_ticks: PackedInt64Array = PackedInt64Array()
 
 
 ## Seed of a seed stream, decorrelated from the episode RNG seeded with the same value.
@@ -81,6 +91,16 @@ func create_instances(n: int, human: bool, options: Dictionary) -> String:
 		instance.n_instances = n
 		instance.physics_hz = physics_hz
 		instance.human_control = human and i == 0
+		var sensors: Array[Node] = []
+		_find_cameras(instance, sensors)
+		if sensors.size() > 1:
+			_camera_problem = "%s has %d camera sensors; an instance may have one" % [scene_path, sensors.size()]
+		elif i > 0 and (sensors.size() == 1) != (not _camera_nodes.is_empty()) and _camera_problem == "":
+			_camera_problem = "%s: instance %d has %d camera sensor(s), instance 0 has %d" % [
+				scene_path, i, sensors.size(), 1 - sensors.size()]
+		if sensors.size() == 1:
+			_camera_nodes.append(sensors[0])
+			instance.watched = true  # the camera sees it: its visuals must exist
 		var problem: String = instance.apply_options(options)
 		if problem != "":
 			instance.free()
@@ -96,6 +116,12 @@ func create_instances(n: int, human: bool, options: Dictionary) -> String:
 		stream.seed = _derive_stream_seed("default", i)
 		_seed_streams.append(stream)
 	n_envs = n
+	if _camera_problem == "":
+		for sensor: Node in _camera_nodes:
+			cameras.append(_frames_of(sensor))
+		_captured_ticks.resize(cameras.size())
+		if not cameras.is_empty() and cameras[0].problem != "":
+			_camera_problem = "%s: %s" % [scene_path, cameras[0].problem]
 	_episode_steps.resize(n)
 	_pending_reset.resize(n)
 	_ever_reset.resize(n)
@@ -143,6 +169,61 @@ func reset_instances(indices: PackedInt32Array, seeds: Array[int], new_options: 
 	terminal_index = PackedInt32Array()
 	terminal_states = PackedFloat32Array()
 	return ""
+
+
+## What is wrong with the scene's camera sensors ("" = nothing): more than one in an instance,
+## some instances with one and others without, or a sensor's own problem (CameraFrames.problem).
+## Valid after create_instances().
+func camera_problem() -> String:
+	return _camera_problem
+
+
+## The image shape of one observation, [height, width, channels x stack] ([] without cameras).
+func image_shape() -> PackedInt32Array:
+	if cameras.is_empty():
+		return PackedInt32Array()
+	var camera: CameraFrames = cameras[0]
+	return PackedInt32Array([camera.height, camera.width, camera.channels() * camera.stack])
+
+
+## Frames per camera observation (1 without cameras).
+func image_stack() -> int:
+	return 1 if cameras.is_empty() else cameras[0].stack
+
+
+## Bytes of one instance's camera observation (0 without cameras).
+func image_bytes() -> int:
+	return 0 if cameras.is_empty() else cameras[0].observation_bytes()
+
+
+## First half of a capture of the cameras of `indices`: brings their instances' visuals up to the
+## current state (RLAgent.sync_view()) and marks the cameras to be drawn. The driver then lets one
+## frame pass with the tree paused (nothing is simulated; deferred redraws and transform updates
+## are flushed) and calls read_capture().
+func prepare_capture(indices: PackedInt32Array) -> void:
+	for i: int in indices:
+		var agent_i: RLAgent = _agents[i]
+		var ticks: int = agent_i.episode_ticks
+		var elapsed: int = ticks - _captured_ticks[i] if ticks >= _captured_ticks[i] else 0
+		_captured_ticks[i] = ticks
+		agent_i.sync_view(float(elapsed) / float(physics_hz))
+		cameras[i].prepare()
+
+
+## Second half of a capture, one frame after prepare_capture(): draws the marked views and pushes
+## each camera's new frame onto its stack.
+func read_capture(indices: PackedInt32Array) -> void:
+	RenderingServer.force_draw(false)
+	for i: int in indices:
+		cameras[i].read()
+
+
+## The camera observations of `indices`, one after the other (image_bytes() each).
+func images(indices: PackedInt32Array) -> PackedByteArray:
+	var out: PackedByteArray = PackedByteArray()
+	for i: int in indices:
+		out.append_array(cameras[i].observation)
+	return out
 
 
 ## Instances never reset so far (a step needs every instance reset once).
@@ -194,8 +275,10 @@ func is_stepping() -> bool:
 
 
 ## Reads every state after the step's ticks, applies the time limit and autoreset, and fills
-## `states`, `status`, `terminal_index` and `terminal_states`.
-func finish_step() -> void:
+## `states`, `status`, `terminal_index` and `terminal_states`. With `defer_resets` (the
+## cameras are captured before the ended episodes restart) a same_step autoreset waits for
+## complete_resets(): until then the rows of the ended instances hold their terminal states.
+func finish_step(defer_resets: bool = false) -> void:
 	_stepping = false
 	var out: PackedFloat32Array = PackedFloat32Array()
 	terminal_index = PackedInt32Array()
@@ -224,16 +307,50 @@ func finish_step() -> void:
 		else:
 			terminal_index.append(i)
 			terminal_states.append_array(state)
-			_start_episode(i, _next_seed(i))
-			out.append_array(_read_state(i))
+			if defer_resets:
+				out.append_array(state)
+			else:
+				_start_episode(i, _next_seed(i))
+				out.append_array(_read_state(i))
 	states = out
 	current_states = out
+
+
+## After finish_step(true): starts the new episodes of the instances in `terminal_index` and puts
+## their first states into their rows of `states`.
+func complete_resets() -> void:
+	for i: int in terminal_index:
+		_start_episode(i, _next_seed(i))
+		var state: PackedFloat32Array = _read_state(i)
+		for j: int in state_size:
+			states[i * state_size + j] = state[j]
+	current_states = states
 
 
 func _start_episode(i: int, episode_seed: int) -> void:
 	_episode_steps[i] = 0
 	_pending_reset[i] = 0
 	_agents[i].begin_episode(episode_seed)
+	if not cameras.is_empty():
+		cameras[i].restart()
+		_captured_ticks[i] = 0
+
+
+## Collects the camera sensors (CameraSensor2D, CameraSensor3D) in the subtree of `node` (not
+## yet in the tree) into `found`.
+static func _find_cameras(node: Node, found: Array[Node]) -> void:
+	if node is CameraSensor2D or node is CameraSensor3D:
+		found.append(node)
+	for child: Node in node.get_children():
+		_find_cameras(child, found)
+
+
+## The capture state of a camera sensor found by _find_cameras(), once it is ready.
+static func _frames_of(sensor: Node) -> CameraFrames:
+	var sensor_2d: CameraSensor2D = sensor as CameraSensor2D
+	if sensor_2d != null:
+		return sensor_2d.frames
+	return (sensor as CameraSensor3D).frames
 
 
 func _read_state(i: int) -> PackedFloat32Array:
