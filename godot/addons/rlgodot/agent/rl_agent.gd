@@ -52,6 +52,9 @@ var rng: RandomNumberGenerator = RandomNumberGenerator.new()
 
 var _terminated: bool = false
 var _outcome: String = ""
+## episode_ticks when the view was last brought up to date, and the seconds that update covered.
+var _view_ticks: int = 0
+var _view_delta: float = 0.0
 
 
 ## Play mode helper for human_action(): 1.0 while a key of `positive` is held, -1.0 for one of
@@ -196,6 +199,25 @@ func sync_view(_delta: float) -> void:
 	pass
 
 
+## Watched only, at a decision point: sync_view() with the simulated seconds since the view was
+## last brought up to date, once however many views and cameras ask at this decision point.
+## Returns those seconds (every caller at this decision point gets the same value).
+func update_view() -> float:
+	if episode_ticks != _view_ticks:
+		_view_delta = float(episode_ticks - _view_ticks) / float(physics_hz)
+		_view_ticks = episode_ticks
+		sync_view(_view_delta)
+	return _view_delta
+
+
+## Watched only, for a drawn frame: sync_view(delta) with the frame's `delta`; a capture at the
+## same decision point then leaves the view as it is.
+func update_view_for_frame(delta: float) -> void:
+	_view_ticks = episode_ticks
+	_view_delta = 0.0
+	sync_view(delta)
+
+
 ## Ends the episode from the scene (goal, crash): the step gets the terminated bit. `outcome`
 ## names it for people ("finished", "crashed"): play mode and viewers show it.
 func end_episode(outcome: String = "") -> void:
@@ -290,6 +312,8 @@ func begin_episode(seed_value: int) -> void:
 	episode_ticks = 0
 	episode_seed = seed_value
 	rng.seed = seed_value
+	_view_ticks = 0
+	_view_delta = 0.0
 	reset_episode()
 	if watched:
 		sync_view(0.0)

@@ -485,7 +485,7 @@ func _handle_hello(msg: Dictionary) -> void:
 	_batch.physics_hz = hz
 	if viewer != Protocol.VIEWER_NONE:
 		_viewer = Viewer.new()
-		_viewer.configure(viewer == Protocol.VIEWER_OFFSCREEN, view_size, view_hud, physics_hz)
+		_viewer.configure(viewer == Protocol.VIEWER_OFFSCREEN, view_size, view_hud)
 		_viewer.lagging = factor <= 0.0  # flat out: never wait for a frame to be drawn
 		add_child(_viewer)
 		_batch.viewer = _viewer

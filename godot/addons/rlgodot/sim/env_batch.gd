@@ -58,8 +58,6 @@ var _policy_actions: PackedFloat32Array = PackedFloat32Array()
 var _camera_problem: String = ""
 ## The sensor nodes (CameraSensor2D or CameraSensor3D) of `cameras`, in the same order.
 var _camera_nodes: Array[Node] = []
-## Each instance's episode_ticks at its last capture (for sync_view()'s delta).
-var _captured_ticks: PackedInt64Array = PackedInt64Array()
 
 
 ## Seed of a seed stream, decorrelated from the episode RNG seeded with the same value.
@@ -119,7 +117,6 @@ func create_instances(n: int, human: bool, options: Dictionary) -> String:
 	if _camera_problem == "":
 		for sensor: Node in _camera_nodes:
 			cameras.append(_frames_of(sensor))
-		_captured_ticks.resize(cameras.size())
 		if not cameras.is_empty() and cameras[0].problem != "":
 			_camera_problem = "%s: %s" % [scene_path, cameras[0].problem]
 	_episode_steps.resize(n)
@@ -197,16 +194,12 @@ func image_bytes() -> int:
 
 
 ## First half of a capture of the cameras of `indices`: brings their instances' visuals up to the
-## current state (RLAgent.sync_view()) and marks the cameras to be drawn. The driver then lets one
+## current state (RLAgent.update_view()) and marks the cameras to be drawn. The driver then lets one
 ## frame pass with the tree paused (nothing is simulated; deferred redraws and transform updates
 ## are flushed) and calls read_capture().
 func prepare_capture(indices: PackedInt32Array) -> void:
 	for i: int in indices:
-		var agent_i: RLAgent = _agents[i]
-		var ticks: int = agent_i.episode_ticks
-		var elapsed: int = ticks - _captured_ticks[i] if ticks >= _captured_ticks[i] else 0
-		_captured_ticks[i] = ticks
-		agent_i.sync_view(float(elapsed) / float(physics_hz))
+		_agents[i].update_view()
 		cameras[i].prepare()
 
 
@@ -333,7 +326,6 @@ func _start_episode(i: int, episode_seed: int) -> void:
 	_agents[i].begin_episode(episode_seed)
 	if not cameras.is_empty():
 		cameras[i].restart()
-		_captured_ticks[i] = 0
 
 
 ## Collects the camera sensors (CameraSensor2D, CameraSensor3D) in the subtree of `node` (not

@@ -91,7 +91,6 @@ func _physics_process(_delta: float) -> void:
 func start(env_scene: PackedScene, env_scene_path: String, hz: int, names: PackedStringArray,
 		n_actions: int, options: Dictionary, opponent: RLPolicy, opponent_name: String) -> String:
 	physics_hz = hz
-	_viewer.physics_hz = hz
 	_batch.physics_hz = hz
 	_opponent = opponent
 	_opponent_name = opponent_name

@@ -25,9 +25,6 @@ var offscreen: bool = false
 ## Size of each view (offscreen frames have exactly this size; in a window the grid decides).
 var view_size: Vector2i = Vector2i(Protocol.DEFAULT_VIEW_WIDTH, Protocol.DEFAULT_VIEW_HEIGHT)
 var show_hud: bool = true
-## Physics ticks per simulated second of the instances (Engine.physics_ticks_per_second may
-## differ: an attached game's speed control multiplies it).
-var physics_hz: int = 60
 ## Window: true while the simulation runs behind its target speed (the driver sets it; flat
 ## out it stays true). Frames then spend at most LAGGING_DRAW_SHARE of the time drawing, so a
 ## slow renderer (Mesa in software) leaves the rest to the physics ticks to catch up.
@@ -42,8 +39,6 @@ var _grid: GridContainer = GridContainer.new()
 var _viewports: Array[SubViewport] = []
 var _agents: Array[RLAgent] = []
 var _huds: Array[AgentHud] = []
-## Each instance's episode_ticks at its last sync_view().
-var _synced_ticks: PackedInt64Array = PackedInt64Array()
 var _skip_draws: bool = true
 ## When the last drawn frame began, and whether the previous frame drew.
 var _drawn_usec: int = 0
@@ -63,11 +58,10 @@ func _init() -> void:
 	process_mode = Node.PROCESS_MODE_ALWAYS
 
 
-func configure(is_offscreen: bool, size: Vector2i, hud: bool, hz: int) -> void:
+func configure(is_offscreen: bool, size: Vector2i, hud: bool) -> void:
 	offscreen = is_offscreen
 	view_size = size
 	show_hud = hud
-	physics_hz = hz
 
 
 func _ready() -> void:
@@ -112,8 +106,7 @@ func _process(delta: float) -> void:
 		return
 	_drawn_usec = now
 	for i: int in _agents.size():
-		_agents[i].sync_view(_undrawn_delta)
-		_synced_ticks[i] = _agents[i].episode_ticks
+		_agents[i].update_view_for_frame(_undrawn_delta)
 		_huds[i].refresh(_undrawn_delta)
 	_undrawn_delta = 0.0
 
@@ -140,7 +133,6 @@ func host(agent: RLAgent) -> void:
 	_viewports.append(viewport)
 	_agents.append(agent)
 	_huds.append(hud)
-	_synced_ticks.append(0)
 	if offscreen:
 		add_child(viewport)
 		return
@@ -169,12 +161,7 @@ func flash(i: int, text: String) -> void:
 ## updates are flushed) and calls read().
 func prepare(indices: PackedInt32Array) -> void:
 	for i: int in indices:
-		var agent: RLAgent = _agents[i]
-		var ticks: int = agent.episode_ticks
-		var elapsed: int = ticks - _synced_ticks[i] if ticks >= _synced_ticks[i] else 0
-		_synced_ticks[i] = ticks
-		agent.sync_view(float(elapsed) / float(physics_hz))
-		_huds[i].refresh(float(elapsed) / float(physics_hz))
+		_huds[i].refresh(_agents[i].update_view())
 		if offscreen:
 			_viewports[i].render_target_update_mode = SubViewport.UPDATE_ONCE
 
