@@ -25,8 +25,8 @@ Observation (``Box(-1, 1, (26,), float32)``, clipped):
 | 13 | distance left to the finish | / 200 m |
 | 14..25 | ground height minus chassis height at 0, 1.5, ..., 16.5 m ahead | / 4 m |
 
-Actions: ``motorcycle-v0`` ``Box(-1, 1, (2,))``: throttle (negative = brake/reverse), lean
-(positive = lean back, nose up). ``motorcycle-discrete-v0`` ``Discrete(7)``: 0 idle, 1 throttle,
+Actions: ``motorcycle-v1`` ``Box(-1, 1, (2,))``: throttle (negative = brake/reverse), lean
+(positive = lean back, nose up). ``motorcycle-discrete-v1`` ``Discrete(7)``: 0 idle, 1 throttle,
 2 brake, 3 lean back, 4 lean forward, 5 throttle + lean back, 6 throttle + lean forward.
 
 Reward per step: ``progress_weight`` x (metres gained along x), minus ``time_penalty``, minus
@@ -34,15 +34,17 @@ Reward per step: ``progress_weight`` x (metres gained along x), minus ``time_pen
 crash, ``+ finish_bonus`` on reaching the finish line.
 
 Episode end: *terminated* on a crash (``info["crashed"]``) or at the finish line
-(``info["is_success"]``); *truncated* after 600 steps (action repeat 4 at 60 Hz: 40 s).
+(``info["is_success"]``); *truncated* after 1000 steps (action repeat 4 at 60 Hz: 67 s; v0: 600
+steps, 40 s).
 
-Scene options (per reset with ``reset(options={...})`` or ``-o name=value``), defaults and ranges:
+Scene options (per reset with ``reset(options={...})`` or ``-o name=value``), defaults of v1
+(v0's where they differ) and ranges:
 
 | option | default | range | meaning |
 |---|---|---|---|
-| course_length | 150.0 | 10 .. 2000 m | finish line distance from the start |
-| hill_height_min / hill_height_max | 0.5 / 2.0 | 0 .. 5 m | height range of a hill (0/0 = flat) |
-| hill_steepness | 0.7 | 0.05 .. 1.5 | steepest slope (rise/run) of a hill |
+| course_length | 300.0 (v0: 150) | 10 .. 2000 m | finish line distance from the start |
+| hill_height_min / max | 0.5 / 3.0 (v0: 2.0) | 0 .. 5 m | height range of a hill (0/0 = flat) |
+| hill_steepness | 0.85 (v0: 0.7) | 0.05 .. 1.5 | steepest slope (rise/run) of a hill |
 | hill_gap_max | 6.0 | 0 .. 50 m | longest flat stretch between hills |
 | oil_probability | 0.15 | 0 .. 1 | chance of an oil patch in each 12 m stretch |
 | oil_length | 3.0 | 0 .. 12 m | length of a patch |
@@ -70,11 +72,13 @@ Training and results (2-vCPU reference VM, 2026-11-25; models shipped in ``model
   ~38k. Courses stacked 60 m apart were ~15 % faster than overlapping courses split by collision
   layers (16 instances: 17.3k vs 14.5k/s; 64: 19.0k vs 16.2k/s), and layers run out at 32.
 
-Version history: v0 (initial).
+Version history: v0 (initial: 150 m courses, hills up to 2 m and slope 0.7, 600 steps); v1 (300 m
+courses, hills up to 3 m and slope 0.85, 1000 steps; the same spaces and reward).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +191,13 @@ OPTIONS = {
         5.0, "reward for reaching the finish line", target="reward", low=0.0, high=100.0),
 }
 
+# v1: courses twice as long, with taller and steeper hills.
+OPTIONS_V1 = {**OPTIONS, **{
+    name: dataclasses.replace(OPTIONS[name], default=default)
+    for name, default in (("course_length", 300.0), ("hill_height_max", 3.0),
+                          ("hill_steepness", 0.85))
+}}
+
 COMMON: dict[str, Any] = {
     "godot_dir": HERE / "godot",
     "mount": "motorcycle",
@@ -195,12 +206,12 @@ COMMON: dict[str, Any] = {
     "action_size": 2,
     "observation_space": gym.spaces.Box(-1.0, 1.0, shape=(OBS_SIZE,), dtype=np.float32),
     "observation": OBSERVATION,
-    "max_episode_steps": 600,
     "action_repeat": 4,
     "physics_hz": 60,
-    "options": OPTIONS,
     "success_key": "is_success",
 }
+V0: dict[str, Any] = {**COMMON, "max_episode_steps": 600, "options": OPTIONS}
+V1: dict[str, Any] = {**COMMON, "max_episode_steps": 1000, "options": OPTIONS_V1}
 
 
 MOTORCYCLE = EnvSpec(
@@ -218,7 +229,7 @@ MOTORCYCLE = EnvSpec(
         )
     },
     model=shipped_model(HERE / "models" / "motorcycle-v0-ppo.zip"),
-    **COMMON,
+    **V0,
 )
 
 MOTORCYCLE_DISCRETE = EnvSpec(
@@ -238,5 +249,44 @@ MOTORCYCLE_DISCRETE = EnvSpec(
         "ppo": TrainDefaults(total_timesteps=1_000_000, n_envs=32),
     },
     model=shipped_model(HERE / "models" / "motorcycle-discrete-v0-dqn.zip"),
-    **COMMON,
+    **V0,
+)
+
+MOTORCYCLE_V1 = EnvSpec(
+    id="motorcycle-v1",
+    description="Ride a 2D motocross bike over 300 m of taller, steeper hills (throttle, lean).",
+    action_space=gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
+    make_decoder=MotorcycleDecoder,
+    train={
+        "ppo": TrainDefaults(
+            total_timesteps=6_000_000,
+            n_envs=64,
+            n_procs=2,
+            hyperparameters={"n_steps": 128, "batch_size": 2048, "n_epochs": 5,
+                             "learning_rate": LinearSchedule(3e-4), "gamma": 0.99,
+                             "gae_lambda": 0.95, "ent_coef": 0.0},
+        )
+    },
+    model=shipped_model(HERE / "models" / "motorcycle-v1-ppo.zip"),
+    **V1,
+)
+
+MOTORCYCLE_DISCRETE_V1 = EnvSpec(
+    id="motorcycle-discrete-v1",
+    description="Ride a 2D bike over 300 m of taller, steeper hills (7 actions, for DQN).",
+    action_space=gym.spaces.Discrete(7),
+    make_decoder=MotorcycleDiscreteDecoder,
+    train={
+        "dqn": TrainDefaults(
+            total_timesteps=1_000_000,
+            n_envs=16,
+            hyperparameters={"learning_rate": 5e-4, "buffer_size": 100_000,
+                             "learning_starts": 2_000, "train_freq": 4, "gradient_steps": 2,
+                             "target_update_interval": 2_000, "exploration_fraction": 0.2,
+                             "gamma": 0.99},
+        ),
+        "ppo": TrainDefaults(total_timesteps=3_000_000, n_envs=32),
+    },
+    model=shipped_model(HERE / "models" / "motorcycle-discrete-v1-dqn.zip"),
+    **V1,
 )
