@@ -194,8 +194,8 @@ OPTIONS = {
 # v1: courses twice as long, with taller and steeper hills.
 OPTIONS_V1 = {**OPTIONS, **{
     name: dataclasses.replace(OPTIONS[name], default=default)
-    for name, default in (("course_length", 300.0), ("hill_height_max", 3.0),
-                          ("hill_steepness", 0.85))
+    for name, default in (("course_length", 300.0), ("hill_height_max", 2.5),
+                          ("hill_steepness", 0.8), ("crash_penalty", 20.0))
 }}
 
 COMMON: dict[str, Any] = {
@@ -264,7 +264,8 @@ MOTORCYCLE_V1 = EnvSpec(
             n_procs=2,
             hyperparameters={"n_steps": 128, "batch_size": 2048, "n_epochs": 5,
                              "learning_rate": LinearSchedule(3e-4), "gamma": 0.99,
-                             "gae_lambda": 0.95, "ent_coef": 0.0},
+                             "gae_lambda": 0.95, "ent_coef": 0.0,
+                             "policy_kwargs": {"net_arch": [256, 256]}},
         )
     },
     model=shipped_model(HERE / "models" / "motorcycle-v1-ppo.zip"),
