@@ -132,6 +132,21 @@ def test_oil_makes_the_rear_wheel_slip(godot_binary):
     assert oily[SPIN] >= dry[SPIN], "the wheel spins at least as fast"
 
 
+def test_oil_max_slope_keeps_oil_off_the_hills(godot_binary):
+    """Hills from the end of the flat start on, oil in every 12 m cell: only oil_max_slope decides."""
+    OIL_AHEAD, CAP = 11, 30.0
+    hilly = {"hill_height_min": 3.0, "hill_height_max": 3.0, "hill_gap_max": 0.0,
+             "oil_probability": 1.0, "wind_strength": 0.0}
+    env = make_env("motorcycle")
+    try:
+        anywhere = [env.reset(seed=s, options={**hilly, "oil_max_slope": 1.5})[0] for s in range(3)]
+        gentle = [env.reset(seed=s, options={**hilly, "oil_max_slope": 0.05})[0] for s in range(3)]
+    finally:
+        env.close()
+    assert all(obs[OIL_AHEAD] * CAP < 25.0 for obs in anywhere), "oil on the first hills"
+    assert all(obs[OIL_AHEAD] == 1.0 for obs in gentle), "no oil on the hills in sight"
+
+
 def test_wind_pushes_the_bike(godot_binary):
     idle = [np.array([0.0, 0.0], np.float32)] * 40
     gale = {**FLAT, "wind_strength": 3.0, "wind_frequency": 5.0, "wind_duration": 10.0}
@@ -164,7 +179,7 @@ def test_short_ppo_run_improves_on_random(godot_binary, tmp_path):
 @pytest.mark.expensive
 @pytest.mark.parametrize(("env_id", "success"), [
     ("motorcycle-v0", 0.9), ("motorcycle-discrete-v0", 0.9),
-    ("motorcycle-v1", 0.9), ("motorcycle-discrete-v1", DQN_V1_SUCCESS)])
+    ("motorcycle-v1", 0.9), ("motorcycle-discrete-v1", 0.7)])
 def test_shipped_models_finish_the_course(godot_binary, env_id, success):
     """The shipped PPO / DQN models over the 50 seeded episodes of `rlgodot eval` (~30 s each)."""
     result = evaluate(env_id, episodes=50, seed=0)

@@ -43,12 +43,13 @@ Scene options (per reset with ``reset(options={...})`` or ``-o name=value``), de
 | option | default | range | meaning |
 |---|---|---|---|
 | course_length | 300.0 (v0: 150) | 10 .. 2000 m | finish line distance from the start |
-| hill_height_min / max | 0.5 / 3.0 (v0: 2.0) | 0 .. 5 m | height range of a hill (0/0 = flat) |
-| hill_steepness | 0.85 (v0: 0.7) | 0.05 .. 1.5 | steepest slope (rise/run) of a hill |
+| hill_height_min / max | 0.5 / 2.5 (v0: 2.0) | 0 .. 5 m | height range of a hill (0/0 = flat) |
+| hill_steepness | 0.8 (v0: 0.7) | 0.05 .. 1.5 | steepest slope (rise/run) of a hill |
 | hill_gap_max | 6.0 | 0 .. 50 m | longest flat stretch between hills |
-| oil_probability | 0.15 | 0 .. 1 | chance of an oil patch in each 12 m stretch |
+| oil_probability | 0.8 (v0: 0.15) | 0 .. 1 | chance of an oil patch in each 12 m stretch |
 | oil_length | 3.0 | 0 .. 12 m | length of a patch |
 | oil_friction | 0.1 | 0 .. 1 | friction of oil (ground: 1.0) |
+| oil_max_slope | 0.1 (v0: 1.5) | 0 .. 1.5 | steepest ground (rise/run) an oil patch may lie on (1.5: anywhere) |
 | wind_strength | 1.0 | 0 .. 20 m/s^2 | peak gust acceleration (each gust 50-100 %, random sign) |
 | wind_frequency | 0.1 | 0 .. 5 /s | mean gusts per second (Poisson) |
 | wind_duration | 1.5 | 0.05 .. 10 s | length of one gust |
@@ -72,8 +73,14 @@ Training and results (2-vCPU reference VM, 2026-11-25; models shipped in ``model
   ~38k. Courses stacked 60 m apart were ~15 % faster than overlapping courses split by collision
   layers (16 instances: 17.3k vs 14.5k/s; 64: 19.0k vs 16.2k/s), and layers run out at 32.
 
-Version history: v0 (initial: 150 m courses, hills up to 2 m and slope 0.7, 600 steps); v1 (300 m
-courses, hills up to 3 m and slope 0.85, 1000 steps; the same spaces and reward).
+Version history: v0 (initial: 150 m courses, hills up to 2 m and slope 0.7, oil anywhere, 600
+steps); v1 (300 m courses, hills up to 2.5 m and slope 0.8, oil only on gentle ground but in 80 %
+of the 12 m stretches, crash_penalty 20, 1000 steps; the same spaces). Why oil moved: on v0's
+rules a patch can fill the bottom of a steep valley, where a bike that lands slowly spins its rear
+wheel on oil and can never climb out (7-12 % of v1 episodes timed out that way, every one of them
+such a valley); ``oil_max_slope`` keeps patches on ground the bike can ride out of, and the
+higher ``oil_probability`` keeps oil common: 2.3 patches per v1 course on average (0.75 per
+100 m; v0: 1.7 per course, 1.1 per 100 m; means over 4000 generated courses).
 """
 
 from __future__ import annotations
@@ -176,6 +183,9 @@ OPTIONS = {
     "oil_probability": Option(0.15, "chance of an oil patch per 12 m stretch", low=0.0, high=1.0),
     "oil_length": Option(3.0, "length of an oil patch, m", low=0.0, high=12.0),
     "oil_friction": Option(0.1, "friction of oil, ground is 1.0", low=0.0, high=1.0),
+    "oil_max_slope": Option(
+        1.5, "steepest ground (rise/run) an oil patch may lie on; 1.5 = anywhere",
+        low=0.0, high=1.5),
     "wind_strength": Option(1.0, "peak gust acceleration, m/s^2 (0 = no wind)", low=0.0, high=20.0),
     "wind_frequency": Option(0.1, "mean gusts per second", low=0.0, high=5.0),
     "wind_duration": Option(1.5, "duration of one gust, s", low=0.05, high=10.0),
@@ -191,11 +201,12 @@ OPTIONS = {
         5.0, "reward for reaching the finish line", target="reward", low=0.0, high=100.0),
 }
 
-# v1: courses twice as long, with taller and steeper hills.
+# v1: courses twice as long, with taller and steeper hills; oil only on gentle ground.
 OPTIONS_V1 = {**OPTIONS, **{
     name: dataclasses.replace(OPTIONS[name], default=default)
     for name, default in (("course_length", 300.0), ("hill_height_max", 2.5),
-                          ("hill_steepness", 0.8), ("crash_penalty", 20.0))
+                          ("hill_steepness", 0.8), ("oil_probability", 0.8), ("oil_max_slope", 0.1),
+                          ("crash_penalty", 20.0))
 }}
 
 COMMON: dict[str, Any] = {
