@@ -105,5 +105,5 @@ def test_the_asyncio_example_runs(godot_binary):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.strip().splitlines()
-    assert [line.split(":")[0] for line in lines] == ["ball-v0", "motorcycle-v0"]
+    assert [line.split(":")[0] for line in lines] == ["ball-v0", "motorcycle-v1"]
     assert all("800 steps" in line for line in lines)

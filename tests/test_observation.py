@@ -218,7 +218,8 @@ def test_discrete_variants_share_their_observation():
 
 
 # --- parity with the numpy decoders the terms replaced -----------------------------------------
-# The old hand-written observations() of each bundled env, verbatim but for the index constants.
+# The old hand-written observations() of each bundled env's first version, verbatim but for the
+# index constants.
 
 def _old_ball(states: np.ndarray) -> np.ndarray:
     obs = np.empty((states.shape[0], 6), dtype=np.float32)
@@ -229,7 +230,7 @@ def _old_ball(states: np.ndarray) -> np.ndarray:
 
 
 def _old_motorcycle(states: np.ndarray) -> np.ndarray:
-    s = {name: i for i, name in enumerate(_spec("motorcycle").state_names)}
+    s = {name: i for i, name in enumerate(_spec("motorcycle-v0").state_names)}
     look = s["look_0"]
     obs = np.empty((states.shape[0], 26), dtype=np.float32)
     angle = states[:, s["angle"]]
@@ -277,7 +278,7 @@ def _old_parking3d(states: np.ndarray) -> np.ndarray:
     return np.clip(obs, -1.0, 1.0, out=obs)
 
 
-OLD = {"ball": _old_ball, "motorcycle": _old_motorcycle, "parking3d": _old_parking3d}
+OLD = {"ball-v0": _old_ball, "motorcycle-v0": _old_motorcycle, "parking3d-v0": _old_parking3d}
 N_ENVS = 16
 STEPS = 200
 
@@ -315,14 +316,13 @@ def test_declared_observation_equals_the_old_numpy_decoder(recorded, env):
 
 
 @pytest.mark.godot
-@pytest.mark.parametrize("env_id", ["ball", "ball-discrete", "motorcycle", "motorcycle-discrete",
-                                    "parking3d", "parking3d-discrete"])
+@pytest.mark.parametrize("env_id", sorted(OLD) + [i.replace("-v0", "-discrete-v0") for i in OLD])
 def test_shipped_models_act_the_same_on_the_declared_observation(recorded, env_id):
     spec = _spec(env_id)
     model, _ = load_model(spec.model)
-    states = recorded[spec.name.removesuffix("-discrete")]
-    old_actions, _ = model.predict(OLD[spec.name.removesuffix("-discrete")](states),
-                                   deterministic=True)
+    first = spec.id.replace("-discrete", "")
+    states = recorded[first]
+    old_actions, _ = model.predict(OLD[first](states), deterministic=True)
     new_actions, _ = model.predict(spec.observation.evaluate(states, spec.state_names),
                                    deterministic=True)
     if spec.action_space.shape:

@@ -20,7 +20,7 @@ extends RLAgent
 ## Options: the @export properties below (values and defaults come from the Python EnvSpec; the
 ## ranges bound the course's points and the gust schedule).
 ##
-## Version history: v0 first version.
+## Version history: v0 first version; v1 adds oil_max_slope (oil on gentle ground only).
 
 const MotorcycleLook := preload("res://envs/motorcycle/look/motorcycle_look.gd")
 
@@ -70,6 +70,8 @@ const STATE_NAMES: PackedStringArray = [
 @export_range(0.0, 12.0) var oil_length: float
 ## Friction of oil (the ground has 1.0).
 @export_range(0.0, 1.0) var oil_friction: float
+## Steepest ground (rise / run) an oil patch may lie on; 1.5 = anywhere.
+@export_range(0.0, 1.5) var oil_max_slope: float
 ## Peak gust acceleration, m/s^2 (0 = no wind).
 @export_range(0.0, 20.0) var wind_strength: float
 ## Mean gusts per second (Poisson arrivals).
@@ -278,7 +280,8 @@ func _build_course() -> void:
 	while cell + OIL_CELL <= course_length:
 		var chance: float = rng.randf()
 		var offset: float = rng.randf_range(0.0, maxf(OIL_CELL - oil_length, 0.0))
-		if chance < oil_probability and oil_length > 0.0:
+		if (chance < oil_probability and oil_length > 0.0
+				and _steepest(cell + offset, cell + offset + oil_length) <= oil_max_slope):
 			_oil_start.append(cell + offset)
 			_oil_end.append(cell + offset + oil_length)
 		cell += OIL_CELL
@@ -348,6 +351,16 @@ func _rejoin(joint: PinJoint2D, origin: Vector2, offset: Vector2) -> void:
 	var wheel: NodePath = joint.node_b
 	joint.node_b = NodePath()
 	joint.node_b = wheel
+
+
+## The steepest slope (|rise / run|) of the ground between course positions x0 and x1 (m).
+func _steepest(x0: float, x1: float) -> float:
+	var first: int = maxi(int(floorf((x0 + START_BACK) / DX)), 0)
+	var last: int = mini(int(ceilf((x1 + START_BACK) / DX)), _heights.size() - 1)
+	var steepest: float = 0.0
+	for i: int in range(first, last):
+		steepest = maxf(steepest, absf(_heights[i + 1] - _heights[i]) / DX)
+	return steepest
 
 
 ## Ground height (m, y up) at course position x (m), linear between the points.
