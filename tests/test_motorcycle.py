@@ -133,7 +133,7 @@ def test_oil_makes_the_rear_wheel_slip(godot_binary):
 
 
 def test_oil_max_slope_keeps_oil_off_the_hills(godot_binary):
-    """Hills from the end of the flat start on, oil in every 12 m cell: only oil_max_slope decides."""
+    """Hills from the flat start's end on, oil in every 12 m cell: only oil_max_slope decides."""
     OIL_AHEAD, CAP = 11, 30.0
     hilly = {"hill_height_min": 3.0, "hill_height_max": 3.0, "hill_gap_max": 0.0,
              "oil_probability": 1.0, "wind_strength": 0.0}

@@ -49,7 +49,7 @@ Scene options (per reset with ``reset(options={...})`` or ``-o name=value``), de
 | oil_probability | 0.8 (v0: 0.15) | 0 .. 1 | chance of an oil patch in each 12 m stretch |
 | oil_length | 3.0 | 0 .. 12 m | length of a patch |
 | oil_friction | 0.1 | 0 .. 1 | friction of oil (ground: 1.0) |
-| oil_max_slope | 0.1 (v0: 1.5) | 0 .. 1.5 | steepest ground (rise/run) an oil patch may lie on (1.5: anywhere) |
+| oil_max_slope | 0.1 (v0: 1.5) | 0 .. 1.5 | steepest ground (rise/run) under an oil patch |
 | wind_strength | 1.0 | 0 .. 20 m/s^2 | peak gust acceleration (each gust 50-100 %, random sign) |
 | wind_frequency | 0.1 | 0 .. 5 /s | mean gusts per second (Poisson) |
 | wind_duration | 1.5 | 0.05 .. 10 s | length of one gust |
@@ -96,7 +96,8 @@ steps); v1 (300 m courses, hills up to 2.5 m and slope 0.8, oil only on gentle g
 of the 12 m stretches, crash_penalty 20, 1000 steps; the same spaces). Why oil moved: on v0's
 rules a patch can fill the bottom of a steep valley, where a bike that lands slowly spins its rear
 wheel on oil and does not climb out (7-12 % of the episodes of a PPO model timed out that way;
-with ``-o oil_probability=0`` none did, and more grip or 30 % more engine torque did not remove them); ``oil_max_slope`` keeps patches on ground the bike can ride out of, and the
+with ``-o oil_probability=0`` none did, and more grip or 30 % more engine torque did not remove
+them); ``oil_max_slope`` keeps patches on ground the bike can ride out of, and the
 higher ``oil_probability`` keeps oil common: 2.3 patches per v1 course on average (0.75 per
 100 m; v0: 1.7 per course, 1.1 per 100 m; means over 4000 generated courses).
 """
@@ -261,6 +262,12 @@ MOTORCYCLE = EnvSpec(
     **V0,
 )
 
+DQN_HYPERPARAMETERS: dict[str, Any] = {
+    "learning_rate": 5e-4, "buffer_size": 100_000, "learning_starts": 2_000, "train_freq": 4,
+    "gradient_steps": 2, "target_update_interval": 2_000, "exploration_fraction": 0.2,
+    "gamma": 0.99,
+}
+
 MOTORCYCLE_DISCRETE = EnvSpec(
     id="motorcycle-discrete-v0",
     description="Ride a 2D motocross bike over seeded hills (7 discrete actions, for DQN).",
@@ -270,10 +277,7 @@ MOTORCYCLE_DISCRETE = EnvSpec(
         "dqn": TrainDefaults(
             total_timesteps=300_000,
             n_envs=16,
-            hyperparameters={"learning_rate": 5e-4, "buffer_size": 100_000,
-                             "learning_starts": 2_000, "train_freq": 4, "gradient_steps": 2,
-                             "target_update_interval": 2_000, "exploration_fraction": 0.2,
-                             "gamma": 0.99},
+            hyperparameters=DQN_HYPERPARAMETERS,
         ),
         "ppo": TrainDefaults(total_timesteps=1_000_000, n_envs=32),
     },
@@ -310,10 +314,7 @@ MOTORCYCLE_DISCRETE_V1 = EnvSpec(
         "dqn": TrainDefaults(
             total_timesteps=1_000_000,
             n_envs=16,
-            hyperparameters={"learning_rate": 5e-4, "buffer_size": 100_000,
-                             "learning_starts": 2_000, "train_freq": 4, "gradient_steps": 2,
-                             "target_update_interval": 2_000, "exploration_fraction": 0.2,
-                             "gamma": 0.99},
+            hyperparameters=DQN_HYPERPARAMETERS,
         ),
         "ppo": TrainDefaults(total_timesteps=3_000_000, n_envs=32),
     },
