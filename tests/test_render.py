@@ -328,6 +328,30 @@ def test_frames_follow_the_state(godot_binary, xvfb, closing):
 
 
 @pytest_godot
+def test_renders_without_a_step_do_not_age_the_hud(godot_binary, xvfb, closing):
+    """The HUD's flash (how the last episode ended, 3 s of simulated time) ages with the
+    simulation: rendering the same decision point 100 times leaves it on screen."""
+    spec = dataclasses.replace(get_registry().get("ball"), max_episode_steps=2)
+    still = np.zeros(2, np.float32)
+    env = GodotEnv(spec, render_mode="rgb_array", settings=RGB)
+    closing.append(env)
+    env.reset(seed=3)
+    for _ in range(2):
+        env.step(still)  # truncated: the HUD flashes "time limit"
+    env.reset(seed=3)
+    env.step(still)
+    flashed = env.render()
+    for _ in range(100):
+        again = env.render()
+    assert _differ(flashed, again) < 0.01, "renders at one decision point aged the HUD's flash"
+    fresh = GodotEnv(spec, render_mode="rgb_array", settings=RGB)
+    closing.append(fresh)
+    fresh.reset(seed=3)
+    fresh.step(still)
+    assert _differ(fresh.render(), flashed) > 0.01, "no flash after the time limit"
+
+
+@pytest_godot
 def test_motorcycle_look_draws_a_scene_and_leaves_the_simulation_alone(godot_binary, xvfb,
                                                                        closing):
     """The motorcycle's look (built only when watched) draws sky over ground, moves with the

@@ -49,12 +49,15 @@ var episode_ticks: int = 0
 var episode_seed: int = 0
 ## Seeded with episode_seed before every reset_episode(); draw all episode randomness from it.
 var rng: RandomNumberGenerator = RandomNumberGenerator.new()
+## Watched only: simulated seconds the view has been brought forward over the instance's life
+## (update_view(), update_view_for_frame()). Overlays age their own animations by how much it
+## grew since they last looked, so two captures at one decision point age nothing twice.
+var view_seconds: float = 0.0
 
 var _terminated: bool = false
 var _outcome: String = ""
-## episode_ticks when the view was last brought up to date, and the seconds that update covered.
+## episode_ticks when the view was last brought up to date.
 var _view_ticks: int = 0
-var _view_delta: float = 0.0
 
 
 ## Play mode helper for human_action(): 1.0 while a key of `positive` is held, -1.0 for one of
@@ -201,20 +204,19 @@ func sync_view(_delta: float) -> void:
 
 ## Watched only, at a decision point: sync_view() with the simulated seconds since the view was
 ## last brought up to date, once however many views and cameras ask at this decision point.
-## Returns those seconds (every caller at this decision point gets the same value).
-func update_view() -> float:
+func update_view() -> void:
 	if episode_ticks != _view_ticks:
-		_view_delta = float(episode_ticks - _view_ticks) / float(physics_hz)
+		var delta: float = float(episode_ticks - _view_ticks) / float(physics_hz)
 		_view_ticks = episode_ticks
-		sync_view(_view_delta)
-	return _view_delta
+		view_seconds += delta
+		sync_view(delta)
 
 
 ## Watched only, for a drawn frame: sync_view(delta) with the frame's `delta`; a capture at the
 ## same decision point then leaves the view as it is.
 func update_view_for_frame(delta: float) -> void:
 	_view_ticks = episode_ticks
-	_view_delta = 0.0
+	view_seconds += delta
 	sync_view(delta)
 
 
@@ -313,7 +315,6 @@ func begin_episode(seed_value: int) -> void:
 	episode_seed = seed_value
 	rng.seed = seed_value
 	_view_ticks = 0
-	_view_delta = 0.0
 	reset_episode()
 	if watched:
 		sync_view(0.0)

@@ -17,6 +17,8 @@ var caption: String = ""
 var _label: Label = Label.new()
 var _flash_text: String = ""
 var _flash_left: float = 0.0
+## agent.view_seconds when the flash was last aged.
+var _aged_at: float = 0.0
 
 
 func _init() -> void:
@@ -37,11 +39,13 @@ func fit(height: int) -> void:
 			clampi(height / HEIGHT_PER_FONT_PX, MIN_FONT_SIZE, MAX_FONT_SIZE))
 
 
-## Rewrites the text; `delta` seconds passed since the previous refresh (they age the flash).
-func refresh(delta: float) -> void:
-	_flash_left = maxf(_flash_left - delta, 0.0)
+## Rewrites the text, after the agent's view was brought up to date (the view time that passed
+## since the previous refresh ages the flash).
+func refresh() -> void:
+	_flash_left = maxf(_flash_left - (agent.view_seconds - _aged_at), 0.0)
+	_aged_at = agent.view_seconds
 	var lines: PackedStringArray = PackedStringArray()
-	var readout: String = agent.hud_text() if agent != null else ""
+	var readout: String = agent.hud_text()
 	if readout != "":
 		lines.append(readout)
 	if caption != "":

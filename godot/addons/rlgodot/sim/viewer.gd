@@ -107,7 +107,7 @@ func _process(delta: float) -> void:
 	_drawn_usec = now
 	for i: int in _agents.size():
 		_agents[i].update_view_for_frame(_undrawn_delta)
-		_huds[i].refresh(_undrawn_delta)
+		_huds[i].refresh()
 	_undrawn_delta = 0.0
 
 
@@ -161,7 +161,8 @@ func flash(i: int, text: String) -> void:
 ## updates are flushed) and calls read().
 func prepare(indices: PackedInt32Array) -> void:
 	for i: int in indices:
-		_huds[i].refresh(_agents[i].update_view())
+		_agents[i].update_view()
+		_huds[i].refresh()
 		if offscreen:
 			_viewports[i].render_target_update_mode = SubViewport.UPDATE_ONCE
 
