@@ -144,6 +144,11 @@ def _one_step(options, action=(0.0, 0.0), seed=0):
         ({"start_pose": [BAY3[0], BAY3[1] + 1.5, 180.0]}, False),  # sticking into the aisle
         ({"start_pose": [BAY3[0] + 3.0, BAY3[1], 180.0]}, False),  # the neighbouring bay
         ({"start_pose": [BAY3[0], BAY3[1], 0.0], "start_speed": 3.0}, False),  # moving
+        # the footprint follows the car's size: 0.85 + 0.6 m fits the bay's 1.5 m, 1.0 + 0.6 not
+        ({"start_pose": [BAY3[0] + 0.6, BAY3[1], 180.0]}, True),
+        ({"start_pose": [BAY3[0] + 0.6, BAY3[1], 180.0], "car_width": 2.0}, False),
+        ({"start_pose": [BAY3[0], BAY3[1] - 0.6, 180.0]}, True),  # 1.95 + 0.6 m within 2.75
+        ({"start_pose": [BAY3[0], BAY3[1] - 0.6, 180.0], "car_length": 4.5}, False),
     ],
 )
 def test_success_detection_for_placed_poses(godot_binary, options, parked):
@@ -282,8 +287,11 @@ var agent: RLAgent = null
 func _initialize() -> void:
 	var scene: PackedScene = load("res://envs/parking3d/parking3d.tscn") as PackedScene
 	plain = scene.instantiate() as RLAgent
-	root.add_child(plain)
 	agent = scene.instantiate() as RLAgent
+	for instance: RLAgent in [plain, agent]:
+		instance.set("car_length", CAR_LENGTH)
+		instance.set("car_width", CAR_WIDTH)
+	root.add_child(plain)
 	agent.watched = true
 	agent.instance_index = 1
 	agent.n_instances = 2
@@ -397,7 +405,10 @@ def _vector(text):
 def test_the_look_exists_only_when_watched_and_the_camera_stays_clear(godot_binary, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(prepare_project(get_registry().get("parking3d"), godot_binary), project)
-    out = run_godot_script(godot_binary.command, project, "look_probe.gd", LOOK_PROBE)
+    options = get_registry().get("parking3d").options
+    probe = LOOK_PROBE.replace("CAR_LENGTH", str(options["car_length"].default)).replace(
+        "CAR_WIDTH", str(options["car_width"].default))
+    out = run_godot_script(godot_binary.command, project, "look_probe.gd", probe)
     assert "unwatched visuals 0" in out, out  # headless training builds no mesh, light, camera
     watched = int(re.search(r"watched visuals (\d+)", out.split("unwatched")[1]).group(1))
     assert watched > 50, out

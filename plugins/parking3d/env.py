@@ -2,8 +2,9 @@
 
 Car park (metres, y up): an aisle 8 m wide along x, one row of 8 bays (3.0 m wide, 5.5 m deep)
 on each side (bays 0-7 north, 8-15 south), walls at z = +-10 and x = +-14. Each other bay holds a
-parked car (a box) with probability ``occupancy``. The car: 1.7 x 3.9 m, 1000 kg, front steering
-(max 0.6 rad, turning radius ~3.7 m), front-wheel drive, brakes, speed limited to ``max_speed``.
+parked car (a box) with probability ``occupancy``. The car: ``car_width`` x ``car_length`` m
+(1.7 x 3.9), 1000 kg, front steering (max 0.6 rad, turning radius ~3.7 m), front-wheel drive,
+brakes, speed limited to ``max_speed``.
 
 Per episode, from the seed: the target bay (random, or ``target_bay``), the occupied bays, the
 start pose in the aisle: x = target bay x + U(-start_dx, start_dx), z = U(-start_dz, start_dz)
@@ -186,6 +187,10 @@ OPTIONS = {
         2000.0, "engine force of full throttle, N (car mass 1000 kg)", low=0.0, high=10000.0),
     "brake_force": Option(30.0, "VehicleBody3D brake value when braking", low=0.0, high=1000.0),
     "max_speed": Option(4.0, "no engine force above this speed, m/s", low=0.1, high=30.0),
+    "car_length": Option(
+        3.9, "length of the car's body (collision box and footprint), m", low=3.5, high=4.5),
+    "car_width": Option(
+        1.7, "width of the car's body (collision box and footprint), m", low=1.5, high=2.0),
     "progress_weight": Option(1.0, "reward per metre (or heading-weighted radian) of progress",
                               target="reward", low=0.0, high=10.0),
     "heading_weight": Option(2.0, "potential metres per radian of heading error near the bay",

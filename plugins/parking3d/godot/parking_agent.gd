@@ -11,7 +11,7 @@ extends RLAgent
 ## Lot (metres, y up): an aisle 8 m wide along x at z = 0, one row of 8 bays (3.0 m x 5.5 m) on
 ## each side; bays 0-7 north (z < 0, axis pointing -z), 8-15 south (z > 0, axis +z), x centres
 ## -10.5 .. 10.5. Walls close the lot at z = +-10 and x = +-14. Occupied bays hold a parked car
-## (a 1.8 x 1.4 x 4.2 m box). The car: 1.7 x 1.1 x 3.9 m body, 1000 kg, wheelbase 2.5 m, front
+## (a 1.8 x 1.4 x 4.2 m box). The car: a car_width x 1.1 x car_length m body, 1000 kg, wheelbase 2.5 m, front
 ## steering up to 0.6 rad, front-wheel drive, brakes on all wheels.
 ##
 ## Rays: the car's RaySensor3D child (configured in parking3d.tscn): 12 rays all around, 8 m,
@@ -42,8 +42,6 @@ const LOT_HALF_Z: float = 10.0
 const WALL_THICKNESS: float = 0.5
 const WALL_HEIGHT: float = 2.0
 const PARKED_SIZE: Vector3 = Vector3(1.8, 1.4, 4.2)
-const CAR_HALF_WIDTH: float = 0.85
-const CAR_HALF_LENGTH: float = 1.95
 const CAR_START_Y: float = 0.42
 const INSTANCE_SPACING: float = 60.0
 const MAX_STEER: float = 0.6
@@ -84,6 +82,10 @@ const ParkingLook := preload("res://envs/parking3d/look/parking_look.gd")
 @export_range(0.0, 1000.0) var brake_force: float
 ## No engine force above this speed, m/s.
 @export_range(0.1, 30.0) var max_speed: float
+## Length of the car's body (collision box and footprint), m.
+@export_range(3.5, 4.5) var car_length: float
+## Width of the car's body (collision box and footprint), m.
+@export_range(1.5, 2.0) var car_width: float
 
 var _target_bay: int = 0
 var _target_pos: Vector3 = Vector3.ZERO
@@ -122,6 +124,12 @@ func _exit_tree() -> void:
 func _ready() -> void:
 	_build_static(_lot)
 	_car_template = _car.duplicate() as VehicleBody3D
+	# The box is the scene's shared sub-resource: this instance's cars get one of their own,
+	# sized from the options (again at every reset; the cars made from the template share it).
+	var box: BoxShape3D = (_car.get_node("Shape") as CollisionShape3D).shape.duplicate() as BoxShape3D
+	for car: VehicleBody3D in [_car, _car_template]:
+		(car.get_node("Shape") as CollisionShape3D).shape = box
+	_size_car_template()
 	_adopt_car(_car)
 	_state.resize(N_BASE + _sensor.state_size())
 	if watched:
@@ -148,6 +156,7 @@ func action_size() -> int:
 
 func reset_episode() -> void:
 	_heading_tolerance = deg_to_rad(heading_tolerance)
+	_size_car_template()
 	var n_bays: int = 2 * BAYS_PER_ROW
 	_target_bay = rng.randi_range(0, n_bays - 1)
 	if target_bay >= 0:
@@ -288,6 +297,12 @@ func _renew_car(xform: Transform3D) -> void:
 	_adopt_car(fresh)
 
 
+## Sizes the cars' box from car_length and car_width (its height as in the scene).
+func _size_car_template() -> void:
+	var box: BoxShape3D = (_car_template.get_node("Shape") as CollisionShape3D).shape as BoxShape3D
+	box.size = Vector3(car_width, box.size.y, car_length)
+
+
 func _adopt_car(car: VehicleBody3D) -> void:
 	_car = car
 	_sensor = car.get_node("RaySensor") as RaySensor3D  # it ignores its parent, this car
@@ -318,7 +333,7 @@ func _footprint_outside(xform: Transform3D) -> float:
 	var half_d: float = BAY_DEPTH * 0.5
 	var worst: float = 0.0
 	for corner: Vector2 in [Vector2(1, 1), Vector2(1, -1), Vector2(-1, 1), Vector2(-1, -1)]:
-		var p: Vector3 = xform * Vector3(corner.x * CAR_HALF_WIDTH, 0.0, corner.y * CAR_HALF_LENGTH)
+		var p: Vector3 = xform * Vector3(corner.x * car_width * 0.5, 0.0, corner.y * car_length * 0.5)
 		worst = maxf(worst, maxf(absf(p.x - _target_pos.x) - half_w, absf(p.z - _target_pos.z) - half_d))
 	return worst
 

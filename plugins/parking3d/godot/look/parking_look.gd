@@ -38,6 +38,8 @@ var _paints: Array[StandardMaterial3D] = []
 var _look_rng: RandomNumberGenerator = RandomNumberGenerator.new()
 var _wheels: Array[VehicleWheel3D] = []
 var _wheels_of: int = 0
+## The body size the player's hatchback was last built for.
+var _player_size: Vector3 = Vector3.ZERO
 
 
 ## Builds the look of one instance, in the lot's frame (this node is a child of the lot):
@@ -99,8 +101,10 @@ func show_episode(target_bay: int, seed_value: int) -> void:
 ## the last call (0 = snap).
 func sync(car: VehicleBody3D, delta: float) -> void:
 	if car.get_instance_id() != _wheels_of:
-		# The agent renews its car body every episode.
+		# The agent renews its car body every episode (options may have resized it).
 		_wheels_of = car.get_instance_id()
+		if _box_size(car) != _player_size:
+			_configure_player(car)
 		_wheels.clear()
 		for child: Node in car.get_children():
 			var wheel: VehicleWheel3D = child as VehicleWheel3D
@@ -117,6 +121,7 @@ func sync(car: VehicleBody3D, delta: float) -> void:
 ## wheels' positions, radius and suspension rest length (the ground below them).
 func _configure_player(car: VehicleBody3D) -> void:
 	var size: Vector3 = _box_size(car)
+	_player_size = size
 	var wheels: Array[VehicleWheel3D] = []
 	for child: Node in car.get_children():
 		var wheel: VehicleWheel3D = child as VehicleWheel3D
