@@ -22,7 +22,7 @@ from rlgodot.core.plugin.registry import get_registry
 pytestmark = pytest.mark.godot
 
 # observation indices (see rlgodot_parking3d.env.OBS_LAYOUT)
-RIGHT, FORWARD, DIST, HERR, SPEED, YAW, STEER = 0, 1, 2, 5, 6, 8, 9
+RIGHT, FORWARD, DIST, COS_REL, SIN_REL, HERR, SPEED, YAW, STEER, OUT = 0, 1, 2, 3, 4, 5, 6, 8, 9, 10
 RAYS = slice(11, 23)
 POS = 15.0  # position scale
 BAY3 = (-1.5, -6.75)  # bay 3: north row, axis pointing -z (heading 180 deg)
@@ -39,7 +39,7 @@ def _episode(env, seed, actions, options=None):
 
 
 def test_same_seed_same_course_other_seed_differs(godot_binary):
-    env = make_env("parking3d")
+    env = make_env("parking3d-v0")
     try:
         actions = [np.array([0.5, 0.3], dtype=np.float32)] * 5
         a = _episode(env, 7, actions)
@@ -59,7 +59,7 @@ EXPECTED = {0: (0, 0), 1: (1, 0), 2: (1, 1), 3: (1, -1), 4: (-1, 0), 5: (-1, -1)
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))
 def test_each_discrete_action_drives_its_way(godot_binary, action):
-    env = make_env("parking3d-discrete", options={**EMPTY, "start_pose": [0.0, 0.0, 90.0]})
+    env = make_env("parking3d-discrete-v0", options={**EMPTY, "start_pose": [0.0, 0.0, 90.0]})
     try:
         obs, _ = env.reset(seed=1)
         assert abs(obs[SPEED]) < 1e-3, "the car starts at rest"
@@ -81,7 +81,7 @@ def test_each_discrete_action_drives_its_way(godot_binary, action):
 
 
 def test_options_take_effect_per_reset(godot_binary):
-    env = make_env("parking3d")
+    env = make_env("parking3d-v0")
     try:
         # start_pose facing +x at the aisle centre, x = -1.5: bay 3 is 6.75 m to the left
         obs, _ = env.reset(seed=0, options={**EMPTY, "start_pose": [-1.5, 0.0, 90.0]})
@@ -105,12 +105,37 @@ def test_options_take_effect_per_reset(godot_binary):
         env.close()
 
 
+def test_start_shares_place_the_car_anywhere_or_in_the_bay(godot_binary):
+    """v1 starts anywhere in the aisle facing any way; start_in_bay starts in or half in the bay."""
+    starts = {}
+    for env_id, options in [("parking3d-v0", {}), ("parking3d-v1", {}),
+                            ("parking3d-v1", {"start_in_bay": 1.0})]:
+        env = make_env(env_id, options={"occupancy": 0.0, **options})
+        try:
+            starts[env_id, bool(options)] = np.array(
+                [env.reset(seed=seed)[0] for seed in range(40)])
+        finally:
+            env.close()
+    near, anywhere, in_bay = starts.values()
+    # near the bay (v0): within hypot(3, 7.75) m, facing it +-45 deg
+    assert near[:, DIST].max() * POS < 8.4 and near[:, COS_REL].min() > 0.7
+    # anywhere: farther than a near start can be, and facing away as often as not
+    assert anywhere[:, DIST].max() * POS > 12.0
+    assert 0.3 < np.mean(anywhere[:, COS_REL] < 0.0) < 0.7
+    # in the bay: the centre within 3.5 m of the bay centre along its axis, 0.4 m across, at most
+    # 25 deg off the axis, nose or tail first (both seen)
+    assert in_bay[:, DIST].max() * POS < 3.6
+    assert np.abs(in_bay[:, SIN_REL]).max() < np.sin(0.44) + 1e-3
+    assert np.any(in_bay[:, COS_REL] > 0.9) and np.any(in_bay[:, COS_REL] < -0.9)
+    assert np.any(in_bay[:, OUT] == 0.0) and np.any(in_bay[:, OUT] > 0.0)
+
+
 def test_rays_measure_metres_to_parked_cars_and_walls(godot_binary):
     # The car's RaySensor3D: 12 rays 30 deg apart clockwise from ahead, 8 m (env.RAY_LENGTH),
     # parked cars and walls only. Facing +x in front of the empty target bay 3 of a full car
     # park: ray 3 (to the right, +z) meets the parked car of bay 11, whose front is 6.75 - 2.1 m
     # away; ahead, behind and into the empty bay (walls >= 9.75 m away) see nothing.
-    env = make_env("parking3d", options={"occupancy": 1.0, "target_bay": 3,
+    env = make_env("parking3d-v0", options={"occupancy": 1.0, "target_bay": 3,
                                          "start_pose": [BAY3[0], 0.0, 90.0]})
     try:
         obs, _ = env.reset(seed=0)
@@ -123,7 +148,7 @@ def test_rays_measure_metres_to_parked_cars_and_walls(godot_binary):
 
 
 def _one_step(options, action=(0.0, 0.0), seed=0):
-    env = make_env("parking3d", options={**EMPTY, **options})
+    env = make_env("parking3d-v0", options={**EMPTY, **options})
     try:
         env.reset(seed=seed)
         _, reward, terminated, truncated, info = env.step(np.array(action, dtype=np.float32))
@@ -166,7 +191,7 @@ def test_collision_ends_the_episode_unless_disabled(godot_binary):
     # facing the north wall (z = -10) from 3 m away, full throttle
     pose = {"start_pose": [13.0 - 1.5, -5.0, 180.0], "occupancy": 0.0}
     for end_on_collision in (True, False):
-        env = make_env("parking3d", options={**pose, "end_on_collision": end_on_collision})
+        env = make_env("parking3d-v0", options={**pose, "end_on_collision": end_on_collision})
         try:
             env.reset(seed=0)
             ended, info, rewards = False, {}, []
@@ -188,7 +213,7 @@ def test_short_ppo_run_improves_return(godot_binary):
     from stable_baselines3 import PPO
 
     options = {"start_dx": 2.0, "start_heading_range": 10.0}
-    venv = make_vec_env("parking3d", n_envs=16, options=options, seed=0)
+    venv = make_vec_env("parking3d-v0", n_envs=16, options=options, seed=0)
 
     def mean_return(model, episodes=32):
         venv.seed(123)
@@ -218,8 +243,8 @@ def test_short_ppo_run_improves_return(godot_binary):
 
 def test_shipped_ppo_model_parks(godot_binary):
     """The shipped PPO model over the 50 seeded episodes of `rlgodot eval` (a few seconds)."""
-    result = evaluate("parking3d", episodes=50, seed=0)
-    baseline = evaluate("parking3d", random_policy=True, episodes=50, seed=0)
+    result = evaluate("parking3d-v0", episodes=50, seed=0)
+    baseline = evaluate("parking3d-v0", random_policy=True, episodes=50, seed=0)
     assert result.policy.endswith("parking3d-v0-ppo.zip")
     assert result.success_rate >= 0.9, result.summary()
     assert result.outcome_rates["is_success"] == result.success_rate
@@ -230,8 +255,8 @@ def test_shipped_ppo_model_parks(godot_binary):
 
 
 def test_shipped_dqn_model_beats_random(godot_binary):
-    result = evaluate("parking3d-discrete", episodes=50, seed=0)
-    baseline = evaluate("parking3d-discrete", random_policy=True, episodes=50, seed=0)
+    result = evaluate("parking3d-discrete-v0", episodes=50, seed=0)
+    baseline = evaluate("parking3d-discrete-v0", random_policy=True, episodes=50, seed=0)
     assert result.success_rate >= 0.6, (result.summary(), baseline.summary())
     assert result.outcome_rates["collided"] <= 0.1, result.summary()
     assert result.mean_return > baseline.mean_return + 10.0
@@ -241,7 +266,7 @@ def test_without_end_on_collision_the_penalty_is_paid_once_per_collision(godot_b
     # Drive into the north wall, stay pressed against it, then back off: the collision is an
     # event of the step it happens in; the penalty must not be paid on every later step.
     pose = {"start_pose": [13.0 - 1.5, -5.0, 180.0], "occupancy": 0.0, "end_on_collision": False}
-    env = make_env("parking3d", options=pose)
+    env = make_env("parking3d-v0", options=pose)
     try:
         env.reset(seed=0)
         hits = []
@@ -258,7 +283,7 @@ def test_without_end_on_collision_the_penalty_is_paid_once_per_collision(godot_b
 def test_reset_in_a_running_process_repeats_the_first_step_exactly(godot_binary):
     # Gymnasium's determinism check: the same seed and action, twice in one process, must give
     # the same observation bit for bit (wheel and contact state must not survive a reset).
-    env = make_env("parking3d")
+    env = make_env("parking3d-v0")
     env.action_space.seed(123)
     try:
         for _ in range(6):

@@ -85,6 +85,20 @@ def test_invalid_specs_are_named(change, message):
     assert "plugin 'faulty'" in str(info.value)
 
 
+def test_training_options_must_name_options_of_the_env():
+    from dataclasses import replace
+
+    from rlgodot.core.plugin import TrainDefaults
+
+    train = {"ppo": TrainDefaults(total_timesteps=1000, options={"curriculum": 0.5})}
+    with pytest.raises(PluginError, match=r"train\['ppo'\]\.options names curriculum"):
+        replace(BALL, train=train)
+    good = TrainDefaults(total_timesteps=1000, options={"time_penalty": 0.0})
+    assert good.training_options({"success_bonus": 2.0}) == {
+        "time_penalty": 0.0, "success_bonus": 2.0}
+    assert good.training_options({"time_penalty": 0.5}) == {"time_penalty": 0.5}
+
+
 def test_spec_defaults():
     assert BALL.default_options("reward") == {
         "progress_weight": 1.0, "time_penalty": 0.01, "success_bonus": 1.0

@@ -265,8 +265,8 @@ def test_outcome_flags_of_training_and_evaluation_episodes_reach_tensorboard(
 ):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    # parking3d episodes end with `collided` (max 200 steps): every instance ends one here.
-    result = train(_tiny(tmp_path, env="parking3d", timesteps=1024, eval_every=1024,
+    # parking3d-v0 episodes end with `collided` (max 200 steps): every instance ends one here.
+    result = train(_tiny(tmp_path, env="parking3d-v0", timesteps=1024, eval_every=1024,
                          eval_episodes=2))
     events = EventAccumulator(str(next(result.run_dir.glob("tb_*"))))
     events.Reload()
@@ -274,6 +274,19 @@ def test_outcome_flags_of_training_and_evaluation_episodes_reach_tensorboard(
     for tag in ("rollout/collided_rate", "eval/collided_rate", "eval/success_rate",
                 "rlgodot/godot_restarts"):
         assert tag in tags, tags
+
+
+def test_the_plugins_training_options_go_to_training_under_the_users_own(godot_binary, tmp_path):
+    from rlgodot_parking3d.env import TRAINING_OPTIONS_V1
+
+    result = train(_tiny(tmp_path, env="parking3d-v1", timesteps=256,
+                         options={"occupancy": 0.0, "start_in_bay": 1.0}))
+    run = json.loads((result.run_dir / "run.json").read_text())
+    assert run["training_options"] == {**TRAINING_OPTIONS_V1, "occupancy": 0.0, "start_in_bay": 1.0}
+    # evaluation and the model's sidecar keep the user's options: they measure the task itself
+    assert run["options"] == {"occupancy": 0.0, "start_in_bay": 1.0}
+    sidecar = json.loads(result.model_path.with_suffix(".json").read_text())
+    assert sidecar["options"] == run["options"]
 
 
 def _scalar_tags(event_file) -> set[str]:

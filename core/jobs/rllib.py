@@ -106,7 +106,8 @@ def build_algorithm_config(config: TrainConfig) -> tuple[Any, int]:
     config_cls = {"ppo": PPOConfig, "dqn": DQNConfig}[config.algo.lower()]
     algo_config = (
         config_cls()
-        .environment(TUNE_ENV_NAME, env_config={"env_id": spec.id, "options": config.options})
+        .environment(TUNE_ENV_NAME, env_config={
+            "env_id": spec.id, "options": defaults.training_options(config.options)})
         .env_runners(
             num_env_runners=config.env_runners,
             num_envs_per_env_runner=config.envs_per_runner or defaults.n_envs,

@@ -166,6 +166,7 @@ class _Plan:
     n_envs: int
     n_procs: int
     run_dir: Path
+    training_options: dict[str, Any]
     resume_model: Path | None = None
 
 
@@ -214,7 +215,7 @@ def train(
     env = GodotVecEnv(
         plan.spec,
         n_envs=plan.n_envs,
-        options=config.options,
+        options=plan.training_options,
         seed=config.seed,
         settings=LaunchSettings(
             n_procs=plan.n_procs, pin_cpus=config.pin_cpus, step_timeout=config.step_timeout,
@@ -264,7 +265,8 @@ def _plan(config: TrainConfig) -> _Plan:
     n_procs = 1 if config.attach is not None else config.n_procs or defaults.n_procs
     return _Plan(
         config, spec, algo, hyperparameters, config.timesteps or defaults.total_timesteps,
-        config.n_envs or defaults.n_envs, n_procs, run_dir, resume_model,
+        config.n_envs or defaults.n_envs, n_procs, run_dir,
+        defaults.training_options(config.options), resume_model,
     )
 
 
@@ -274,6 +276,7 @@ def _metadata(plan: _Plan) -> dict[str, Any]:
         "algo": plan.algo,
         "env_id": plan.spec.id,
         "options": plan.config.options,
+        "training_options": plan.training_options,
         "timesteps": plan.timesteps,
         "n_envs": plan.n_envs,
         "seed": plan.config.seed,

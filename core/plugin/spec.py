@@ -89,12 +89,20 @@ class TrainDefaults:
         n_envs: Env instances stepped together.
         n_procs: Godot processes the instances are spread over.
         hyperparameters: Keyword arguments for the SB3 algorithm's constructor.
+        options: Env options that training uses under the user's own (a curriculum: say, a
+            share of easier starts). Evaluation, videos and the figures of a shipped model use
+            the env's defaults, so they measure the task itself.
     """
 
     total_timesteps: int
     n_envs: int = 16
     n_procs: int = 1
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def training_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The env options of a training run: ``options`` under the ``given`` ones."""
+        return {**self.options, **given}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,8 +181,15 @@ class EnvSpec:
     observation: ObservationTerms | None = None
 
     def __post_init__(self) -> None:
-        """Check where the scene comes from, and the observation against the spaces."""
+        """Check where the scene comes from, training options, the observation and spaces."""
         self._check_scene_source()
+        for algo, defaults in self.train.items():
+            unknown = sorted(set(defaults.options) - set(self.options))
+            if unknown:
+                raise PluginError(
+                    f"env {self.id!r}: train[{algo!r}].options names {', '.join(unknown)}, "
+                    f"which are not among its options ({', '.join(self.options) or 'none'})"
+                )
         if self.observation is None:
             return
         if self.vector_space is None:

@@ -1,10 +1,12 @@
 """rlgodot env plugin ``parking3d``: park a 3D hatchback in a target bay of a car park.
 
-It registers ``parking3d-v0`` (continuous) and ``parking3d-discrete-v0`` (7 actions, for DQN);
-see :mod:`.env`. The Godot scene lives in ``godot/`` beside this file and ships as package data.
+It registers ``parking3d-v1`` (start anywhere in the aisle, continuous) and
+``parking3d-discrete-v1`` (7 actions, for DQN), and keeps the ``-v0`` pair (start near the bay,
+facing it); see :mod:`.env`. The Godot scene lives in ``godot/`` beside this file and ships as
+package data.
 """
 
-from rlgodot_parking3d.env import PARKING, PARKING_DISCRETE
+from rlgodot_parking3d.env import PARKING, PARKING_DISCRETE, PARKING_DISCRETE_V1, PARKING_V1
 
 from rlgodot.core.plugin import EnvSpec, hookimpl
 
@@ -12,4 +14,4 @@ from rlgodot.core.plugin import EnvSpec, hookimpl
 @hookimpl
 def rlgodot_env_specs() -> list[EnvSpec]:
     """The envs of this plugin."""
-    return [PARKING, PARKING_DISCRETE]
+    return [PARKING, PARKING_DISCRETE, PARKING_V1, PARKING_DISCRETE_V1]

@@ -7,13 +7,24 @@ parked car (a box) with probability ``occupancy``. The car: ``car_width`` x ``ca
 brakes, speed limited to ``max_speed``.
 
 Per episode, from the seed: the target bay (random, or ``target_bay``), the occupied bays, the
-start pose in the aisle: x = target bay x + U(-start_dx, start_dx), z = U(-start_dz, start_dz)
-(aisle centre line z = 0, the bay centre is 6.75 m away), heading = facing into the target bay +
-U(-start_heading_range, start_heading_range) degrees. Defaults: 3 m, 1 m, 45 deg (the car arrives
-roughly facing its bay). Harder: ``-o start_heading_range=90`` (up to along the aisle),
-``-o start_heading_range=180 -o start_dx=10 -o occupancy=0.8`` (any heading, farther, fuller).
+start pose in the aisle. Near the bay: x = target bay x + U(-start_dx, start_dx), z =
+U(-start_dz, start_dz) (aisle centre line z = 0, the bay centre is 6.75 m away), heading = facing
+into the target bay + U(-start_heading_range, start_heading_range) degrees (3 m, 1 m, 45 deg by
+default: the car arrives roughly facing its bay). In a ``start_anywhere`` share of episodes: x
+anywhere along the aisle (within 2.5 m of the end walls), any heading. In a ``start_in_bay``
+share (a training curriculum): in or half in the bay, nose or tail first, up to 25 deg askew.
 ``start_pose=[x, z, heading_deg]`` places the car exactly (heading 0 = facing +z, 90 = facing
 +x); ``start_speed`` gives it a forward speed.
+
+Versions (``rlgodot list-envs --env ID`` shows one's options and defaults):
+
+| | ``parking3d-v1`` (newest) | ``parking3d-v0`` |
+|---|---|---|
+| start | anywhere in the aisle, any heading (``start_anywhere=1``) | near the bay, facing it |
+| car | 4.0 x 1.8 m | 3.9 x 1.7 m |
+| success bonus / collision penalty | 30 / 10 | 10 / 5 |
+| episode | 300 steps (30 s) | 200 steps (20 s) |
+| default training | a mix of starts (``TRAINING_OPTIONS_V1``), 8M steps | the defaults, 4M |
 
 Observation (``Box(-1, 1, (23,), float32)``, clipped):
 
@@ -29,9 +40,9 @@ Observation (``Box(-1, 1, (23,), float32)``, clipped):
 | 10 | how far the footprint sticks out of the bay (0 = inside) | / 3 m |
 | 11-22 | distance rays to cars and walls, 30 deg apart clockwise from ahead | / 8 m (1 = none) |
 
-Actions: ``parking3d-v0`` ``Box(-1, 1, (2,))``: throttle (negative = reverse; |throttle| < 0.1,
+Actions: ``parking3d-vN`` ``Box(-1, 1, (2,))``: throttle (negative = reverse; |throttle| < 0.1,
 or a sign opposing the motion, brakes), steering (+1 = full right).
-``parking3d-discrete-v0`` ``Discrete(7)``: 0 brake, 1 forward, 2 forward-left, 3 forward-right,
+``parking3d-discrete-vN`` ``Discrete(7)``: 0 brake, 1 forward, 2 forward-left, 3 forward-right,
 4 reverse, 5 reverse-left, 6 reverse-right (throttle 0.6, full steering).
 
 Reward per step: ``progress_weight`` x (decrease of the potential ``hypot(axial, lateral_weight x
@@ -43,14 +54,16 @@ axis, metres) minus ``time_penalty``, minus ``collision_penalty`` on a collision
 Episode end: *terminated* when parked (all four footprint corners inside the bay, heading within
 ``heading_tolerance`` of the bay axis, either direction when ``allow_reverse``, speed <
 ``max_park_speed``; ``info["is_success"]``), or on a collision with a parked car or wall when
-``end_on_collision`` (``info["collided"]``); *truncated* after 200 steps (action repeat 6 at 60 Hz:
-20 s).
+``end_on_collision`` (``info["collided"]``); *truncated* after 200 steps, 300 in v1 (action
+repeat 6 at 60 Hz: 20 s, 30 s).
 
-Version history: v0 (initial).
+Version history: v0 (initial); v1 (start anywhere in the aisle, any heading; a 4.0 x 1.8 m
+hatchback; success bonus 30, collision penalty 10; 30 s; training mixes in easier starts).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -176,6 +189,12 @@ OPTIONS = {
     "start_heading_range": Option(
         45.0, "start heading: facing into the bay +- this many degrees (90 = up to along the "
               "aisle, 180 = any)", low=0.0, high=180.0),
+    "start_anywhere": Option(
+        0.0, "share of episodes that start anywhere in the aisle (whole length, any heading)",
+        low=0.0, high=1.0),
+    "start_in_bay": Option(
+        0.0, "share of episodes that start in or half in the bay (a training curriculum)",
+        low=0.0, high=1.0),
     "start_pose": Option([], "[x, z, heading_deg]: place the car exactly (tests); [] = random"),
     "start_speed": Option(0.0, "initial forward speed, m/s (tests)", low=-10.0, high=10.0),
     "allow_reverse": Option(True, "parking nose-in or tail-in both count"),
@@ -207,6 +226,17 @@ OPTIONS = {
     "success_bonus": Option(10.0, "reward for parking", target="reward", low=0.0, high=100.0),
 }
 
+# v1: the car starts anywhere in the aisle, facing any way; a real hatchback's size; a larger
+# success bonus and collision penalty, and 30 s to park.
+OPTIONS_V1 = {**OPTIONS, **{
+    name: dataclasses.replace(OPTIONS[name], default=default)
+    for name, default in (("start_anywhere", 1.0), ("car_length", 4.0), ("car_width", 1.8),
+                          ("success_bonus", 30.0), ("collision_penalty", 10.0))
+}}
+# Training on v1 mixes in easier starts: a quarter in or half in the bay, and of the others a third
+# near the bay facing any way (the rest start anywhere, as v1 does).
+TRAINING_OPTIONS_V1 = {"start_in_bay": 0.25, "start_anywhere": 0.67, "start_heading_range": 180.0}
+
 COMMON: dict[str, Any] = {
     "godot_dir": HERE / "godot",
     "mount": "parking3d",
@@ -215,13 +245,13 @@ COMMON: dict[str, Any] = {
     "action_size": 2,
     "observation_space": gym.spaces.Box(-1.0, 1.0, shape=(OBS_SIZE,), dtype=np.float32),
     "observation": OBSERVATION,
-    "max_episode_steps": 200,
     "action_repeat": 6,
     "physics_hz": 60,
-    "options": OPTIONS,
     "project_settings": {"physics": {"3d/physics_engine": '"Jolt Physics"'}},
     "success_key": "is_success",
 }
+V0: dict[str, Any] = {**COMMON, "max_episode_steps": 200, "options": OPTIONS}
+V1: dict[str, Any] = {**COMMON, "max_episode_steps": 300, "options": OPTIONS_V1}
 
 
 PARKING = EnvSpec(
@@ -239,7 +269,7 @@ PARKING = EnvSpec(
         )
     },
     model=shipped_model(HERE / "models" / "parking3d-v0-ppo.zip"),
-    **COMMON,
+    **V0,
 )
 
 PARKING_DISCRETE = EnvSpec(
@@ -259,5 +289,46 @@ PARKING_DISCRETE = EnvSpec(
         "ppo": TrainDefaults(total_timesteps=1_000_000, n_envs=32),
     },
     model=shipped_model(HERE / "models" / "parking3d-discrete-v0-dqn.zip"),
-    **COMMON,
+    **V0,
+)
+
+PARKING_V1 = EnvSpec(
+    id="parking3d-v1",
+    description="Park a 3D hatchback in a target bay from anywhere in the aisle, facing any way.",
+    action_space=gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
+    make_decoder=ParkingDecoder,
+    train={
+        "ppo": TrainDefaults(
+            total_timesteps=8_000_000,
+            n_envs=64,
+            n_procs=2,
+            options=TRAINING_OPTIONS_V1,
+            hyperparameters={"n_steps": 256, "batch_size": 2048, "n_epochs": 5,
+                             "learning_rate": 3e-4, "gamma": 0.995, "gae_lambda": 0.95,
+                             "ent_coef": 0.0, "policy_kwargs": {"net_arch": [256, 256]}},
+        )
+    },
+    model=shipped_model(HERE / "models" / "parking3d-v1-ppo.zip"),
+    **V1,
+)
+
+PARKING_DISCRETE_V1 = EnvSpec(
+    id="parking3d-discrete-v1",
+    description="Park a 3D hatchback from anywhere in the aisle (7 discrete actions, for DQN).",
+    action_space=gym.spaces.Discrete(7),
+    make_decoder=ParkingDiscreteDecoder,
+    train={
+        "dqn": TrainDefaults(
+            total_timesteps=2_000_000,
+            n_envs=16,
+            options=TRAINING_OPTIONS_V1,
+            hyperparameters={"learning_rate": 5e-4, "buffer_size": 200_000,
+                             "learning_starts": 2_000, "train_freq": 4, "gradient_steps": 2,
+                             "target_update_interval": 2_000, "exploration_fraction": 0.2,
+                             "gamma": 0.995},
+        ),
+        "ppo": TrainDefaults(total_timesteps=1_000_000, n_envs=32, options=TRAINING_OPTIONS_V1),
+    },
+    model=shipped_model(HERE / "models" / "parking3d-discrete-v1-dqn.zip"),
+    **V1,
 )

@@ -22,8 +22,9 @@ extends RLAgent
 ## Per episode from `rng`: the target bay (or option target_bay), which other bays are occupied
 ## (each with probability occupancy), the start pose in the aisle: x = bay x + U(-start_dx,
 ## start_dx), z = U(-start_dz, start_dz), heading = facing into the bay (bay axis) +
-## U(-start_heading_range, start_heading_range) deg (180 = any heading). Option start_pose = [x, z, heading_deg]
-## places the car exactly (tests, debugging); start_speed gives it an initial forward speed.
+## U(-start_heading_range, start_heading_range) deg (180 = any heading); in a start_anywhere share
+## of episodes x over the whole aisle and any heading instead; in a start_in_bay share, in or half
+## in the bay (IN_BAY_*). Option start_pose = [x, z, heading_deg] places the car exactly (tests, debugging); start_speed gives it an initial forward speed.
 ## Options: the @export properties below (values and defaults come from the Python EnvSpec).
 ##
 ## Looks: the scene holds physics only. A watched instance builds a ParkingLook (look/: car
@@ -31,7 +32,7 @@ extends RLAgent
 ## shared sky and sun) in _ready(), tells it each episode's target and seed, and syncs it in
 ## sync_view(); headless, none of it exists.
 ##
-## Version history: v0 first version.
+## Version history: v0 first version; v1 (Python side: defaults) start_anywhere, start_in_bay.
 
 const BAY_WIDTH: float = 3.0
 const BAY_DEPTH: float = 5.5
@@ -47,6 +48,14 @@ const INSTANCE_SPACING: float = 60.0
 const MAX_STEER: float = 0.6
 const OBSTACLE_LAYER: int = 2
 const HIDDEN_Y: float = -40.0
+## The car centre's x stays this far inside the end walls at the start.
+const START_END_MARGIN: float = 2.5
+## In-bay starts: the car centre this far out of the bay centre along the bay axis (towards the
+## aisle; negative = deeper), this far across it, and turned up to this much (rad) from the axis.
+## The extremes keep the car clear of the neighbours' parked cars.
+const IN_BAY_AXIAL: Vector2 = Vector2(-0.5, 3.5)
+const IN_BAY_LATERAL: float = 0.4
+const IN_BAY_TURN: float = 0.44
 ## The state before the rays; the sensor's names ("ray_0" ...) follow.
 const BASE_NAMES: PackedStringArray = [
 	"car_x", "car_z", "car_heading", "speed", "lateral_speed", "yaw_rate", "steering",
@@ -64,6 +73,12 @@ const ParkingLook := preload("res://envs/parking3d/look/parking_look.gd")
 @export_range(0.0, 3.0) var start_dz: float
 ## Start heading: facing into the bay +- this many degrees (180 = any).
 @export_range(0.0, 180.0) var start_heading_range: float
+## Share of episodes that start anywhere in the aisle (x over its whole length, z as start_dz,
+## any heading) instead of near the bay (start_dx, start_heading_range).
+@export_range(0.0, 1.0) var start_anywhere: float
+## Share of episodes that start in or half in the target bay, nose or tail first (a curriculum
+## for training: the parking end of the task, with its reward close at hand).
+@export_range(0.0, 1.0) var start_in_bay: float
 ## [x, z, heading_deg]: place the car exactly (tests); empty = random.
 @export var start_pose: PackedFloat32Array
 ## Initial forward speed, m/s (tests).
@@ -175,11 +190,25 @@ func reset_episode() -> void:
 		# rays of the first observation already see this episode's parked cars.
 		PhysicsServer3D.body_set_state(body.get_rid(), PhysicsServer3D.BODY_STATE_TRANSFORM,
 				body.global_transform)
-	# Start pose: drawn every episode (same rng consumption), overridden by start_pose.
+	# Start pose: drawn every episode (same rng consumption), overridden by start_pose. The
+	# shares draw only when set, so the defaults' episodes stay those of earlier versions.
 	var h_range: float = deg_to_rad(start_heading_range)
-	var x: float = clampf(_target_pos.x + rng.randf_range(-start_dx, start_dx), -LOT_HALF_X + 2.5, LOT_HALF_X - 2.5)
+	var x_limit: float = LOT_HALF_X - START_END_MARGIN
+	var x: float = clampf(_target_pos.x + rng.randf_range(-start_dx, start_dx), -x_limit, x_limit)
 	var z: float = rng.randf_range(-start_dz, start_dz)
 	var heading: float = _target_heading + rng.randf_range(-h_range, h_range)
+	if start_anywhere > 0.0 and rng.randf() < start_anywhere:
+		x = rng.randf_range(-x_limit, x_limit)
+		heading = rng.randf_range(-PI, PI)
+	if start_in_bay > 0.0 and rng.randf() < start_in_bay:
+		var axis: Vector3 = Vector3(sin(_target_heading), 0.0, cos(_target_heading))
+		var across: Vector3 = Vector3(axis.z, 0.0, -axis.x)
+		var where: Vector3 = _target_pos - axis * rng.randf_range(IN_BAY_AXIAL.x, IN_BAY_AXIAL.y) \
+				+ across * rng.randf_range(-IN_BAY_LATERAL, IN_BAY_LATERAL)
+		x = where.x
+		z = where.z
+		heading = _target_heading + (PI if rng.randf() < 0.5 else 0.0) \
+				+ rng.randf_range(-IN_BAY_TURN, IN_BAY_TURN)
 	if start_pose.size() >= 3:
 		x = start_pose[0]
 		z = start_pose[1]
