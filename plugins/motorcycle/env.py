@@ -54,19 +54,19 @@ Scene options (per reset with ``reset(options={...})`` or ``-o name=value``), de
 | wind_frequency | 0.1 | 0 .. 5 /s | mean gusts per second (Poisson) |
 | wind_duration | 1.5 | 0.05 .. 10 s | length of one gust |
 
-v1 training and results (the same 2-vCPU VM, 2026-12-03, while ``rlgodot bench --env
-motorcycle-v0 --n-envs 64 --procs 2 --pin-cpus`` measured 19.6k decisions/s, a third of the 59k
-below: the machine was slow that day; models shipped in ``models/``):
+v1 training and results (the same 2-vCPU VM; models shipped in ``models/``):
 
-- ``rlgodot train --env motorcycle-v1 --seed 0`` (PPO, 6M steps, 64 instances in 2 processes,
-  net [256, 256], the rest in ``EnvSpec.train``): 1215 s wall time (20 min, 4.9k steps/s), more
-  than the 15 min aimed at. The shipped model:
-  ``rlgodot eval --env motorcycle-v1 --episodes 100``: 93 % finish, 7 % crashed, mean return
-  31.1, 43.6 s (655 steps) to the finish; ``--seed 1000``: 90 %, 10 % crashed; 200 more
-  (``--seed 5000``): 93 %, 6 % crashed. Random actions: 0 %, mean return -1.67. The v0 model
-  on v1's courses (the same seeds): 93 % / 91 % / 82 %, 87 % over the 400 episodes against the
-  v1 model's 92 % (on v0's courses it finishes 96-97 %). A model trained with v0's oil rules
-  stalled in an oily valley in 7-12 % of the episodes (see the version history).
+- ``rlgodot train --env motorcycle-v1 --seed 0`` (PPO, 4.2M steps, 64 instances in 2 processes,
+  net [256, 256], the rest in ``EnvSpec.train``), 2026-12-07: 586 s wall time (9 min 46 s,
+  7.2k steps/s). The shipped model: ``rlgodot eval --env motorcycle-v1 --episodes 100``: 92 %
+  finish, 8 % crashed, mean return 30.7, 44.4 s (666 steps) to the finish; ``--seed 1000``:
+  93 %, 7 % crashed; 200 more (``--seed 5000``): 92 %, 8 % crashed. Random actions: 0 %, mean
+  return -1.67. The first v1 model (2026-12-03, 6M steps: 1215 s on a machine running at a
+  third of its usual speed, more than the 15 min aimed at) scored 93 % / 90 % / 93 % on the same
+  seeds; 4.2M steps give the same 92 % over the 400 episodes in two thirds of the time. The v0
+  model on v1's courses (the same seeds): 93 % / 91 % / 82 %, 87 % over the 400 episodes (on
+  v0's courses it finishes 96-97 %). A model trained with v0's oil rules stalled in an oily
+  valley in 7-12 % of the episodes (see the version history).
 - ``rlgodot train --env motorcycle-discrete-v1 --algo dqn --seed 0`` (1M steps, 16 instances):
   227 s. ``rlgodot eval --env motorcycle-discrete-v1 --episodes 100``: 84 % finish (16 %
   crashed), mean return 27.7; ``--seed 1000``: 87 %, 29.6; random actions: 0 %, mean return
@@ -292,7 +292,7 @@ MOTORCYCLE_V1 = EnvSpec(
     make_decoder=MotorcycleDecoder,
     train={
         "ppo": TrainDefaults(
-            total_timesteps=6_000_000,
+            total_timesteps=4_200_000,
             n_envs=64,
             n_procs=2,
             hyperparameters={"n_steps": 128, "batch_size": 2048, "n_epochs": 5,

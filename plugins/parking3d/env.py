@@ -22,7 +22,8 @@ Versions (``rlgodot list-envs --env ID`` shows one's options and defaults):
 |---|---|---|
 | start | anywhere in the aisle, any heading (``start_anywhere=1``) | near the bay, facing it |
 | car | 4.0 x 1.8 m | 3.9 x 1.7 m |
-| success bonus / collision penalty | 30 / 10 | 10 / 5 |
+| success bonus / collision / time penalty | 30 / 10 / 0.03 | 10 / 5 / 0.01 |
+| ``lateral_weight`` | 2 | 1 |
 | episode | 300 steps (30 s) | 200 steps (20 s) |
 | default training | a mix of starts (``TRAINING_OPTIONS_V1``), 8M steps | the defaults, 4M |
 
@@ -58,7 +59,8 @@ Episode end: *terminated* when parked (all four footprint corners inside the bay
 repeat 6 at 60 Hz: 20 s, 30 s).
 
 Version history: v0 (initial); v1 (start anywhere in the aisle, any heading; a 4.0 x 1.8 m
-hatchback; success bonus 30, collision penalty 10; 30 s; training mixes in easier starts).
+hatchback; success bonus 30, collision penalty 10, time penalty 0.03, lateral weight 2; 30 s;
+training mixes in easier starts).
 """
 
 from __future__ import annotations
@@ -226,12 +228,16 @@ OPTIONS = {
     "success_bonus": Option(10.0, "reward for parking", target="reward", low=0.0, high=100.0),
 }
 
-# v1: the car starts anywhere in the aisle, facing any way; a real hatchback's size; a larger
-# success bonus and collision penalty, and 30 s to park.
+# v1: the car starts anywhere in the aisle, facing any way; a real hatchback's size; 30 s to park.
+# Reward: a larger success bonus and collision penalty; a time penalty that makes standing still
+# for the whole episode (-9) cost about as much as a collision (a smaller one taught agents to
+# stop short of a hard manoeuvre); the offset across the bay axis weighs double (agents lined up
+# with the bay axis far from the bay and drove into the row).
 OPTIONS_V1 = {**OPTIONS, **{
     name: dataclasses.replace(OPTIONS[name], default=default)
     for name, default in (("start_anywhere", 1.0), ("car_length", 4.0), ("car_width", 1.8),
-                          ("success_bonus", 30.0), ("collision_penalty", 10.0))
+                          ("success_bonus", 30.0), ("collision_penalty", 10.0),
+                          ("time_penalty", 0.03), ("lateral_weight", 2.0))
 }}
 # Training on v1 mixes in easier starts: a quarter in or half in the bay, and of the others a third
 # near the bay facing any way (the rest start anywhere, as v1 does).
@@ -305,7 +311,7 @@ PARKING_V1 = EnvSpec(
             options=TRAINING_OPTIONS_V1,
             hyperparameters={"n_steps": 256, "batch_size": 2048, "n_epochs": 5,
                              "learning_rate": 3e-4, "gamma": 0.995, "gae_lambda": 0.95,
-                             "ent_coef": 0.0, "policy_kwargs": {"net_arch": [256, 256]}},
+                             "ent_coef": 0.005, "policy_kwargs": {"net_arch": [256, 256]}},
         )
     },
     model=shipped_model(HERE / "models" / "parking3d-v1-ppo.zip"),
@@ -319,7 +325,7 @@ PARKING_DISCRETE_V1 = EnvSpec(
     make_decoder=ParkingDiscreteDecoder,
     train={
         "dqn": TrainDefaults(
-            total_timesteps=2_000_000,
+            total_timesteps=3_000_000,
             n_envs=16,
             options=TRAINING_OPTIONS_V1,
             hyperparameters={"learning_rate": 5e-4, "buffer_size": 200_000,
