@@ -66,9 +66,9 @@ bench: setup
 ## plugin READMEs' screenshots (plugins/*/docs/screenshot.png)
 media: install xvfb
 	$(RLGODOT) eval --env motorcycle --video docs/media/motorcycle.mp4 --episodes 1 --seed 0
-	$(RLGODOT) eval --env parking3d --video docs/media/parking3d.mp4 --episodes 1 --seed 0
+	$(RLGODOT) eval --env parking3d --video docs/media/parking3d.mp4 --episodes 1 --seed 3
 	$(RLGODOT) screenshot --env motorcycle --out plugins/motorcycle/docs/screenshot.png --seed 7 --steps 76
-	$(RLGODOT) screenshot --env parking3d --out plugins/parking3d/docs/screenshot.png --seed 0 --steps 20
+	$(RLGODOT) screenshot --env parking3d --out plugins/parking3d/docs/screenshot.png --seed 3 --steps 22
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

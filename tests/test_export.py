@@ -127,7 +127,7 @@ def test_document_describes_the_env():
     model, _ = load_env_model(spec, spec.model)
     document = policy_document(model, spec, {})
     assert document["format"] == "rlgodot-policy" and document["version"] == 1
-    assert document["env_id"] == "parking3d-v0"
+    assert document["env_id"] == "parking3d-v1"
     assert document["state_names"] == list(spec.state_names)
     assert document["observation"]["terms"] == list(spec.observation.canonical())
     assert len(document["observation"]["terms"]) == document["network"][0]["in"]
@@ -269,4 +269,4 @@ def test_help():
 def test_readme_names_the_files(tmp_path):
     export_policy("parking3d-discrete", out=tmp_path)
     text = Path(tmp_path / "README.md").read_text()
-    assert "parking3d-discrete-v0 (DQN)" in text and "one score per action" in text
+    assert "parking3d-discrete-v1 (DQN)" in text and "one score per action" in text

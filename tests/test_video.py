@@ -100,7 +100,8 @@ def test_render_and_video_exclude_each_other(tmp_path):
 
 
 @pytest.mark.godot
-@pytest.mark.parametrize("env", ["motorcycle", "parking3d"])
+# parking3d-v0: its agent drives every episode (v1's may stop short and stand, see its README)
+@pytest.mark.parametrize("env", ["motorcycle", "parking3d-v0"])
 def test_eval_video_records_the_agent_moving(godot_binary, xvfb, tmp_path, env):
     video = tmp_path / "out.mp4"
     out = CliRunner().invoke(main, ["eval", "--env", env, "--video", str(video),

@@ -278,6 +278,12 @@ PARKING = EnvSpec(
     **V0,
 )
 
+DQN_HYPERPARAMETERS: dict[str, Any] = {
+    "learning_rate": 5e-4, "buffer_size": 100_000, "learning_starts": 2_000, "train_freq": 4,
+    "gradient_steps": 2, "target_update_interval": 2_000, "exploration_fraction": 0.2,
+    "gamma": 0.99,
+}
+
 PARKING_DISCRETE = EnvSpec(
     id="parking3d-discrete-v0",
     description="Park a 3D car in a target bay (7 discrete actions, for DQN).",
@@ -287,10 +293,7 @@ PARKING_DISCRETE = EnvSpec(
         "dqn": TrainDefaults(
             total_timesteps=3_000_000,
             n_envs=16,
-            hyperparameters={"learning_rate": 5e-4, "buffer_size": 100_000,
-                             "learning_starts": 2_000, "train_freq": 4, "gradient_steps": 2,
-                             "target_update_interval": 2_000, "exploration_fraction": 0.2,
-                             "gamma": 0.99},
+            hyperparameters=DQN_HYPERPARAMETERS,
         ),
         "ppo": TrainDefaults(total_timesteps=1_000_000, n_envs=32),
     },
@@ -328,10 +331,8 @@ PARKING_DISCRETE_V1 = EnvSpec(
             total_timesteps=3_000_000,
             n_envs=16,
             options=TRAINING_OPTIONS_V1,
-            hyperparameters={"learning_rate": 5e-4, "buffer_size": 200_000,
-                             "learning_starts": 2_000, "train_freq": 4, "gradient_steps": 2,
-                             "target_update_interval": 2_000, "exploration_fraction": 0.2,
-                             "gamma": 0.995},
+            # v1's episodes are longer: a longer horizon and a larger buffer
+            hyperparameters={**DQN_HYPERPARAMETERS, "buffer_size": 200_000, "gamma": 0.995},
         ),
         "ppo": TrainDefaults(total_timesteps=1_000_000, n_envs=32, options=TRAINING_OPTIONS_V1),
     },
