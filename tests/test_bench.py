@@ -89,9 +89,11 @@ def test_waiting_godot_does_not_spin(godot_binary):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / ticks
 
+        # CPU time counts in clock ticks (10 ms): over 5 s one tick is 0.2 % of a core, so the
+        # engine's own timers may take a few; a spinning loop takes the whole core
         before = cpu_seconds()
-        time.sleep(2.0)
+        time.sleep(5.0)
         used = cpu_seconds() - before
     finally:
         env.close()
-    assert used / 2.0 < 0.01, f"idle Godot used {used / 2.0:.1%} of a core"
+    assert used / 5.0 < 0.02, f"idle Godot used {used / 5.0:.1%} of a core"

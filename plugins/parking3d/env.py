@@ -256,6 +256,14 @@ COMMON: dict[str, Any] = {
     "project_settings": {"physics": {"3d/physics_engine": '"Jolt Physics"'}},
     "success_key": "is_success",
 }
+CONTINUOUS: dict[str, Any] = {
+    "action_space": gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
+    "make_decoder": ParkingDecoder,
+}
+DISCRETE: dict[str, Any] = {
+    "action_space": gym.spaces.Discrete(7),
+    "make_decoder": ParkingDiscreteDecoder,
+}
 V0: dict[str, Any] = {**COMMON, "max_episode_steps": 200, "options": OPTIONS}
 V1: dict[str, Any] = {**COMMON, "max_episode_steps": 300, "options": OPTIONS_V1}
 
@@ -263,8 +271,6 @@ V1: dict[str, Any] = {**COMMON, "max_episode_steps": 300, "options": OPTIONS_V1}
 PARKING = EnvSpec(
     id="parking3d-v0",
     description="Park a 3D car (VehicleBody3D) in a target bay (continuous throttle/steering).",
-    action_space=gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
-    make_decoder=ParkingDecoder,
     train={
         "ppo": TrainDefaults(
             total_timesteps=4_000_000,
@@ -276,6 +282,7 @@ PARKING = EnvSpec(
     },
     model=shipped_model(HERE / "models" / "parking3d-v0-ppo.zip"),
     **V0,
+    **CONTINUOUS,
 )
 
 DQN_HYPERPARAMETERS: dict[str, Any] = {
@@ -287,8 +294,6 @@ DQN_HYPERPARAMETERS: dict[str, Any] = {
 PARKING_DISCRETE = EnvSpec(
     id="parking3d-discrete-v0",
     description="Park a 3D car in a target bay (7 discrete actions, for DQN).",
-    action_space=gym.spaces.Discrete(7),
-    make_decoder=ParkingDiscreteDecoder,
     train={
         "dqn": TrainDefaults(
             total_timesteps=3_000_000,
@@ -299,13 +304,12 @@ PARKING_DISCRETE = EnvSpec(
     },
     model=shipped_model(HERE / "models" / "parking3d-discrete-v0-dqn.zip"),
     **V0,
+    **DISCRETE,
 )
 
 PARKING_V1 = EnvSpec(
     id="parking3d-v1",
     description="Park a 3D hatchback in a target bay from anywhere in the aisle, facing any way.",
-    action_space=gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
-    make_decoder=ParkingDecoder,
     train={
         "ppo": TrainDefaults(
             total_timesteps=8_000_000,
@@ -319,13 +323,12 @@ PARKING_V1 = EnvSpec(
     },
     model=shipped_model(HERE / "models" / "parking3d-v1-ppo.zip"),
     **V1,
+    **CONTINUOUS,
 )
 
 PARKING_DISCRETE_V1 = EnvSpec(
     id="parking3d-discrete-v1",
     description="Park a 3D hatchback from anywhere in the aisle (7 discrete actions, for DQN).",
-    action_space=gym.spaces.Discrete(7),
-    make_decoder=ParkingDiscreteDecoder,
     train={
         "dqn": TrainDefaults(
             total_timesteps=3_000_000,
@@ -338,4 +341,5 @@ PARKING_DISCRETE_V1 = EnvSpec(
     },
     model=shipped_model(HERE / "models" / "parking3d-discrete-v1-dqn.zip"),
     **V1,
+    **DISCRETE,
 )
