@@ -24,7 +24,8 @@ extends RLAgent
 ## start_dx), z = U(-start_dz, start_dz), heading = facing into the bay (bay axis) +
 ## U(-start_heading_range, start_heading_range) deg (180 = any heading); in a start_anywhere share
 ## of episodes x over the whole aisle and any heading instead; in a start_in_bay share, in or half
-## in the bay (IN_BAY_*). Option start_pose = [x, z, heading_deg] places the car exactly (tests, debugging); start_speed gives it an initial forward speed.
+## in the bay (IN_BAY_*). Option start_pose = [x, z, heading_deg] places the car exactly (tests,
+## debugging); start_speed gives it an initial forward speed.
 ## Options: the @export properties below (values and defaults come from the Python EnvSpec).
 ##
 ## Looks: the scene holds physics only. A watched instance builds a ParkingLook (look/: car
@@ -32,7 +33,8 @@ extends RLAgent
 ## shared sky and sun) in _ready(), tells it each episode's target and seed, and syncs it in
 ## sync_view(); headless, none of it exists.
 ##
-## Version history: v0 first version; v1 (Python side: defaults) start_anywhere, start_in_bay.
+## Version history: v0 first version; options start_anywhere and start_in_bay added for v1 (the
+## Python spec sets v1's defaults; v0's episodes are unchanged).
 
 const BAY_WIDTH: float = 3.0
 const BAY_DEPTH: float = 5.5
