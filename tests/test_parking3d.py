@@ -263,9 +263,9 @@ def test_shipped_dqn_model_beats_random(godot_binary):
 
 @pytest.mark.expensive
 @pytest.mark.parametrize(("env_id", "success", "margin"), [
-    ("parking3d-v1", 0.35, 20.0), ("parking3d-discrete-v1", 0.08, 6.0)])
+    ("parking3d-v1", 0.6, 30.0), ("parking3d-discrete-v1", 0.08, 6.0)])
 def test_shipped_v1_models_park_from_anywhere(godot_binary, env_id, success, margin):
-    """v1 is not solved yet (README, Results): the shipped models' levels (PPO 50 % here, DQN
+    """v1 is not solved yet (README, Results): the shipped models' levels (PPO 76 % here, DQN
     16 %), with some slack, and their lead over random actions in mean return."""
     result = evaluate(env_id, episodes=50, seed=0)
     baseline = evaluate(env_id, random_policy=True, episodes=50, seed=0)

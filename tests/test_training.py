@@ -289,6 +289,43 @@ def test_the_plugins_training_options_go_to_training_under_the_users_own(godot_b
     assert sidecar["options"] == run["options"]
 
 
+def test_ppo_updates_on_every_core_and_collects_on_torch_threads(godot_binary, tmp_path):
+    import os
+
+    import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class ThreadSpy(BaseCallback):
+        """Records torch's threads at every step and inside every update."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.collecting: set[int] = set()
+            self.updating: set[int] = set()
+
+        def _on_training_start(self) -> None:
+            update = self.model.train
+
+            def spied_update() -> None:
+                self.updating.add(torch.get_num_threads())
+                update()
+
+            self.model.train = spied_update
+
+        def _on_training_end(self) -> None:
+            del self.model.train  # the class's own again, so that the model pickles
+
+        def _on_step(self) -> bool:
+            self.collecting.add(torch.get_num_threads())
+            return True
+
+    for update_threads, expected in ((3, 3), (0, len(os.sched_getaffinity(0)))):
+        spy = ThreadSpy()
+        train(_tiny(tmp_path, timesteps=512, torch_threads=1, update_threads=update_threads),
+              callbacks=[spy])
+        assert spy.collecting == {1} and spy.updating == {expected}, (spy.collecting, spy.updating)
+
+
 def _scalar_tags(event_file) -> set[str]:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -209,8 +209,13 @@ class TrainConfig(JobConfig):
         "Save a checkpoint every this many env steps (0 = never).", default=50_000, min=0
     )
     torch_threads: int = doc(
-        "torch.set_num_threads for training; 1 leaves the other cores to Godot.",
+        "torch.set_num_threads while collecting experience; 1 leaves the other cores to Godot.",
         default=1, min=1,
+    )
+    update_threads: int = doc(
+        "torch.set_num_threads for PPO's update, while Godot waits (0 = every core this "
+        "process may use).",
+        default=0, min=0,
     )
     progress_bar: bool = doc("Show a progress bar.", default=True, cli="--no-progress")
     pin_cpus: bool = pin_cpus_field()

@@ -15,6 +15,7 @@ import dataclasses
 import importlib
 import json
 import math
+import os
 import sys
 import time
 import typing
@@ -313,6 +314,9 @@ def _learn(
             f"--timesteps with more than {begin} to continue it"
         )
     callbacks: list[BaseCallback] = [_TrainingStats(env), *extra]
+    if isinstance(model, OnPolicyAlgorithm):
+        cores = config.update_threads or len(os.sched_getaffinity(0))
+        callbacks.append(_UpdateThreads(config.torch_threads, cores))
     if config.checkpoint_every > 0:
         callbacks.append(CheckpointCallback(
             save_freq=max(config.checkpoint_every // plan.n_envs, 1),
@@ -399,9 +403,9 @@ def latest_model(run_dir: Path) -> Path:
 
 
 # The settings of a run that --resume may change; the others are the run's.
-_NOW_FIELDS = ("timesteps", "checkpoint_every", "torch_threads", "progress_bar", "pin_cpus",
-               "verbose", "step_timeout", "max_restarts", "eval_every", "eval_episodes",
-               "video_every", "attach")
+_NOW_FIELDS = ("timesteps", "checkpoint_every", "torch_threads", "update_threads", "progress_bar",
+               "pin_cpus", "verbose", "step_timeout", "max_restarts", "eval_every",
+               "eval_episodes", "video_every", "attach")
 
 
 def resumed_config(run_dir: Path, config: TrainConfig) -> TrainConfig:
@@ -502,6 +506,28 @@ class _TrainingStats(BaseCallback):
         self.logger.record("rlgodot/godot_restarts", self.env.restarts)
         for key, values in self.flags.items():
             self.logger.record(f"rollout/{_flag_name(key)}_rate", float(np.mean(values)))
+
+
+class _UpdateThreads(BaseCallback):
+    """Torch threads by phase: few while the rollout is collected, every core for the update.
+
+    Godot computes during collection (more threads for the policy's forward passes compete with
+    it) and waits during PPO's update.
+    """
+
+    def __init__(self, collect: int, update: int) -> None:
+        super().__init__()
+        self.collect = collect
+        self.update = update
+
+    def _on_rollout_start(self) -> None:
+        torch.set_num_threads(self.collect)
+
+    def _on_rollout_end(self) -> None:
+        torch.set_num_threads(self.update)
+
+    def _on_step(self) -> bool:
+        return True
 
 
 def _flag_name(key: str) -> str:
