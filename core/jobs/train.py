@@ -526,6 +526,9 @@ class _UpdateThreads(BaseCallback):
     def _on_rollout_end(self) -> None:
         torch.set_num_threads(self.update)
 
+    def _on_training_end(self) -> None:
+        torch.set_num_threads(self.collect)  # train() ends with --torch-threads, as it began
+
     def _on_step(self) -> bool:
         return True
 
