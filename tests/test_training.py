@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.save_util import load_from_zip_file
 
 from rlgodot.core.errors import InvalidOption, RLGodotError
@@ -60,8 +63,6 @@ def test_dqn_on_continuous_actions_points_to_discrete_variant():
 
 
 def test_policy_kwargs_name_classes_by_dotted_path():
-    import torch
-
     from rlgodot.core.jobs.models import plain
     from rlgodot.core.jobs.networks import SmallCnn
     from rlgodot.core.jobs.train import resolve_training
@@ -290,11 +291,6 @@ def test_the_plugins_training_options_go_to_training_under_the_users_own(godot_b
 
 
 def test_ppo_updates_on_every_core_and_collects_on_torch_threads(godot_binary, tmp_path):
-    import os
-
-    import torch
-    from stable_baselines3.common.callbacks import BaseCallback
-
     class ThreadSpy(BaseCallback):
         """Records torch's threads at every step and inside every update."""
 
