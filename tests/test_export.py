@@ -14,6 +14,7 @@ import onnxruntime
 import pytest
 import torch
 from click.testing import CliRunner
+from rlgodot_parking3d.env import LEVELS_TABLE
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
@@ -27,7 +28,7 @@ from rlgodot.core.jobs.policy_file import network_outputs, policy_actions
 from rlgodot.core.plugin.registry import get_registry
 
 SHIPPED = ["ball", "ball-discrete", "motorcycle", "motorcycle-discrete", "parking3d",
-           "parking3d-discrete"]
+           "parking3d-continuous", "parking3d-discrete"]
 OBSERVATIONS = 10_000
 
 
@@ -133,7 +134,13 @@ def test_document_describes_the_env():
     assert len(document["observation"]["terms"]) == document["network"][0]["in"]
     assert (document["action_repeat"], document["physics_hz"]) == (spec.action_repeat,
                                                                    spec.physics_hz)
-    assert document["action"] == {"kind": "box", "low": [-1.0, -1.0], "high": [1.0, 1.0]}
+    # parking3d-v1's 35 indices: the wire action of each, the decoder's table
+    assert document["action"]["kind"] == "argmax"
+    np.testing.assert_array_equal(document["action"]["table"], LEVELS_TABLE)
+    continuous = get_registry().get("parking3d-continuous")
+    model, _ = load_env_model(continuous, continuous.model)
+    assert policy_document(model, continuous, {})["action"] == {
+        "kind": "box", "low": [-1.0, -1.0], "high": [1.0, 1.0]}
 
 
 class Convolution(BaseFeaturesExtractor):

@@ -6,7 +6,13 @@ facing it); see :mod:`.env`. The Godot scene lives in ``godot/`` beside this fil
 package data.
 """
 
-from rlgodot_parking3d.env import PARKING, PARKING_DISCRETE, PARKING_DISCRETE_V1, PARKING_V1
+from rlgodot_parking3d.env import (
+    PARKING,
+    PARKING_CONTINUOUS_V1,
+    PARKING_DISCRETE,
+    PARKING_DISCRETE_V1,
+    PARKING_V1,
+)
 
 from rlgodot.core.plugin import EnvSpec, hookimpl
 
@@ -14,4 +20,4 @@ from rlgodot.core.plugin import EnvSpec, hookimpl
 @hookimpl
 def rlgodot_env_specs() -> list[EnvSpec]:
     """The envs of this plugin."""
-    return [PARKING, PARKING_DISCRETE, PARKING_V1, PARKING_DISCRETE_V1]
+    return [PARKING, PARKING_DISCRETE, PARKING_V1, PARKING_CONTINUOUS_V1, PARKING_DISCRETE_V1]

@@ -20,12 +20,13 @@ Versions (``rlgodot list-envs --env ID`` shows one's options and defaults):
 
 | | ``parking3d-v1`` (newest) | ``parking3d-v0`` |
 |---|---|---|
+| actions (``-discrete-vN``: 7) | 35 levels (``-continuous-v1``: continuous) | continuous |
 | start | anywhere in the aisle, any heading (``start_anywhere=1``) | near the bay, facing it |
 | car | 4.0 x 1.8 m | 3.9 x 1.7 m |
 | success bonus / collision / time penalty | 30 / 10 / 0.03 | 10 / 5 / 0.01 |
 | ``lateral_weight`` | 2 | 1 |
 | episode | 300 steps (30 s) | 200 steps (20 s) |
-| default training | a mix of starts (``TRAINING_OPTIONS_V1``), 11M steps | the defaults, 4M |
+| default training | a mix of starts (``TRAINING_OPTIONS_V1``), 10M steps | the defaults, 4M |
 
 Observation (``Box(-1, 1, (23,), float32)``, clipped):
 
@@ -41,8 +42,11 @@ Observation (``Box(-1, 1, (23,), float32)``, clipped):
 | 10 | how far the footprint sticks out of the bay (0 = inside) | / 3 m |
 | 11-22 | distance rays to cars and walls, 30 deg apart clockwise from ahead | / 8 m (1 = none) |
 
-Actions: ``parking3d-vN`` ``Box(-1, 1, (2,))``: throttle (negative = reverse; |throttle| < 0.1,
-or a sign opposing the motion, brakes), steering (+1 = full right).
+Actions: the scene takes a throttle (negative = reverse; |throttle| < 0.1, or a sign opposing the
+motion, brakes) and a steering command (+1 = full right), each in [-1, 1].
+``parking3d-v1`` ``Discrete(35)``: index 7 x throttle level + steering level; throttle levels
+-1, -0.4, 0 (brake), 0.4, 1; steering levels -1 .. 1 in steps of 1/3 (``LEVELS_TABLE``).
+``parking3d-v0`` and ``parking3d-continuous-v1`` ``Box(-1, 1, (2,))``: throttle, steering.
 ``parking3d-discrete-vN`` ``Discrete(7)``: 0 brake, 1 forward, 2 forward-left, 3 forward-right,
 4 reverse, 5 reverse-left, 6 reverse-right (throttle 0.6, full steering).
 
@@ -60,7 +64,8 @@ repeat 6 at 60 Hz: 20 s, 30 s).
 
 Version history: v0 (initial); v1 (start anywhere in the aisle, any heading; a 4.0 x 1.8 m
 hatchback; success bonus 30, collision penalty 10, time penalty 0.03, lateral weight 2; 30 s;
-training mixes in easier starts).
+training mixes in easier starts; 35 action levels, the continuous actions moved to
+``parking3d-continuous-v1``).
 """
 
 from __future__ import annotations
@@ -170,6 +175,18 @@ class ParkingDecoder(Decoder):
         }
 
 
+# parking3d-v1's actions: 5 throttle levels (full and slow reverse, brake, slow and full forward) x
+# 7 steering levels (full left to full right), index = 7 x throttle level + steering level. A
+# categorical policy can pick forward or reverse where both work; a Gaussian one averaged the two
+# into braking (plugin README, Results).
+THROTTLE_LEVELS = (-1.0, -0.4, 0.0, 0.4, 1.0)
+STEERING_LEVELS = (-1.0, -2.0 / 3.0, -1.0 / 3.0, 0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0)
+LEVELS_TABLE = np.array(
+    [[throttle, steering] for throttle in THROTTLE_LEVELS for steering in STEERING_LEVELS],
+    dtype=np.float32,
+)
+
+
 class ParkingDiscreteDecoder(ParkingDecoder):
     """Same decoding; 7 action indices: brake, forward/reverse x straight/left/right."""
 
@@ -177,6 +194,12 @@ class ParkingDiscreteDecoder(ParkingDecoder):
         [[0, 0], [0.6, 0], [0.6, -1], [0.6, 1], [-0.6, 0], [-0.6, -1], [-0.6, 1]],
         dtype=np.float32,
     )
+
+
+class ParkingLevelsDecoder(ParkingDecoder):
+    """Same decoding; 35 action indices: a throttle level x a steering level (``LEVELS_TABLE``)."""
+
+    action_table = LEVELS_TABLE
 
 
 OPTIONS = {
@@ -264,6 +287,10 @@ DISCRETE: dict[str, Any] = {
     "action_space": gym.spaces.Discrete(7),
     "make_decoder": ParkingDiscreteDecoder,
 }
+LEVELS: dict[str, Any] = {
+    "action_space": gym.spaces.Discrete(len(LEVELS_TABLE)),
+    "make_decoder": ParkingLevelsDecoder,
+}
 V0: dict[str, Any] = {**COMMON, "max_episode_steps": 200, "options": OPTIONS}
 V1: dict[str, Any] = {**COMMON, "max_episode_steps": 300, "options": OPTIONS_V1}
 
@@ -307,23 +334,36 @@ PARKING_DISCRETE = EnvSpec(
     **DISCRETE,
 )
 
+# PPO on v1, both action spaces: the learning rate falls linearly to 0 over the run (plugin
+# README, Results: continuous actions parked in 70 % at 8M steps, 50 % with a constant 3e-4).
+V1_PPO_HYPERPARAMETERS: dict[str, Any] = {
+    "n_steps": 256, "batch_size": 2048, "n_epochs": 5, "learning_rate": "lin_4.5e-4",
+    "gamma": 0.995, "gae_lambda": 0.95, "ent_coef": 0.005,
+    "policy_kwargs": {"net_arch": [256, 256]},
+}
+
+
+def v1_ppo_training(total_timesteps: int) -> TrainDefaults:
+    """PPO defaults of a v1 env: 64 instances in 2 processes, v1's mix of starts."""
+    return TrainDefaults(total_timesteps=total_timesteps, n_envs=64, n_procs=2,
+                         options=TRAINING_OPTIONS_V1, hyperparameters=V1_PPO_HYPERPARAMETERS)
+
+
 PARKING_V1 = EnvSpec(
     id="parking3d-v1",
-    description="Park a 3D hatchback in a target bay from anywhere in the aisle, facing any way.",
-    train={
-        "ppo": TrainDefaults(
-            total_timesteps=11_000_000,
-            n_envs=64,
-            n_procs=2,
-            options=TRAINING_OPTIONS_V1,
-            # the learning rate falls linearly to 0 over the run (plugin README, Results: 70 %
-            # parked at 8M steps where a constant 3e-4 gave 50 %)
-            hyperparameters={"n_steps": 256, "batch_size": 2048, "n_epochs": 5,
-                             "learning_rate": "lin_4.5e-4", "gamma": 0.995, "gae_lambda": 0.95,
-                             "ent_coef": 0.005, "policy_kwargs": {"net_arch": [256, 256]}},
-        )
-    },
+    description="Park a 3D hatchback in a target bay from anywhere in the aisle, facing any way "
+                "(35 throttle x steering levels).",
+    train={"ppo": v1_ppo_training(10_000_000)},
     model=shipped_model(HERE / "models" / "parking3d-v1-ppo.zip"),
+    **V1,
+    **LEVELS,
+)
+
+PARKING_CONTINUOUS_V1 = EnvSpec(
+    id="parking3d-continuous-v1",
+    description="Park a 3D hatchback from anywhere in the aisle (continuous throttle/steering).",
+    train={"ppo": v1_ppo_training(11_000_000)},
+    model=shipped_model(HERE / "models" / "parking3d-continuous-v1-ppo.zip"),
     **V1,
     **CONTINUOUS,
 )
