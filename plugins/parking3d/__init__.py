@@ -1,9 +1,9 @@
 """rlgodot env plugin ``parking3d``: park a 3D hatchback in a target bay of a car park.
 
-It registers ``parking3d-v1`` (start anywhere in the aisle, continuous) and
-``parking3d-discrete-v1`` (7 actions, for DQN), and keeps the ``-v0`` pair (start near the bay,
-facing it); see :mod:`.env`. The Godot scene lives in ``godot/`` beside this file and ships as
-package data.
+It registers ``parking3d-v1`` (start anywhere in the aisle, 35 throttle x steering levels),
+``parking3d-continuous-v1`` (the same, continuous actions) and ``parking3d-discrete-v1`` (7
+actions, for DQN), and keeps the ``-v0`` pair (start near the bay, facing it); see :mod:`.env`.
+The Godot scene lives in ``godot/`` beside this file and ships as package data.
 """
 
 from rlgodot_parking3d.env import (
